@@ -1,0 +1,43 @@
+"""Afterword: a self-hosted comment service."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import csrf, db, migrate, oauth
+from app.models.types import render_migration_type
+from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
+
+
+def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
+    """Build the app. `overrides` lets tests and tools change single settings."""
+    config = config or config_from_env()
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(config)
+    app.config.update(overrides)
+    config.init_app(app)
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(BASE_DIR / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_type,
+    )
+    csrf.init_app(app)
+    oauth.init_app(app)
+
+    from app import api, cli, demo, embed, errors
+    from app.database import configure_engine
+
+    with app.app_context():
+        configure_engine(db.engine)
+    errors.init_app(app)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    csrf.exempt(api.bp)  # JSON-only writes with an Origin check; see app/api/guards.py
+    app.register_blueprint(embed.bp)
+    app.register_blueprint(demo.bp)
+    cli.init_app(app)
+    return app

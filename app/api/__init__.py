@@ -1,0 +1,7 @@
+"""The JSON API the widget talks to, under /api/v1."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from app.api import guards, routes  # noqa: E402, F401  (routes register on bp)

@@ -1,0 +1,63 @@
+"""CORS and origin checks for every API request.
+
+Only the site's registered origins may read or write its threads. Writes must be JSON: a
+forged cross-site <form> can only send form encodings or text/plain, and a cross-origin
+fetch with JSON needs a preflight that only registered origins pass.
+"""
+
+from __future__ import annotations
+
+from flask import Response, g, request
+
+from app.api import bp
+from app.domain.errors import OriginNotAllowed
+from app.services.sites import get_site
+
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+PREFLIGHT_MAX_AGE = 86400
+
+
+@bp.url_value_preprocessor
+def load_site(endpoint: str | None, values: dict | None) -> None:
+    g.site = get_site(values.pop("site_id")) if values and "site_id" in values else None
+
+
+@bp.before_request
+def check_origin() -> Response | None:
+    origin = request.headers.get("Origin")
+    site = g.get("site")
+    if site is None:
+        return None
+    if request.method == "OPTIONS":
+        if not site.allows_origin(origin):
+            raise OriginNotAllowed("This page is not allowed to use these comments.")
+        return _preflight(origin)
+    # Reads without Origin come from same-origin pages or non-browser clients: public data.
+    # Writes always carry Origin in browsers, so a missing one is refused.
+    if (origin is not None or request.method in WRITE_METHODS) and not site.allows_origin(origin):
+        raise OriginNotAllowed("This page is not allowed to use these comments.")
+    return None
+
+
+@bp.after_request
+def add_cors_headers(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    site = g.get("site")
+    response.vary.add("Origin")
+    allowed = site is not None and site.allows_origin(origin)
+    # An error body holds no thread data, so any page may read it: that is how the widget
+    # on a foreign page learns to say "Comments are not available on this page."
+    readable_error = response.status_code >= 400 and request.method != "OPTIONS"
+    if origin and (allowed or readable_error):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After, ETag"
+    return response
+
+
+def _preflight(origin: str) -> Response:
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+    response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
+    return response

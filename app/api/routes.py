@@ -1,0 +1,114 @@
+"""Widget endpoints. Each view parses input, calls one service and shapes the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+
+from app.api import bp
+from app.api.serializers import comment_out, site_config_out, thread_page_out
+from app.domain.errors import DomainError, ValidationError
+from app.services import comments, threads
+from app.services.tokens import (
+    comment_id_from_edit_token,
+    comment_ids_from_edit_tokens,
+    edit_token,
+)
+from app.services.viewers import Viewer
+
+MAX_MINE_TOKENS = 50
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class InvalidJson(DomainError):
+    code = "invalid_json"
+
+
+@bp.get("/sites/<site_id>/config")
+def config() -> dict[str, Any]:
+    return site_config_out(g.site)
+
+
+@bp.get("/sites/<site_id>/thread")
+def thread() -> dict[str, Any]:
+    mine = [t for t in request.args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
+    viewer = Viewer(comment_ids=frozenset(comment_ids_from_edit_tokens(mine)))
+    page = threads.read_page(
+        g.site,
+        request.args.get("url", ""),
+        viewer,
+        sort=request.args.get("sort", "oldest"),
+        page=_int_arg("page", 1),
+        per_page=_int_arg("per_page", 50),
+    )
+    return thread_page_out(page, g.site, viewer)
+
+
+@bp.get("/sites/<site_id>/counts")
+def counts() -> dict[str, Any]:
+    return {"counts": threads.counts(g.site, request.args.getlist("url"))}
+
+
+@bp.post("/sites/<site_id>/comments")
+def post_comment() -> tuple[dict[str, Any], int]:
+    data = _json_body()
+    viewer = Viewer()
+    guest = comments.guest_details(data.get("name"), data.get("email"), data.get("website"))
+    comment, created = comments.post_comment(
+        g.site,
+        viewer,
+        url=data.get("url"),
+        title=data.get("title", ""),
+        body=data.get("body"),
+        parent_id=data.get("parent_id"),
+        guest=guest,
+        remote_addr=request.remote_addr,
+        idempotency_key=data.get("idempotency_key"),
+    )
+    owner = Viewer(comment_ids=frozenset({comment.id}))
+    body = {"comment": comment_out(comment, owner), "edit_token": edit_token(comment.id)}
+    return body, 201 if created else 200
+
+
+@bp.patch("/sites/<site_id>/comments/<int:comment_id>")
+def edit_comment(comment_id: int) -> dict[str, Any]:
+    data = _json_body()
+    viewer = _token_viewer(data)
+    comment = comments.edit_comment(g.site, viewer, comment_id, data.get("body"))
+    return {"comment": comment_out(comment, viewer)}
+
+
+@bp.delete("/sites/<site_id>/comments/<int:comment_id>")
+def delete_comment(comment_id: int) -> dict[str, Any]:
+    viewer = _token_viewer(_json_body())
+    comment = comments.delete_comment(g.site, viewer, comment_id)
+    return {"comment": comment_out(comment, viewer, visible=False)}
+
+
+def _token_viewer(data: dict[str, Any]) -> Viewer:
+    comment_id = comment_id_from_edit_token(data.get("edit_token"))
+    return Viewer(comment_ids=frozenset({comment_id}) if comment_id is not None else frozenset())
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the request as application/json.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidJson("The request body is not a JSON object.")
+    return data
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be a whole number.", field=name) from None

@@ -1,0 +1,132 @@
+"""Models to the JSON the widget reads (see docs/api.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+
+from app.domain import policy
+from app.domain.states import CommentStatus
+from app.models import Comment, Site
+from app.models.types import utcnow
+from app.services.threads import CommentNode, ThreadPage
+from app.services.viewers import Viewer
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def avatar_seed(comment: Comment) -> str:
+    """A stable per-author value for generated avatars that does not reveal the email.
+
+    A plain email hash (as Gravatar uses) can be reversed by hashing known addresses.
+    """
+    who = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.guest_email}"
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, who.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def author_out(comment: Comment) -> dict[str, Any]:
+    user = comment.user
+    if user is not None:
+        return {
+            "name": user.display_name,
+            "website": None,
+            "avatar_url": user.avatar_url,
+            "avatar_seed": avatar_seed(comment),
+            "provider": None,
+        }
+    return {
+        "name": comment.guest_name or "",
+        "website": comment.guest_website,
+        "avatar_url": None,
+        "avatar_seed": avatar_seed(comment),
+        "provider": None,
+    }
+
+
+def comment_out(
+    comment: Comment, viewer: Viewer, *, visible: bool = True, replies: list | None = None
+) -> dict[str, Any]:
+    if not visible:
+        return {
+            "id": comment.id,
+            "parent_id": comment.parent_id,
+            "status": "deleted",
+            "author": None,
+            "html": "",
+            "created_at": iso(comment.created_at),
+            "edited_at": None,
+            "mine": False,
+            "editable_until": None,
+            "replies": replies or [],
+        }
+    mine = viewer.owns(comment)
+    editable_until = None
+    if mine and comment.status in (CommentStatus.PENDING, CommentStatus.APPROVED):
+        until = comment.created_at + timedelta(seconds=current_app.config["COMMENT_EDIT_SECONDS"])
+        editable_until = iso(until) if until > utcnow() else None
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "status": comment.status.value,
+        "author": author_out(comment),
+        "html": comment.html,
+        "created_at": iso(comment.created_at),
+        "edited_at": iso(comment.edited_at),
+        "mine": mine,
+        "editable_until": editable_until,
+        "replies": replies or [],
+    }
+
+
+def node_out(node: CommentNode, viewer: Viewer) -> dict[str, Any]:
+    return comment_out(
+        node.comment,
+        viewer,
+        visible=node.visible,
+        replies=[node_out(r, viewer) for r in node.replies],
+    )
+
+
+def site_config_out(site: Site) -> dict[str, Any]:
+    cfg = current_app.config
+    return {
+        "site": {"id": site.id, "name": site.name},
+        "providers": providers_out(),
+        "limits": {
+            "body": policy.BODY_MAX,
+            "name": policy.NAME_MAX,
+            "website": policy.WEBSITE_MAX,
+            "edit_seconds": cfg["COMMENT_EDIT_SECONDS"],
+        },
+        "lang": "en",
+    }
+
+
+def providers_out() -> list[dict[str, str]]:
+    """Sign-in providers with keys configured (the social-login flow fills this in)."""
+    providers = []
+    if current_app.config.get("DEV_LOGIN"):
+        providers.append({"name": "dev", "label": "Dev"})
+    return providers
+
+
+def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, Any]:
+    thread = page.thread
+    return {
+        "thread": {
+            "url": page.url,
+            "title": thread.title if thread else "",
+            "count": thread.approved_count if thread else 0,
+        },
+        "comments": [node_out(n, viewer) for n in page.roots],
+        "page": page.page,
+        "next_page": page.next_page,
+        "config": site_config_out(site),
+    }

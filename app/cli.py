@@ -1,0 +1,91 @@
+"""`flask site ...`, `flask moderator ...` and `flask demo` (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.domain.errors import DomainError
+from app.domain.states import ModerationMode
+from app.services import moderators, sites
+
+site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
+moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
+
+
+def embed_snippet(site_id: str) -> str:
+    base = current_app.config["PUBLIC_URL"]
+    return (
+        '<div id="afterword"></div>\n'
+        f'<script src="{base}/embed.js" data-site="{site_id}" async></script>'
+    )
+
+
+@site_cli.command("create")
+@click.option("--name", required=True, help="A name for the site, shown to moderators.")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    help="An origin allowed to embed the comments, e.g. https://blog.example (repeatable).",
+)
+@click.option(
+    "--moderation",
+    type=click.Choice([m.value for m in ModerationMode]),
+    default=ModerationMode.ALL.value,
+    show_default=True,
+    help="all: every comment waits; first-time: known authors skip the queue; none: no queue.",
+)
+def create_site(name: str, origins: tuple[str, ...], moderation: str) -> None:
+    """Create a site and print its id and embed snippet."""
+    try:
+        site = sites.create_site(name=name, origins=origins, moderation=ModerationMode(moderation))
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    click.echo(f"Site id: {site.id}")
+    click.echo("Paste this where the comments should appear:\n")
+    click.echo(embed_snippet(site.id))
+
+
+@site_cli.command("list")
+def list_sites() -> None:
+    """List every site with its id, moderation mode and origins."""
+    all_sites = sites.list_sites()
+    if not all_sites:
+        click.echo("No sites yet. Create one with: flask site create --name NAME --origin URL")
+        return
+    for site in all_sites:
+        click.echo(f"{site.id}  {site.name}  moderation={site.moderation.value}")
+        for origin in site.origins:
+            click.echo(f"    {origin}")
+
+
+@moderator_cli.command("create")
+@click.argument("email")
+@click.option("--site", "site_ids", multiple=True, help="A site id (repeatable); default: all.")
+@click.option("--password", help="Prompted for, hidden, when not given.")
+def create_moderator(email: str, site_ids: tuple[str, ...], password: str | None) -> None:
+    """Create a moderator who signs in to the dashboard with EMAIL and a password."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        moderator = moderators.create_moderator(email, password, site_ids=list(site_ids))
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    scope = "every site" if moderator.all_sites else ", ".join(site_ids)
+    click.echo(f"Moderator {moderator.email} can moderate {scope}.")
+
+
+@click.command("demo", hidden=True)
+def demo() -> None:
+    """Make sure the site `demo`, allowed on this service's own origin, exists."""
+    site = sites.ensure_site(name="demo", origin=current_app.config["PUBLIC_URL"])
+    click.echo(f"Demo site {site.id} on {', '.join(site.origins)}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(site_cli)
+    app.cli.add_command(moderator_cli)
+    app.cli.add_command(demo)

@@ -1,0 +1,61 @@
+"""Errors the services raise; the API turns them into JSON, the dashboard into messages."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    code = "validation_error"
+
+
+class BodyTooLong(ValidationError):
+    code = "body_too_long"
+
+
+class UrlNotAllowed(DomainError):
+    code = "url_not_allowed"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class SiteNotFound(NotFound):
+    code = "site_not_found"
+
+
+class CommentNotFound(NotFound):
+    code = "comment_not_found"
+
+
+class ParentNotFound(DomainError):
+    status = 422
+    code = "parent_not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class OriginNotAllowed(Forbidden):
+    code = "origin_not_allowed"
+
+
+class EditWindowClosed(Forbidden):
+    code = "edit_window_closed"
+
+
+class IdempotencyConflict(DomainError):
+    status = 409
+    code = "idempotency_conflict"

@@ -1,0 +1,142 @@
+"""Rules about comments that need no database: lengths, fields, moderation, edit window."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from app.domain.errors import BodyTooLong, UrlNotAllowed, ValidationError
+from app.domain.states import CommentStatus, ModerationMode
+
+BODY_MAX = 10_000
+NAME_MAX = 100
+EMAIL_MAX = 254
+WEBSITE_MAX = 300
+TITLE_MAX = 300
+URL_MAX = 2000
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# Never valid unescaped in a URL, and the ones that break out of an HTML attribute.
+_UNSAFE_URL_CHARS = set('"<>\\`{}|^')
+
+
+def clean_body(body: object) -> str:
+    """The comment text, refused (never cut short) when empty or too long."""
+    if not isinstance(body, str):
+        raise ValidationError("The comment must be text.", field="body")
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        raise ValidationError("Please write a comment.", field="body")
+    if len(body) > BODY_MAX:
+        raise BodyTooLong(
+            f"A comment holds up to {BODY_MAX:,} characters; this one has {len(body):,}.",
+            field="body",
+        )
+    return body
+
+
+def clean_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("Please give your name.", field="name")
+    name = " ".join(name.split())  # no newlines or tabs in a display name
+    if len(name) > NAME_MAX:
+        raise ValidationError(f"A name holds up to {NAME_MAX} characters.", field="name")
+    return name
+
+
+def clean_email(email: object) -> str:
+    if not isinstance(email, str) or not email.strip():
+        raise ValidationError("Please give your email address.", field="email")
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError("That email address does not look right.", field="email") from None
+    normalized = result.normalized
+    if len(normalized) > EMAIL_MAX:
+        raise ValidationError("That email address is too long.", field="email")
+    return normalized.lower()
+
+
+def clean_website(website: object) -> str | None:
+    """An http(s) URL or None. Anything else (javascript:, data:, ...) is refused."""
+    if website is None or (isinstance(website, str) and not website.strip()):
+        return None
+    if not isinstance(website, str):
+        raise ValidationError("The website must be text.", field="website")
+    website = website.strip()
+    if not _SCHEME.match(website):
+        website = "https://" + website
+    parts = urlsplit(website)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = parts._replace(scheme="invalid")
+    if (
+        parts.scheme.lower() not in {"http", "https"}
+        or not parts.hostname
+        or any(c.isspace() or ord(c) < 32 or c in _UNSAFE_URL_CHARS for c in website)
+    ):
+        raise ValidationError("The website must be an http or https address.", field="website")
+    if len(website) > WEBSITE_MAX:
+        raise ValidationError(
+            f"A website address holds up to {WEBSITE_MAX} characters.", field="website"
+        )
+    return website
+
+
+def clean_title(title: object) -> str:
+    if not isinstance(title, str):
+        return ""
+    return " ".join(title.split())[:TITLE_MAX]  # page titles are metadata, not user text
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def normalize_origin(origin: str) -> str:
+    """`https://Blog.Example:443/` -> `https://blog.example`. Raises ValueError if not an origin."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"not an http(s) origin: {origin!r}")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"an origin has no path, query or credentials: {origin!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = parts.port
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def thread_key(url: object, origins: list[str]) -> str:
+    """The canonical key of a page: its URL without fragment, on one of the site's origins."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError("The page URL is missing.", field="url")
+    url = url.strip()
+    if len(url) > URL_MAX or any(ord(c) < 32 or c.isspace() for c in url):
+        raise ValidationError("The page URL is not valid.", field="url")
+    try:
+        parts = urlsplit(url)
+        origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        raise ValidationError("The page URL is not valid.", field="url") from None
+    if origin not in origins:
+        raise UrlNotAllowed("This page is not on one of the site's addresses.", field="url")
+    return urlunsplit((parts.scheme, origin.split("://", 1)[1], parts.path or "/", parts.query, ""))
+
+
+def initial_status(mode: ModerationMode, *, author_has_approved: bool) -> CommentStatus:
+    if mode is ModerationMode.NONE:
+        return CommentStatus.APPROVED
+    if mode is ModerationMode.FIRST_TIME and author_has_approved:
+        return CommentStatus.APPROVED
+    return CommentStatus.PENDING
+
+
+def can_edit(created_at: datetime, now: datetime, window: timedelta) -> bool:
+    """True while the author may still edit; moderators edit without a window."""
+    return now - created_at <= window

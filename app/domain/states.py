@@ -1,0 +1,17 @@
+"""The states a comment and a site's moderation can be in."""
+
+import enum
+
+
+class CommentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+    DELETED = "deleted"
+
+
+class ModerationMode(enum.StrEnum):
+    ALL = "all"  # every comment waits for a moderator
+    FIRST_TIME = "first-time"  # authors with an approved comment on the site skip the queue
+    NONE = "none"  # published at once

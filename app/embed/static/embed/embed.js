@@ -1,0 +1,462 @@
+/* Afterword comment widget. Plain JS, no dependencies: the whole widget is this one file.
+   Usage: <div id="afterword"></div>
+          <script src="https://comments.example/embed.js" data-site="SITE_ID" async></script> */
+(() => {
+  "use strict";
+  const D = document;
+  // `async` scripts have no currentScript once the page moved on, hence the selector.
+  const S = D.currentScript || D.querySelector('script[src*="embed.js"][data-site]');
+  if (!S) return;
+
+  const STR = {
+    en: {
+      reply: "Leave a Reply", intro: "Fill in your details below or click an icon to log in:",
+      login: "Log in with {0}", email: "Email", name: "Name", website: "Website",
+      comment: "Comment", post: "Post Comment", notify: "Notify me of new comments via email.",
+      replyBtn: "Reply", pending: "Your comment is awaiting moderation.",
+      na: "Comments are not available on this page.", deleted: "This comment was deleted.",
+      one: "{0} Comment", many: "{0} Comments", sort: "Sort by", oldest: "Oldest",
+      newest: "Newest", best: "Best", more: "Load more", edit: "Edit", del: "Delete",
+      save: "Save", cancel: "Cancel", sure: "Delete this comment?", posted: "Comment posted",
+      gone: "Comment deleted", edited: "edited", loading: "Loading comments…",
+      retry: "Too many attempts. Please try again in {0} seconds.",
+      net: "The comment service could not be reached. Please try again.",
+    },
+    de: {
+      reply: "Schreibe einen Kommentar",
+      intro: "Trage deine Daten unten ein oder klicke auf ein Symbol, um dich anzumelden:",
+      login: "Anmelden mit {0}", email: "E-Mail", name: "Name", website: "Website",
+      comment: "Kommentar", post: "Kommentar absenden",
+      notify: "Benachrichtige mich per E-Mail über neue Kommentare.", replyBtn: "Antworten",
+      pending: "Dein Kommentar wartet auf Freigabe.",
+      na: "Kommentare sind auf dieser Seite nicht verfügbar.",
+      deleted: "Dieser Kommentar wurde gelöscht.", one: "{0} Kommentar", many: "{0} Kommentare",
+      sort: "Sortieren nach", oldest: "Älteste", newest: "Neueste", best: "Beste",
+      more: "Mehr laden", edit: "Bearbeiten", del: "Löschen", save: "Speichern",
+      cancel: "Abbrechen", sure: "Diesen Kommentar löschen?", posted: "Kommentar gesendet",
+      gone: "Kommentar gelöscht", edited: "bearbeitet", loading: "Kommentare werden geladen…",
+      retry: "Zu viele Versuche. Bitte versuche es in {0} Sekunden erneut.",
+      net: "Der Kommentardienst ist nicht erreichbar. Bitte versuche es erneut.",
+    },
+    fr: {
+      reply: "Laisser un commentaire",
+      intro: "Entrez vos coordonnées ci-dessous ou cliquez sur une icône pour vous connecter :",
+      login: "Se connecter avec {0}", email: "E-mail", name: "Nom", website: "Site web",
+      comment: "Commentaire", post: "Publier le commentaire",
+      notify: "M’avertir des nouveaux commentaires par e-mail.", replyBtn: "Répondre",
+      pending: "Votre commentaire est en attente de modération.",
+      na: "Les commentaires ne sont pas disponibles sur cette page.",
+      deleted: "Ce commentaire a été supprimé.", one: "{0} commentaire",
+      many: "{0} commentaires", sort: "Trier par", oldest: "Les plus anciens",
+      newest: "Les plus récents", best: "Les meilleurs", more: "Afficher plus",
+      edit: "Modifier", del: "Supprimer", save: "Enregistrer", cancel: "Annuler",
+      sure: "Supprimer ce commentaire ?", posted: "Commentaire publié",
+      gone: "Commentaire supprimé", edited: "modifié", loading: "Chargement des commentaires…",
+      retry: "Trop de tentatives. Réessayez dans {0} secondes.",
+      net: "Le service de commentaires est injoignable. Veuillez réessayer.",
+    },
+    es: {
+      reply: "Deja una respuesta",
+      intro: "Introduce tus datos o haz clic en un icono para iniciar sesión:",
+      login: "Iniciar sesión con {0}", email: "Correo electrónico", name: "Nombre",
+      website: "Sitio web", comment: "Comentario", post: "Publicar comentario",
+      notify: "Avisarme de nuevos comentarios por correo electrónico.", replyBtn: "Responder",
+      pending: "Tu comentario está pendiente de moderación.",
+      na: "Los comentarios no están disponibles en esta página.",
+      deleted: "Este comentario fue eliminado.", one: "{0} comentario", many: "{0} comentarios",
+      sort: "Ordenar por", oldest: "Más antiguos", newest: "Más recientes", best: "Mejores",
+      more: "Cargar más", edit: "Editar", del: "Eliminar", save: "Guardar", cancel: "Cancelar",
+      sure: "¿Eliminar este comentario?", posted: "Comentario publicado",
+      gone: "Comentario eliminado", edited: "editado", loading: "Cargando comentarios…",
+      retry: "Demasiados intentos. Inténtalo de nuevo en {0} segundos.",
+      net: "No se pudo conectar con el servicio de comentarios. Inténtalo de nuevo.",
+    },
+  };
+
+  const CSS = `
+:host{all:initial;display:block!important;visibility:visible!important;font:inherit;color:inherit;line-height:1.5;text-align:start}
+*{box-sizing:border-box}
+.aw{--acc:currentColor;--er:#c5221f;--ln:color-mix(in srgb,currentColor 22%,transparent);--mu:color-mix(in srgb,currentColor 72%,transparent);display:block;overflow-wrap:anywhere}
+.aw[data-theme]{--acc:#0b57d0;--bg:#fff;color:#1d2125;background:var(--bg);color-scheme:light;padding:1em;border-radius:8px}
+.aw[data-theme=dark]{--acc:#8ab4f8;--bg:#17191c;--er:#f28b82;color:#e8eaed;color-scheme:dark}
+@media(prefers-color-scheme:dark){.aw[data-theme=auto]{--acc:#8ab4f8;--bg:#17191c;--er:#f28b82;color:#e8eaed;color-scheme:dark}}
+h2,h3{display:block;font-size:1.2em;font-weight:700;margin:1em 0 .5em}
+p,form,article,section,div,label{display:block;margin:0}
+p{margin:.4em 0}
+ol{display:block;list-style:none;margin:0;padding:0}
+li{display:block}
+.l .l{margin-inline-start:clamp(.5em,3%,1.75em);padding-inline-start:clamp(.5em,2%,1em);border-inline-start:2px solid var(--ln)}
+article{padding:.6em 0}
+.m{display:flex;flex-wrap:wrap;align-items:center;gap:.2em .6em;font-size:.92em}
+.m time,.m i,.pd,.x0{color:var(--mu)}
+.av{display:inline-grid;place-items:center;flex:none;width:2.4em;height:2.4em;border-radius:50%;color:#fff;font-weight:700;object-fit:cover}
+.who{font-weight:700;color:inherit}
+.t pre{overflow:auto}
+.t a{color:var(--acc)}
+.pd{font-style:italic}
+.x,.bar{display:flex;flex-wrap:wrap;align-items:center;gap:.4em}
+button,input,textarea,select{font:inherit;color:inherit;letter-spacing:inherit;margin:0}
+button{display:inline-block;cursor:pointer;background:none;border:1px solid var(--ln);border-radius:6px;padding:.35em .9em}
+.x button{border-color:transparent;padding:.15em .4em;color:var(--acc)}
+.p{font-weight:700;border:2px solid}
+.aw[data-theme] .p{background:var(--acc);border-color:var(--acc);color:var(--bg)}
+input,textarea,select{display:block;width:100%;border:1px solid var(--mu);border-radius:6px;padding:.45em .6em;background:transparent}
+.aw[data-theme] :is(input,textarea,select){background:var(--bg)}
+select{display:inline-block;width:auto}
+textarea{min-height:6.5em;resize:vertical}
+label{font-weight:600;margin-bottom:.15em}
+.f{margin:.7em 0}
+.ck{display:flex;gap:.5em;align-items:center}
+.ck input{width:auto;accent-color:var(--acc)}
+.ck label{font-weight:400;margin:0}
+.pv{width:2.6em;height:2.6em;border-radius:50%;padding:0;font-weight:700}
+:focus-visible,.c:focus{outline:2px solid var(--acc);outline-offset:2px}
+.er{color:var(--er);font-weight:600}
+.er:empty{display:none}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+[hidden]{display:none!important}`;
+
+  const d = S.dataset, site = d.site, base = new URL(S.src, location.href).origin;
+  const url = d.url || location.href.split(/[?#]/)[0], title = d.title || D.title;
+  const code = (d.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
+  const loc = STR[code] ? code : "en", T = STR[loc];
+  const theme = /^(light|dark|auto)$/.test(d.theme) ? d.theme : null;
+  const fmt = (s, v) => s.replace("{0}", v);
+  const rtf = new Intl.RelativeTimeFormat(loc, { numeric: "auto" });
+  const plural = new Intl.PluralRules(loc);
+  const countText = (n) => fmt(T[plural.select(n) === "one" ? "one" : "many"], n);
+
+  /* h("a", {class: "x", onclick: f}, "text", child): properties where the element has them,
+     attributes otherwise; strings become text nodes, never markup. */
+  const h = (tag, attrs, ...kids) => {
+    const e = D.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k in e && !k.includes("-")) e[k] = v;
+      else e.setAttribute(k, v);
+    }
+    e.append(...kids.flat().filter((k) => k != null && k !== false));
+    return e;
+  };
+
+  // Storage may be disabled or full; the widget then simply forgets between visits.
+  const store = {
+    get(k, f) { try { return JSON.parse(localStorage.getItem(k)) ?? f; } catch { return f; } },
+    set(k, v) {
+      try { v == null || v === "" ? localStorage.removeItem(k) : localStorage.setItem(k, JSON.stringify(v)); } catch { /* ignore */ }
+    },
+  };
+  const K = `afterword:${site}:`, tokKey = `${K}tokens:${url}`, guestKey = `${K}guest`;
+  const draftKey = (p) => `${K}draft:${url}:${p || 0}`;
+  let tokens = store.get(tokKey, {}); // comment id -> edit token of the reader's own comments
+
+  const uuid = () => crypto.randomUUID?.() ??
+    // randomUUID needs a secure context; plain-http blogs still get a random v4 id.
+    "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+
+  const safeUrl = (u) => {
+    try { const x = new URL(u); return /^https?:$/.test(x.protocol) ? x.href : ""; } catch { return ""; }
+  };
+
+  const api = async (path, opts) => {
+    let r, j = {};
+    try {
+      r = await fetch(`${base}/api/v1/sites/${encodeURIComponent(site)}${path}`, { credentials: "omit", ...opts });
+    } catch { throw { message: T.net }; }
+    try { j = await r.json(); } catch { /* an empty or non-JSON body */ }
+    if (r.ok) return j;
+    const e = j.error || {};
+    if (r.status === 429) {
+      const ra = r.headers.get("Retry-After");
+      const s = ra && (isNaN(ra) ? Math.ceil((Date.parse(ra) - Date.now()) / 1e3) : +ra);
+      if (s > 0) e.message = fmt(T.retry, s);
+    }
+    throw { status: r.status, code: e.code, field: e.field, message: e.message || T.net };
+  };
+  const send = (method, path, body) =>
+    api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+  const rel = (t) => {
+    let v = (t - Date.now()) / 1e3;
+    for (const [n, unit] of [[60, "second"], [60, "minute"], [24, "hour"], [30, "day"], [12, "month"], [1 / 0, "year"]]) {
+      if (Math.abs(v) < n) return rtf.format(Math.round(v), unit);
+      v /= n;
+    }
+  };
+
+  const avatar = (a) => {
+    const src = safeUrl(a.avatar_url);
+    if (src) {
+      const img = h("img", { class: "av", alt: "", loading: "lazy", referrerPolicy: "no-referrer" });
+      img.src = src;
+      return img;
+    }
+    let n = 0;
+    for (const ch of a.avatar_seed || a.name || "") n = (n * 31 + ch.charCodeAt(0)) >>> 0;
+    const s = h("span", { class: "av", "aria-hidden": "true" }, ([...(a.name || "?").trim()][0] || "?").toUpperCase());
+    s.style.background = `hsl(${n % 360} 42% 38%)`;
+    return s;
+  };
+
+  function start() {
+    const host = D.querySelector(d.target || "#afterword");
+    if (!host || host.shadowRoot) return;
+    const root = host.attachShadow({ mode: "open" });
+    let cfg = {}, sort = "oldest", next = null, count = 0, replyOpen = null, formId = 0;
+
+    const live = h("div", { class: "sr", "aria-live": "polite" });
+    const say = (msg) => { live.textContent = ""; setTimeout(() => (live.textContent = msg), 50); };
+    const heading = h("h2", { tabIndex: -1 }, T.loading);
+    const setCount = (delta = 0) => { count += delta; heading.textContent = countText(count); };
+    const list = h("ol", { class: "l" });
+    const more = h("button", { type: "button", hidden: true, onclick: () => load(next) }, T.more);
+    const status = h("p", { class: "er", role: "alert" });
+    const sorter = h("select", { id: "aw-sort", onchange: (e) => { sort = e.target.value; load(); } },
+      ["oldest", "newest", "best"].map((s) => h("option", { value: s }, T[s])));
+    const wrap = h("div", { class: "aw", "data-theme": theme, lang: loc },
+      live, heading, h("div", { class: "bar" }, h("label", { htmlFor: "aw-sort" }, T.sort), sorter),
+      status, list, more);
+    root.append(h("style", null, CSS), wrap);
+
+    const find = (id) => root.getElementById(`c${id}`);
+    const hasReplies = (li) => !!li.querySelector(".c") ||
+      (+li.dataset.d === 4 && li.nextElementSibling?.c?.parent_id === li.c.id);
+
+    const article = (c, li) => {
+      if (c.status === "deleted") return h("article", null, h("p", { class: "x0" }, T.deleted));
+      const a = c.author || {}, web = !a.provider && safeUrl(a.website), t = new Date(c.created_at);
+      const who = h(web ? "a" : "span", { class: "who", rel: web && "nofollow ugc" }, a.name || "?");
+      if (web) who.href = web;
+      const body = h("div", { class: "t" });
+      body.innerHTML = c.html; // sanitized by the server: the one place markup is trusted
+      const own = c.mine, editable = own && c.editable_until && new Date(c.editable_until) > Date.now();
+      return h("article", null,
+        h("div", { class: "m" }, avatar(a), who,
+          h("time", { datetime: c.created_at, title: t.toLocaleString(loc) }, rel(t)),
+          c.edited_at && h("i", null, T.edited)),
+        body,
+        own && c.status === "pending" && h("p", { class: "pd" }, T.pending),
+        h("div", { class: "x" },
+          h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyBtn),
+          editable && h("button", { type: "button", onclick: () => edit(li) }, T.edit),
+          own && h("button", { type: "button", onclick: () => remove(li) }, T.del)),
+        h("p", { class: "er", role: "alert" }));
+    };
+
+    const item = (c, depth) => {
+      const li = h("li", { id: `c${c.id}`, class: "c", tabIndex: -1, "data-d": depth });
+      li.c = c;
+      li.append(article(c, li));
+      return li;
+    };
+
+    // Replies nest up to four levels; deeper ones continue at the fourth, after their parent.
+    const fill = (ol, comments, depth) => {
+      for (const c of comments) {
+        const li = item(c, depth);
+        ol.append(li);
+        if (!c.replies?.length) continue;
+        if (depth < 4) {
+          const sub = h("ol", { class: "l" });
+          li.append(sub);
+          fill(sub, c.replies, depth + 1);
+        } else fill(ol, c.replies, depth);
+      }
+    };
+
+    const insert = (c, parent) => {
+      const old = find(c.id);
+      if (old) { old.c = c; old.firstChild.replaceWith(article(c, old)); return old; }
+      if (!parent) {
+        const li = item(c, 1);
+        sort === "newest" ? list.prepend(li) : list.append(li);
+        return li;
+      }
+      const depth = +parent.dataset.d, li = item(c, Math.min(depth + 1, 4));
+      if (depth < 4) {
+        let sub = parent.querySelector(":scope > ol");
+        if (!sub) parent.append((sub = h("ol", { class: "l" })));
+        sub.append(li);
+      } else parent.after(li);
+      return li;
+    };
+
+    const saveTokens = () => store.set(tokKey, Object.keys(tokens).length ? tokens : null);
+
+    function form(parentLi) {
+      const n = ++formId, id = (s) => `aw-${s}${n}`, pid = parentLi?.c.id;
+      const guest = store.get(guestKey, {}), dk = draftKey(pid);
+      const err = h("p", { class: "er", role: "alert", id: id("e") });
+      const field = (name, label, type, auto, req) => h("div", { class: "f" },
+        h("label", { htmlFor: id(name) }, label),
+        h("input", { id: id(name), name, type, autocomplete: auto, required: req, value: guest[name] || "" }));
+      const text = h("textarea", { id: id("body"), name: "body", rows: 5, required: true, value: store.get(dk, "") });
+      const providers = (cfg.providers || []).map((p) => {
+        const label = fmt(T.login, p.label);
+        return h("button", { type: "button", class: "pv", "aria-label": label, title: label, onclick: () => signIn(p) },
+          h("span", { "aria-hidden": "true" }, [...p.label][0]));
+      });
+      let key = null, busy = false;
+
+      const f = h("form", {
+        noValidate: true, "aria-labelledby": id("h"),
+        oninput: () => {
+          store.set(dk, text.value);
+          const g = {};
+          for (const k of ["name", "email", "website"]) g[k] = f.elements.namedItem(k).value;
+          store.set(guestKey, g);
+        },
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (busy) return;
+          busy = true;
+          f.setAttribute("aria-busy", "true");
+          for (const el of f.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+          const v = Object.fromEntries(new FormData(f));
+          key ||= uuid(); // kept until success, so a retry after a lost answer is not stored twice
+          try {
+            const j = await send("POST", "/comments", {
+              url, title, parent_id: pid ?? null, body: v.body, name: v.name, email: v.email,
+              website: v.website || undefined, notify: !!v.notify, idempotency_key: key,
+            });
+            key = null;
+            err.textContent = "";
+            const c = j.comment;
+            c.body ??= v.body;
+            if (j.edit_token) { tokens[c.id] = j.edit_token; saveTokens(); }
+            store.set(dk, null);
+            text.value = "";
+            const fresh = !find(c.id);
+            const li = insert(c, parentLi);
+            if (fresh && c.status === "approved") setCount(1);
+            if (parentLi) closeReply();
+            li.focus();
+            say(T.posted);
+          } catch (x) {
+            if (x.code === "idempotency_conflict") key = null;
+            err.textContent = x.message;
+            const el = x.field && f.elements.namedItem(x.field);
+            if (el) { el.setAttribute("aria-invalid", "true"); el.setAttribute("aria-describedby", id("e")); el.focus(); }
+          } finally {
+            busy = false;
+            f.removeAttribute("aria-busy");
+          }
+        },
+      },
+      h(parentLi ? "h3" : "h2", { id: id("h") }, T.reply),
+      h("p", null, T.intro),
+      providers.length > 0 && h("div", { class: "bar" }, providers),
+      field("email", T.email, "email", "email", true),
+      field("name", T.name, "text", "name", true),
+      field("website", T.website, "url", "url", false),
+      h("div", { class: "f" }, h("label", { htmlFor: id("body") }, T.comment), text),
+      err,
+      h("div", { class: "bar" },
+        h("button", { class: "p" }, T.post),
+        parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
+      h("div", { class: "f ck" }, h("input", { type: "checkbox", id: id("n"), name: "notify" }),
+        h("label", { htmlFor: id("n") }, T.notify)));
+      return f;
+    }
+
+    function toggleReply(li, btn) {
+      const same = replyOpen?.li === li;
+      closeReply();
+      if (same) return;
+      const f = form(li);
+      li.firstChild.after(f);
+      btn.setAttribute("aria-expanded", "true");
+      replyOpen = { li, f, btn };
+      f.querySelector("textarea").focus();
+    }
+
+    function closeReply(refocus) {
+      if (!replyOpen) return;
+      const { f, btn } = replyOpen;
+      replyOpen = null;
+      f.remove();
+      btn.setAttribute("aria-expanded", "false");
+      if (refocus) btn.focus();
+    }
+
+    function edit(li) {
+      const c = li.c, old = li.firstChild, err = h("p", { class: "er", role: "alert" });
+      let source = c.body;
+      if (source == null) {
+        const t = h("template");
+        t.innerHTML = c.html;
+        source = [...t.content.children].map((e) => e.textContent).join("\n\n");
+      }
+      const text = h("textarea", { "aria-label": T.comment, rows: 5, value: source });
+      const cancel = () => { f.replaceWith(old); li.focus(); };
+      const f = h("form", {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const j = await send("PATCH", `/comments/${c.id}`, { body: text.value, edit_token: tokens[c.id] });
+            li.c = { ...j.comment, body: j.comment.body ?? text.value };
+            f.replaceWith(article(li.c, li));
+            li.focus();
+          } catch (x) { err.textContent = x.message; text.focus(); }
+        },
+      }, text, err, h("div", { class: "bar" }, h("button", { class: "p" }, T.save),
+        h("button", { type: "button", onclick: cancel }, T.cancel)));
+      old.replaceWith(f);
+      text.focus();
+    }
+
+    async function remove(li) {
+      if (!confirm(T.sure)) return;
+      const c = li.c;
+      try {
+        await send("DELETE", `/comments/${c.id}`, { edit_token: tokens[c.id] });
+      } catch (x) { li.querySelector(".er").textContent = x.message; return; }
+      delete tokens[c.id];
+      saveTokens();
+      if (c.status === "approved") setCount(-1);
+      if (hasReplies(li)) { li.c = { ...c, status: "deleted" }; li.firstChild.replaceWith(article(li.c, li)); } else li.remove();
+      heading.focus();
+      say(T.gone);
+    }
+
+    // Sign-in with a provider opens a popup flow; until it exists, buttons only name it.
+    function signIn(provider) { return provider; }
+
+    async function load(page) {
+      const q = new URLSearchParams({ url, sort });
+      if (page) q.set("page", page);
+      const mine = Object.values(tokens).slice(-50);
+      if (mine.length) q.set("mine", mine.join(","));
+      more.disabled = true;
+      try {
+        const j = await api(`/thread?${q}`);
+        cfg = j.config || cfg;
+        next = j.next_page ?? null;
+        count = j.thread?.count ?? 0;
+        setCount();
+        status.textContent = "";
+        if (!page) { closeReply(); list.replaceChildren(); }
+        const before = list.lastElementChild;
+        fill(list, j.comments || [], 1);
+        if (page) (before ? before.nextElementSibling : list.firstElementChild)?.focus();
+        more.hidden = next == null;
+        if (!wrap.querySelector(":scope > form")) wrap.append(form(null));
+      } catch (x) {
+        if (["origin_not_allowed", "site_not_found", "url_not_allowed"].includes(x.code)) {
+          wrap.replaceChildren(h("p", null, T.na));
+        } else status.textContent = x.message;
+      } finally {
+        more.disabled = false;
+      }
+    }
+
+    load();
+    setInterval(() => {
+      for (const t of root.querySelectorAll("time")) t.textContent = rel(new Date(t.dateTime));
+    }, 60e3);
+  }
+
+  D.readyState === "loading" ? D.addEventListener("DOMContentLoaded", start) : start();
+})();

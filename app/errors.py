@@ -1,0 +1,54 @@
+"""One error shape for the API: {"error": {"code", "message"[, "field"]}} with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.domain.errors import DomainError
+from app.extensions import db
+
+
+def error_body(status: int, code: str, message: str, field: str | None = None) -> tuple[dict, int]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}, status
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):  # noqa: ANN202
+        db.session.rollback()
+        if _wants_json():
+            return error_body(err.status, err.code, err.message, err.field)
+        return err.message, err.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):  # noqa: ANN202
+        if not _wants_json():
+            return err
+        code = (err.name or "error").lower().replace(" ", "_")
+        message = {
+            404: "There is nothing here.",
+            405: "This address does not take that method.",
+            413: "The request is too large.",
+        }.get(err.code or 500, err.description or err.name)
+        body, status = error_body(err.code or 500, code, message)
+        response = app.make_response((body, status))
+        if err.code == 405 and getattr(err, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(err: InternalServerError):  # noqa: ANN202
+        db.session.rollback()
+        if _wants_json():
+            return error_body(500, "internal_error", "Something went wrong on our side.")
+        return "Something went wrong on our side.", 500

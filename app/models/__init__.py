@@ -1,0 +1,19 @@
+"""Typed models. Import from here: `from app.models import Comment, Site, Thread`."""
+
+from app.models.comment import Comment, CommentStatus
+from app.models.moderator import Moderator, moderator_sites
+from app.models.site import ModerationMode, Site
+from app.models.thread import Thread
+from app.models.user import Identity, User
+
+__all__ = [
+    "Comment",
+    "CommentStatus",
+    "Identity",
+    "ModerationMode",
+    "Moderator",
+    "Site",
+    "Thread",
+    "User",
+    "moderator_sites",
+]

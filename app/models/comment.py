@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.thread import Thread
+    from app.models.user import User
+
+
+class Comment(db.Model):
+    __table_args__ = (
+        # A retried POST with the same key finds the first comment instead of adding one.
+        UniqueConstraint("thread_id", "idempotency_key"),
+        # One page of top-level comments: thread, roots only, ordered by time.
+        Index("ix_comment_thread_roots", "thread_id", "parent_id", "created_at"),
+        # Everything under a page of roots, in one query.
+        Index("ix_comment_root", "root_id"),
+        Index("ix_comment_guest_email", "guest_email"),
+        Index("ix_comment_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id"))
+    # The top-level ancestor (itself for a top-level comment): a page of roots and all their
+    # replies come back with one `root_id IN (...)` query, however deep the replies go.
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id"))
+
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    guest_name: Mapped[str | None] = mapped_column(String(100))
+    guest_email: Mapped[str | None] = mapped_column(String(254))
+    guest_website: Mapped[str | None] = mapped_column(String(300))
+
+    body: Mapped[str] = mapped_column(Text)
+    # Rendered and sanitized once, when written: reads never run Markdown.
+    html: Mapped[str] = mapped_column(Text)
+    status: Mapped[CommentStatus] = mapped_column(
+        Enum(
+            CommentStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+            create_constraint=True,
+            name="status",
+        ),
+        default=CommentStatus.PENDING,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # HMAC of the address with a server secret; dropped by `flask prune` after its retention.
+    remote_addr_hash: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+
+    thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
+    user: Mapped[User | None] = relationship(lazy="raise_on_sql")
+
+    @property
+    def is_visible_to_everyone(self) -> bool:
+        return self.status is CommentStatus.APPROVED
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} {self.status}>"

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Enum, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.states import ModerationMode
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.thread import Thread
+
+
+def new_site_id() -> str:
+    """Public, unguessable-enough id that goes into the embed snippet."""
+    return secrets.token_hex(6)
+
+
+class Site(db.Model):
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_site_id)
+    name: Mapped[str] = mapped_column(String(100))
+    # Exact origins ("https://blog.example"), compared as strings: no wildcards, no subdomains.
+    origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    moderation: Mapped[ModerationMode] = mapped_column(
+        Enum(
+            ModerationMode,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+            create_constraint=True,
+            name="moderation",
+        ),
+        default=ModerationMode.ALL,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    threads: Mapped[list[Thread]] = relationship(back_populates="site", lazy="raise_on_sql")
+
+    def allows_origin(self, origin: str | None) -> bool:
+        return origin is not None and origin in self.origins
+
+    def __repr__(self) -> str:
+        return f"<Site {self.id} {self.name!r}>"

@@ -1,0 +1,253 @@
+"""Posting, editing and deleting comments as their author."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.database import begin_write
+from app.domain import policy
+from app.domain.errors import (
+    CommentNotFound,
+    EditWindowClosed,
+    Forbidden,
+    IdempotencyConflict,
+    ParentNotFound,
+    ValidationError,
+)
+from app.domain.markdown import render_markdown
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import Comment, Site, Thread
+from app.models.types import utcnow
+from app.services.threads import adjust_approved_count
+from app.services.viewers import Viewer
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class GuestDetails:
+    name: str
+    email: str
+    website: str | None
+
+
+def guest_details(name: object, email: object, website: object) -> GuestDetails:
+    """Checked guest fields; raises ValidationError naming the first bad field."""
+    return GuestDetails(
+        name=policy.clean_name(name),
+        email=policy.clean_email(email),
+        website=policy.clean_website(website),
+    )
+
+
+def post_comment(
+    site: Site,
+    viewer: Viewer,
+    *,
+    url: object,
+    body: object,
+    title: object = "",
+    parent_id: object = None,
+    guest: GuestDetails | None = None,
+    remote_addr: str | None = None,
+    idempotency_key: object = None,
+) -> tuple[Comment, bool]:
+    """Store a comment; returns it and whether it is new (False: a retried submit).
+
+    It starts pending unless the site's moderation mode says otherwise.
+    """
+    key = policy.thread_key(url, site.origins)
+    body = policy.clean_body(body)
+    if viewer.user is None and guest is None:
+        raise ValidationError("Please give your name and email.", field="name")
+    if idempotency_key is not None and (
+        not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY.match(idempotency_key)
+    ):
+        raise ValidationError("The idempotency key is not valid.", field="idempotency_key")
+    if parent_id is not None and (not isinstance(parent_id, int) or isinstance(parent_id, bool)):
+        raise ValidationError("The parent must be a comment id.", field="parent_id")
+    html = render_markdown(body)
+
+    begin_write()
+    try:
+        thread = _get_or_create_thread(site, key, policy.clean_title(title))
+        if idempotency_key is not None:
+            earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body)
+            if earlier is not None:
+                db.session.commit()
+                return earlier, False
+        parent = _parent_in_thread(thread, parent_id, viewer) if parent_id is not None else None
+        comment = Comment(
+            thread_id=thread.id,
+            parent_id=parent.id if parent else None,
+            user_id=viewer.user.id if viewer.user else None,
+            guest_name=None if viewer.user else guest.name,
+            guest_email=None if viewer.user else guest.email,
+            guest_website=None if viewer.user else guest.website,
+            body=body,
+            html=html,
+            status=policy.initial_status(
+                site.moderation,
+                author_has_approved=_author_has_approved(site, viewer, guest),
+            ),
+            remote_addr_hash=hash_address(remote_addr),
+            idempotency_key=idempotency_key,
+        )
+        db.session.add(comment)
+        db.session.flush()
+        comment.root_id = parent.root_id if parent else comment.id
+        if comment.status is CommentStatus.APPROVED:
+            adjust_approved_count(thread.id, +1)
+        db.session.commit()
+    except IntegrityError:
+        # Two submits with one key raced past the check (PostgreSQL): the first one won.
+        db.session.rollback()
+        if idempotency_key is None:
+            raise
+        thread = db.session.scalar(
+            select(Thread).where(Thread.site_id == site.id, Thread.url == key)
+        )
+        earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body)
+        if earlier is None:
+            raise
+        return earlier, False
+    return comment, True
+
+
+def edit_comment(site: Site, viewer: Viewer, comment_id: object, body: object) -> Comment:
+    """The author's edit, allowed for COMMENT_EDIT_SECONDS after posting."""
+    begin_write()
+    comment = _own_comment(site, viewer, comment_id)
+    if comment.status not in (CommentStatus.PENDING, CommentStatus.APPROVED):
+        raise CommentNotFound("There is no such comment.")
+    window = timedelta(seconds=current_app.config["COMMENT_EDIT_SECONDS"])
+    if not policy.can_edit(comment.created_at, utcnow(), window):
+        raise EditWindowClosed("The time to edit this comment is over.")
+    body = policy.clean_body(body)
+    comment.body = body
+    comment.html = render_markdown(body)
+    comment.edited_at = utcnow()
+    db.session.commit()
+    return comment
+
+
+def delete_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
+    """The author takes their comment back: its text goes; replies keep a placeholder."""
+    begin_write()
+    comment = _own_comment(site, viewer, comment_id)
+    if comment.status is CommentStatus.DELETED:
+        return comment
+    was_approved = comment.status is CommentStatus.APPROVED
+    comment.status = CommentStatus.DELETED
+    comment.body = ""
+    comment.html = ""
+    if was_approved:
+        adjust_approved_count(comment.thread_id, -1)
+    db.session.commit()
+    return comment
+
+
+def hash_address(remote_addr: str | None) -> str | None:
+    """Keyed hash of the address: lets moderators spot a flood without storing who it was."""
+    if not remote_addr:
+        return None
+    key = hashlib.sha256(b"afterword.address:" + current_app.config["SECRET_KEY"].encode())
+    return hmac.new(key.digest(), remote_addr.encode(), hashlib.sha256).hexdigest()
+
+
+def _get_or_create_thread(site: Site, key: str, title: str) -> Thread:
+    """Race-safe: concurrent first comments on a page all end up in one thread."""
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    db.session.execute(
+        insert(Thread)
+        .values(site_id=site.id, url=key, title=title, approved_count=0, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["site_id", "url"])
+    )
+    thread = db.session.scalars(
+        select(Thread).where(Thread.site_id == site.id, Thread.url == key)
+    ).one()
+    if title and not thread.title:
+        thread.title = title
+    return thread
+
+
+def _by_idempotency_key(
+    thread: Thread | None,
+    key: str,
+    viewer: Viewer,
+    guest: GuestDetails | None,
+    body: str,
+) -> Comment | None:
+    if thread is None:
+        return None
+    earlier = db.session.scalar(
+        select(Comment).where(Comment.thread_id == thread.id, Comment.idempotency_key == key)
+    )
+    if earlier is None:
+        return None
+    same_author = (
+        earlier.user_id == viewer.user.id
+        if viewer.user
+        else guest is not None and earlier.user_id is None and earlier.guest_email == guest.email
+    )
+    if not same_author or earlier.body != body:
+        raise IdempotencyConflict("This idempotency key was already used for another comment.")
+    return earlier
+
+
+def _parent_in_thread(thread: Thread, parent_id: int, viewer: Viewer) -> Comment:
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.thread_id != thread.id or not viewer.can_see(parent):
+        raise ParentNotFound(
+            "The comment you are replying to is not on this page.", field="parent_id"
+        )
+    return parent
+
+
+def _author_has_approved(site: Site, viewer: Viewer, guest: GuestDetails | None) -> bool:
+    """Whether the author already has an approved comment on the site (for `first-time`).
+
+    Guests are recognised like WordPress does, by the same name and email.
+    """
+    if viewer.user is not None:
+        author = Comment.user_id == viewer.user.id
+    elif guest is not None:
+        author = (Comment.guest_email == guest.email) & (Comment.guest_name == guest.name)
+    else:
+        return False
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    author,
+                    Comment.status == CommentStatus.APPROVED,
+                    Comment.thread_id.in_(select(Thread.id).where(Thread.site_id == site.id)),
+                )
+            )
+        )
+    )
+
+
+def _own_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
+    if not isinstance(comment_id, int):
+        raise CommentNotFound("There is no such comment.")
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise CommentNotFound("There is no such comment.")
+    thread_site = db.session.scalar(select(Thread.site_id).where(Thread.id == comment.thread_id))
+    if thread_site != site.id:
+        raise CommentNotFound("There is no such comment.")
+    if not viewer.owns(comment):
+        raise Forbidden("Only the author can change this comment.")
+    return comment

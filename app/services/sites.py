@@ -1,0 +1,57 @@
+"""Sites: who may embed Afterword, and how its comments are moderated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from app.domain.errors import SiteNotFound, ValidationError
+from app.domain.policy import normalize_origin
+from app.domain.states import ModerationMode
+from app.extensions import db
+from app.models import Site
+
+
+def create_site(
+    *, name: str, origins: Iterable[str], moderation: ModerationMode = ModerationMode.ALL
+) -> Site:
+    """A new site allowed on exactly the given origins (no wildcards, no subdomains)."""
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise ValidationError("A site name holds 1 to 100 characters.", field="name")
+    cleaned = []
+    for origin in origins:
+        try:
+            cleaned.append(normalize_origin(origin))
+        except ValueError as err:
+            raise ValidationError(str(err), field="origin") from None
+    if not cleaned:
+        raise ValidationError("A site needs at least one origin.", field="origin")
+    site = Site(name=name, origins=list(dict.fromkeys(cleaned)), moderation=moderation)
+    db.session.add(site)
+    db.session.commit()
+    return site
+
+
+def ensure_site(*, name: str, origin: str) -> Site:
+    """The site with this name, created with `origin` if missing; `origin` is added if absent."""
+    site = db.session.scalar(select(Site).where(Site.name == name).order_by(Site.created_at))
+    if site is None:
+        return create_site(name=name, origins=[origin])
+    origin = normalize_origin(origin)
+    if origin not in site.origins:
+        site.origins = [*site.origins, origin]
+        db.session.commit()
+    return site
+
+
+def get_site(site_id: str) -> Site:
+    site = db.session.get(Site, site_id) if isinstance(site_id, str) else None
+    if site is None:
+        raise SiteNotFound("There is no site with that id.")
+    return site
+
+
+def list_sites() -> list[Site]:
+    return list(db.session.scalars(select(Site).order_by(Site.created_at, Site.name)))

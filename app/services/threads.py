@@ -1,0 +1,184 @@
+"""Reading threads: one page of top-level comments with all their replies, in a few queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
+from sqlalchemy.orm import aliased, selectinload
+
+from app.domain.errors import UrlNotAllowed, ValidationError
+from app.domain.policy import thread_key
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import Comment, Site, Thread
+from app.services.viewers import Viewer
+
+Sort = Literal["oldest", "newest", "best"]
+SORTS: tuple[Sort, ...] = ("oldest", "newest", "best")
+MAX_PER_PAGE = 100
+MAX_COUNT_URLS = 100
+
+
+@dataclass
+class CommentNode:
+    comment: Comment
+    visible: bool  # False: a placeholder kept so that visible replies keep their place
+    replies: list[CommentNode] = field(default_factory=list)
+
+
+@dataclass
+class ThreadPage:
+    url: str
+    thread: Thread | None
+    roots: list[CommentNode]
+    page: int
+    next_page: int | None
+
+
+def find_thread(site: Site, url: str) -> Thread | None:
+    key = thread_key(url, site.origins)
+    return db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
+
+
+def read_page(
+    site: Site,
+    url: str,
+    viewer: Viewer,
+    *,
+    sort: str = "oldest",
+    page: int = 1,
+    per_page: int = 50,
+) -> ThreadPage:
+    """A page of the thread as `viewer` sees it: approved comments plus the viewer's own pending.
+
+    Pages are counted in top-level comments, each shipped with its whole reply tree, so a
+    10,000-comment thread never loads at once and a conversation is never cut in half.
+    """
+    if sort not in SORTS:
+        raise ValidationError("Sort by oldest, newest or best.", field="sort")
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError(f"Pages start at 1 and hold up to {MAX_PER_PAGE}.", field="page")
+    key = thread_key(url, site.origins)
+    thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
+    if thread is None:
+        return ThreadPage(url=key, thread=None, roots=[], page=page, next_page=None)
+
+    root_ids = list(
+        db.session.scalars(
+            _roots_query(thread.id, viewer, sort).limit(per_page + 1).offset((page - 1) * per_page)
+        )
+    )
+    next_page = page + 1 if len(root_ids) > per_page else None
+    root_ids = root_ids[:per_page]
+    comments = (
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.root_id.in_(root_ids))
+            .options(selectinload(Comment.user))
+            .order_by(Comment.created_at, Comment.id)
+        ).all()
+        if root_ids
+        else []
+    )
+    return ThreadPage(
+        url=key,
+        thread=thread,
+        roots=_build_tree(comments, root_ids, viewer),
+        page=page,
+        next_page=next_page,
+    )
+
+
+def _owned(viewer: Viewer, comment: type[Comment]) -> ColumnElement[bool]:
+    clauses: list[ColumnElement[bool]] = []
+    if viewer.comment_ids:
+        clauses.append(comment.id.in_(viewer.comment_ids))
+    if viewer.user is not None:
+        clauses.append(comment.user_id == viewer.user.id)
+    return or_(*clauses) if clauses else false()
+
+
+def _roots_query(thread_id: int, viewer: Viewer, sort: str):  # noqa: ANN202 - a Select
+    reply = aliased(Comment)
+    approved_under = (
+        select(func.count(reply.id))
+        .where(reply.root_id == Comment.id, reply.status == CommentStatus.APPROVED)
+        .scalar_subquery()
+    )
+    has_visible_reply = exists().where(
+        reply.root_id == Comment.id,
+        reply.id != Comment.id,
+        reply.status == CommentStatus.APPROVED,
+    )
+    visible = or_(
+        Comment.status == CommentStatus.APPROVED,
+        and_(Comment.status == CommentStatus.PENDING, _owned(viewer, Comment)),
+        has_visible_reply,
+    )
+    order = {
+        "oldest": (Comment.created_at.asc(), Comment.id.asc()),
+        "newest": (Comment.created_at.desc(), Comment.id.desc()),
+        "best": (approved_under.desc(), Comment.created_at.asc(), Comment.id.asc()),
+    }[sort]
+    return (
+        select(Comment.id)
+        .where(Comment.thread_id == thread_id, Comment.parent_id.is_(None), visible)
+        .order_by(*order)
+    )
+
+
+def _build_tree(
+    comments: Iterable[Comment], root_ids: list[int], viewer: Viewer
+) -> list[CommentNode]:
+    nodes = {c.id: CommentNode(c, viewer.can_see(c)) for c in comments}
+    for node in nodes.values():  # comments arrive oldest first, so replies stay in order
+        parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
+        if parent is not None:
+            parent.replies.append(node)
+    roots = [nodes[i] for i in root_ids if i in nodes]
+    return [n for n in (_prune(r) for r in roots) if n is not None]
+
+
+def _prune(node: CommentNode) -> CommentNode | None:
+    """Drop what the viewer may not see, unless a visible reply hangs under it."""
+    node.replies = [r for r in (_prune(child) for child in node.replies) if r is not None]
+    return node if node.visible or node.replies else None
+
+
+def counts(site: Site, urls: list[str]) -> dict[str, int]:
+    """Approved comments per URL, from the counter on each thread: one indexed query."""
+    if len(urls) > MAX_COUNT_URLS:
+        raise ValidationError(f"Ask for up to {MAX_COUNT_URLS} URLs at once.", field="url")
+    keys: dict[str, str] = {}
+    for url in urls:
+        try:
+            keys[url] = thread_key(url, site.origins)
+        except (ValidationError, UrlNotAllowed):
+            continue  # a foreign or broken link on a listing page simply has no comments
+    rows = (
+        db.session.execute(
+            select(Thread.url, Thread.approved_count).where(
+                Thread.site_id == site.id, Thread.url.in_(set(keys.values()))
+            )
+        ).all()
+        if keys
+        else []
+    )
+    by_key = {url: count for url, count in rows}
+    return {url: by_key.get(keys.get(url, ""), 0) for url in urls}
+
+
+def adjust_approved_count(thread_id: int, delta: int) -> None:
+    """Move a thread's counter inside the caller's transaction.
+
+    The arithmetic happens in SQL, so concurrent approvals never lose an increment.
+    """
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(approved_count=Thread.approved_count + delta)
+        .execution_options(synchronize_session=False)
+    )

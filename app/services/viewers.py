@@ -1,0 +1,29 @@
+"""Who is asking: a signed-in reader, a guest proving authorship with edit tokens, or nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain.states import CommentStatus
+from app.models import Comment, User
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: User | None = None
+    # Comments whose guest edit token the caller presented.
+    comment_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def owns(self, comment: Comment) -> bool:
+        if self.user is not None and comment.user_id == self.user.id:
+            return True
+        return comment.id in self.comment_ids
+
+    def can_see(self, comment: Comment) -> bool:
+        """Approved comments are public; a pending one only reaches its author."""
+        if comment.status is CommentStatus.APPROVED:
+            return True
+        return comment.status is CommentStatus.PENDING and self.owns(comment)
+
+
+ANONYMOUS = Viewer()

@@ -1,0 +1,130 @@
+"""Configuration classes. Every environment variable Afterword reads is read here.
+
+Per-site settings (origins, moderation mode) live in the database, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import ClassVar
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("AFTERWORD_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key() -> str:
+    """A key generated on first use and kept in instance/, so dev sessions survive restarts.
+
+    O_EXCL makes the first writer win when several processes start at once.
+    """
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'afterword.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    TWITTER_CLIENT_ID = os.environ.get("TWITTER_CLIENT_ID")
+    TWITTER_CLIENT_SECRET = os.environ.get("TWITTER_CLIENT_SECRET")
+    TWITTER_AUTHORIZE_URL = os.environ.get(
+        "TWITTER_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize"
+    )
+    TWITTER_TOKEN_URL = os.environ.get("TWITTER_TOKEN_URL", "https://api.x.com/2/oauth2/token")
+    TWITTER_USERINFO_URL = os.environ.get("TWITTER_USERINFO_URL", "https://api.x.com/2/users/me")
+    FACEBOOK_CLIENT_ID = os.environ.get("FACEBOOK_CLIENT_ID")
+    FACEBOOK_CLIENT_SECRET = os.environ.get("FACEBOOK_CLIENT_SECRET")
+    FACEBOOK_AUTHORIZE_URL = os.environ.get(
+        "FACEBOOK_AUTHORIZE_URL", "https://www.facebook.com/v26.0/dialog/oauth"
+    )
+    FACEBOOK_TOKEN_URL = os.environ.get(
+        "FACEBOOK_TOKEN_URL", "https://graph.facebook.com/v26.0/oauth/access_token"
+    )
+    FACEBOOK_USERINFO_URL = os.environ.get(
+        "FACEBOOK_USERINFO_URL", "https://graph.facebook.com/v26.0/me"
+    )
+    DEV_LOGIN = _flag("DEV_LOGIN")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _flag("MAIL_USE_TLS", "1")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "afterword@localhost")
+
+    # Guests may fix a typo for this long; after that replies may already quote them.
+    COMMENT_EDIT_SECONDS = int(os.environ.get("COMMENT_EDIT_SECONDS", "900"))
+    COMMENT_PAGE_SIZE = 50
+    # Requests larger than this are refused before Flask reads them.
+    MAX_CONTENT_LENGTH = 256 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+    JSON_SORT_KEYS = False
+
+    @classmethod
+    def init_app(cls, app) -> None:  # noqa: ANN001 - Flask app, kept import-free
+        """Hook for settings that need the filesystem; nothing here touches the database."""
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the reloader is `flask run --debug`'s business, not ours
+
+    @classmethod
+    def init_app(cls, app) -> None:  # noqa: ANN001
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = _dev_secret_key()
+
+
+class ProductionConfig(Config):
+    @classmethod
+    def init_app(cls, app) -> None:  # noqa: ANN001
+        if not app.config.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production (AFTERWORD_ENV=production).")
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_RECORD_QUERIES = True
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    DEV_LOGIN = False
+    SESSION_COOKIE_SECURE = False
+    # Tests post forms with real tokens; a test that wants them off says so.
+    WTF_CSRF_ENABLED = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The class named by AFTERWORD_ENV (development, production, testing)."""
+    name = os.environ.get("AFTERWORD_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"AFTERWORD_ENV must be one of {', '.join(CONFIGS)}") from None

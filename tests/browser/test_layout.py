@@ -1,0 +1,168 @@
+"""How the widget fits into host pages: budget, hostile CSS, small screens, themes, counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import Live
+
+pytestmark = pytest.mark.browser
+
+BLOG_STYLE = """<style>
+body { font: 17px/1.6 Georgia, serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
+</style>"""
+DARK_BLOG_STYLE = """<style>
+body { font: 17px/1.6 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto;
+       padding: 0 1rem; background: #0e0f11; color: #d7dade; }
+</style>"""
+HOSTILE_STYLE = """<style>
+body * { display: none !important; }
+div { color: red !important; }
+form, input, textarea, button, label, h2, p, ol, li { display: none !important;
+  visibility: hidden !important; }
+</style>"""
+
+
+def seed_conversation(live: Live, site_id: str, url: str) -> None:
+    first = live.comment(site_id, url, "Lovely crumb! How long do you *proof* it?", name="Ada")
+    answer = live.comment(
+        site_id, url, "Overnight, about twelve hours in the cool room.", parent=first, name="Baker"
+    )
+    live.comment(site_id, url, "Twelve hours! I never wait that long.", parent=answer, name="Ada")
+    live.comment(
+        site_id, url, "Tried it with spelt: works, but shape it gently.", name="Jonas"
+    )
+
+
+def test_comments_show_after_at_most_three_requests_to_the_service(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/budget", site_id)
+    live.comment(site_id, url, "Counted.")
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    live.requests.clear()
+
+    page.goto(url)
+    expect(page.locator("#afterword article")).to_contain_text("Counted.")
+
+    to_service = [u for u in seen if u.startswith(live.url)]
+    assert len(to_service) <= 3, to_service
+    assert len(live.requests) <= 3, live.requests
+    assert not [r for r in live.requests if r[0] == "OPTIONS"], "a guest's GET needs no preflight"
+
+
+def test_hostile_host_css_does_not_break_the_widget(live: Live, site_id: str, page: Page) -> None:
+    url = live.host_page("/hostile", site_id, head=HOSTILE_STYLE)
+    page.goto(url)
+    # The host page's own content is gone, as its CSS says...
+    expect(page.locator("main")).to_be_hidden()
+    # ...but the page's main element holds the widget, so give it a host outside <main>.
+    live.host.pages["/hostile"] = live.host.pages["/hostile"].replace(
+        "<main>", "").replace("</main>", "")
+    page.reload()
+    widget = page.locator("#afterword")
+    expect(widget.get_by_role("heading", name="Leave a Reply")).to_be_visible()
+    widget.get_by_label("Email", exact=True).fill("hal@example.com")
+    widget.get_by_label("Name", exact=True).fill("Hal")
+    widget.get_by_label("Comment", exact=True).fill("Still readable.")
+    post = widget.get_by_role("button", name="Post Comment")
+    expect(post).to_be_visible()
+    post.click()
+    expect(widget.locator("li.c")).to_contain_text("Your comment is awaiting moderation.")
+
+
+def test_widget_fits_a_320px_phone_without_horizontal_scroll(
+    live: Live, site_id: str, browser: Browser, screenshots: Path
+) -> None:
+    url = live.host_page("/phone", site_id, head=BLOG_STYLE)
+    seed_conversation(live, site_id, url)
+    parent = live.comment(site_id, url, "A" * 120 + " https://example.com/" + "b" * 80, name="Wide")
+    deeper = parent
+    for level in range(5):
+        deeper = live.comment(site_id, url, f"Nested reply {level}", parent=deeper, name="Deep")
+    context = browser.new_context(viewport={"width": 320, "height": 740}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        widget = page.locator("#afterword")
+        expect(widget.locator(f"li#c{deeper}")).to_be_visible()
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth]")
+        assert max(widths) <= 320, widths
+        page.screenshot(path=screenshots / "phone.png", full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("theme", "style", "shot"), [("light", BLOG_STYLE, "light.png"), ("dark", DARK_BLOG_STYLE, "dark.png")]
+)
+def test_themes_render_and_are_saved_as_screenshots(
+    live: Live, site_id: str, page: Page, screenshots: Path, theme: str, style: str, shot: str
+) -> None:
+    url = live.host_page(f"/theme-{theme}", site_id, attrs=f'data-theme="{theme}"', head=style)
+    seed_conversation(live, site_id, url)
+    page.goto(url)
+    widget = page.locator("#afterword")
+    expect(widget.get_by_role("heading", name="4 Comments")).to_be_visible()
+    background = widget.locator(".aw").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == ("rgb(255, 255, 255)" if theme == "light" else "rgb(23, 25, 28)")
+    page.screenshot(path=screenshots / shot, full_page=True)
+
+
+def test_auto_theme_follows_the_reader_preference(
+    live: Live, site_id: str, browser: Browser
+) -> None:
+    url = live.host_page("/theme-auto", site_id, attrs='data-theme="auto"')
+    for scheme, expected in (("dark", "rgb(23, 25, 28)"), ("light", "rgb(255, 255, 255)")):
+        context = browser.new_context(color_scheme=scheme)
+        try:
+            page = context.new_page()
+            page.goto(url)
+            aw = page.locator("#afterword .aw")
+            expect(aw).to_be_visible()
+            assert aw.evaluate("e => getComputedStyle(e).backgroundColor") == expected
+        finally:
+            context.close()
+
+
+def test_listing_links_show_their_counts_from_one_request(
+    live: Live, site_id: str, page: Page
+) -> None:
+    origin = live.host.origin
+    busy, quiet, single = f"{origin}/busy", f"{origin}/quiet", f"{origin}/single"
+    live.comment(site_id, busy, "One.")
+    live.comment(site_id, busy, "Two.")
+    live.comment(site_id, single, "Only one.")
+    live.comment(site_id, quiet, "Not approved yet.", approve=False)
+    links = "".join(
+        f'<li><a href="{u}#afterword" data-afterword-count="{u}">comments</a></li>'
+        for u in (busy, quiet, single)
+    )
+    live.host.pages["/listing"] = (
+        f'<!doctype html><html lang="en"><body><ul>{links}</ul>'
+        f'<script src="{live.url}/count.js" data-site="{site_id}" async></script></body></html>'
+    )
+    live.requests.clear()
+    page.goto(f"{origin}/listing")
+    expect(page.locator(f'a[data-afterword-count="{busy}"]')).to_have_text("2 Comments")
+    expect(page.locator(f'a[data-afterword-count="{quiet}"]')).to_have_text("0 Comments")
+    expect(page.locator(f'a[data-afterword-count="{single}"]')).to_have_text("1 Comment")
+    assert [p for _, p in live.requests if p.endswith("/counts")] == [
+        f"/api/v1/sites/{site_id}/counts"
+    ]
+
+
+def test_demo_post_page_embeds_the_widget(live: Live, page: Page) -> None:
+    with live.app.app_context():
+        from app.services.sites import ensure_site
+
+        ensure_site(name="demo", origin=live.url)
+    page.goto(live.url + "/")
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("#afterword").get_by_role("heading", name="Leave a Reply")).to_be_visible()
+    page.goto(live.url + "/demo/listing")
+    expect(page.locator("a[data-afterword-count]").first).to_have_text("0 Comments")

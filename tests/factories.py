@@ -1,0 +1,82 @@
+"""Plain functions that build what a test needs, through the services where one exists."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from app.domain.states import CommentStatus, ModerationMode
+from app.models import Comment, Site, User
+from app.services import comments, moderation, sites
+from app.services.viewers import Viewer
+
+HOST_ORIGIN = "https://blog.example"
+POST_URL = f"{HOST_ORIGIN}/2026/first-post"
+_n = count(1)
+
+
+def make_site(
+    *, origins: list[str] | None = None, moderation: ModerationMode = ModerationMode.ALL
+) -> Site:
+    return sites.create_site(
+        name=f"Site {next(_n)}", origins=origins or [HOST_ORIGIN], moderation=moderation
+    )
+
+
+def make_comment(
+    site: Site,
+    *,
+    url: str = POST_URL,
+    body: str = "A comment.",
+    parent: Comment | None = None,
+    status: CommentStatus | None = CommentStatus.APPROVED,
+    name: str = "Ada",
+    email: str | None = None,
+    user: User | None = None,
+) -> Comment:
+    """A guest (or user) comment, moved to `status` as a moderator would."""
+    viewer = Viewer(user=user)
+    guest = None
+    if user is None:
+        guest = comments.guest_details(name, email or f"reader{next(_n)}@example.com", None)
+    comment, _ = comments.post_comment(
+        site,
+        viewer,
+        url=url,
+        body=body,
+        parent_id=parent.id if parent else None,
+        guest=guest,
+    )
+    if status is not None:
+        moderation.set_status(comment, status)
+    return comment
+
+
+def post_json(
+    client: FlaskClient,
+    site: Site,
+    payload: dict[str, Any],
+    *,
+    origin: str | None = HOST_ORIGIN,
+    path: str = "comments",
+    method: str = "POST",
+):
+    headers = {"Origin": origin} if origin else {}
+    return client.open(
+        f"/api/v1/sites/{site.id}/{path}", method=method, json=payload, headers=headers
+    )
+
+
+def guest_payload(**overrides: Any) -> dict[str, Any]:
+    payload = {
+        "url": POST_URL,
+        "title": "First post",
+        "body": "Hello *world*",
+        "name": "Grace",
+        "email": "grace@example.com",
+        "website": "https://grace.example",
+    }
+    payload.update(overrides)
+    return payload

@@ -1,0 +1,37 @@
+"""The widget's size budget (CONTRACT §4) and how its scripts are cached."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+STATIC = Path(__file__).resolve().parents[1] / "app" / "embed" / "static" / "embed"
+BUDGET = 12_288  # bytes of embed.js, styles included, after gzip -9
+
+
+def test_embed_script_fits_the_budget_gzipped() -> None:
+    size = len(gzip.compress((STATIC / "embed.js").read_bytes(), compresslevel=9, mtime=0))
+    assert size <= BUDGET, f"embed.js is {size} bytes gzipped; the budget is {BUDGET}"
+
+
+@pytest.mark.parametrize("name", ["embed.js", "count.js"])
+def test_script_is_served_cacheable_and_revalidates(client: FlaskClient, name: str) -> None:
+    first = client.get(f"/{name}")
+    assert first.status_code == 200
+    assert first.content_type == "text/javascript; charset=utf-8"
+    assert first.data == (STATIC / name).read_bytes()
+    assert first.headers["Cache-Control"] == "public, max-age=600, stale-while-revalidate=86400"
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
+    etag = first.headers["ETag"]
+    assert etag.startswith('"'), "the ETag must be strong"
+
+    again = client.get(f"/{name}", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
+
+    changed = client.get(f"/{name}", headers={"If-None-Match": '"something-else"'})
+    assert changed.status_code == 200 and changed.data == first.data
