@@ -1,33 +1,18 @@
-"""A live Afterword, a host blog on another origin, and one Chromium for the whole run.
-
-The host pages live on a different port, so every request the widget makes is cross-origin
-and passes through the real CORS checks, exactly as on a reader's blog.
-"""
+"""Fixtures for the browser tests: a live service with its host blog, and one Chromium."""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from html import escape
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from werkzeug.serving import BaseWSGIServer, make_server
-from werkzeug.wrappers import Request, Response
 
 from app import create_app
-from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
-from app.models import Comment, Site
-from app.services import comments, moderation, sites
-from app.services.viewers import Viewer
 from config import TestingConfig
+from tests.browser.live import HostSite, Live, free_port, record_requests, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,110 +26,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(wsgi_app: Callable, port: int) -> BaseWSGIServer:
-    server = make_server("127.0.0.1", port, wsgi_app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-@dataclass
-class HostSite:
-    """Static pages on a second origin, registered by the tests that need them."""
-
-    origin: str
-    pages: dict[str, str] = field(default_factory=dict)
-
-    def wsgi(self, environ: dict, start_response: Callable) -> Any:
-        body = self.pages.get(Request(environ).path)
-        if body is None:
-            return Response("not found", 404)(environ, start_response)
-        return Response(body, content_type="text/html; charset=utf-8")(environ, start_response)
-
-
-@dataclass
-class Live:
-    """The running service, its host blog, and shortcuts into the service layer."""
-
-    app: Flask
-    url: str
-    host: HostSite
-    requests: list[tuple[str, str]] = field(default_factory=list)
-
-    def create_site(self, *, origins: list[str] | None = None) -> str:
-        with self.app.app_context():
-            site = sites.create_site(
-                name="Test blog",
-                origins=origins or [self.host.origin],
-                moderation=ModerationMode.ALL,
-            )
-            return site.id
-
-    def host_page(
-        self,
-        path: str,
-        site_id: str,
-        *,
-        attrs: str = "",
-        head: str = "",
-        lang: str = "en",
-        title: str = "A post about bread",
-    ) -> str:
-        """A blog post on the host origin with the embed snippet under it; returns its URL."""
-        self.host.pages[path] = f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>{head}</head>
-<body><main><article><h1>{escape(title)}</h1>
-<p>Flour, water, salt and a little patience make a loaf worth talking about.</p></article>
-<div id="afterword"></div>
-<script src="{self.url}/embed.js" data-site="{site_id}" {attrs} async></script>
-</main></body></html>"""
-        return self.host.origin + path
-
-    def comment(
-        self,
-        site_id: str,
-        url: str,
-        body: str,
-        *,
-        parent: int | None = None,
-        name: str = "Ada",
-        approve: bool = True,
-    ) -> int:
-        with self.app.app_context():
-            site = db.session.get(Site, site_id)
-            guest = comments.guest_details(name, f"{name.lower()}@example.com", None)
-            comment, _ = comments.post_comment(
-                site, Viewer(), url=url, body=body, parent_id=parent, guest=guest
-            )
-            if approve:
-                moderation.set_status(comment, CommentStatus.APPROVED)
-            return comment.id
-
-    def approve(self, comment_id: int) -> None:
-        with self.app.app_context():
-            moderation.set_status(db.session.get(Comment, comment_id), CommentStatus.APPROVED)
-
-
-def _record_requests(app: Flask, log: list[tuple[str, str]]) -> None:
-    inner = app.wsgi_app
-
-    def recording(environ: dict, start_response: Callable) -> Any:
-        log.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
-        return inner(environ, start_response)
-
-    app.wsgi_app = recording  # type: ignore[method-assign]
-
-
 @pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    port, host_port = _free_port(), _free_port()
+    port, host_port = free_port(), free_port()
     db_url = os.environ.get("TEST_DATABASE_URL") or (
         f"sqlite:///{tmp_path_factory.mktemp('browser')}/browser.db"
     )
@@ -154,9 +38,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with app.app_context():
         db.drop_all()
         db.create_all()
-    live = Live(app=app, url=f"http://127.0.0.1:{port}", host=HostSite(f"http://127.0.0.1:{host_port}"))
-    _record_requests(app, live.requests)
-    servers = [_serve(app, port), _serve(live.host.wsgi, host_port)]
+    live = Live(
+        app=app, url=f"http://127.0.0.1:{port}", host=HostSite(f"http://127.0.0.1:{host_port}")
+    )
+    record_requests(app, live.requests)
+    servers = [serve(app, port), serve(live.host.wsgi, host_port)]
     yield live
     for server in servers:
         server.shutdown()
@@ -166,16 +52,22 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> str:
+    """Skips the browser tests where Chromium is missing; on CI that is a failure instead."""
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
         )
         yield browser
         browser.close()

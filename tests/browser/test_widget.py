@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import Live
+from tests.browser.live import Live
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,9 @@ def test_thread_shows_approved_comments_with_replies_nested(
     parent_item = widget.locator(f"li#c{parent}")
     expect(parent_item.locator("strong")).to_have_text("perfect")
     expect(parent_item.locator(f"li#c{reply}")).to_contain_text("Thanks, we bake it hot.")
-    expect(parent_item.locator("time").first).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    expect(parent_item.locator("time").first).to_have_attribute(
+        "datetime", re.compile(r"^\d{4}-\d\d-\d\dT")
+    )
     expect(widget.get_by_text("Still waiting for a moderator.")).to_have_count(0)
     expect(widget.get_by_role("button", name="Reply")).to_have_count(2)
     expect(widget.get_by_role("button", name="Edit")).to_have_count(0)
@@ -246,3 +248,69 @@ def test_widget_speaks_the_page_language(live: Live, site_id: str, page: Page) -
     expect(widget.get_by_role("heading", name="Schreibe einen Kommentar")).to_be_visible()
     expect(widget.get_by_role("button", name="Antworten")).to_be_visible()
     expect(widget.get_by_label("E-Mail", exact=True)).to_be_visible()
+
+
+def test_each_provider_has_a_login_button(live: Live, site_id: str, page: Page) -> None:
+    live.app.config["DEV_LOGIN"] = True
+    try:
+        page.goto(live.host_page("/providers", site_id))
+        button = page.locator("#afterword").get_by_role("button", name="Log in with Dev")
+        expect(button).to_be_visible()
+        button.focus()
+        expect(button).to_be_focused()
+    finally:
+        live.app.config["DEV_LOGIN"] = False
+
+
+def test_retry_after_a_lost_answer_does_not_post_twice(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/lost-answer", site_id)
+    keys: list[str] = []
+
+    def lose_first_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        keys.append(route.request.post_data_json["idempotency_key"])
+        if len(keys) == 1:
+            route.fetch()  # the comment is stored, but the reader never hears back
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(f"{live.url}/api/v1/sites/*/comments", lose_first_answer)
+    page.goto(url)
+    widget = page.locator("#afterword")
+    fill_guest(widget, email="rae@example.com", name="Rae", body="Posted once, I hope.")
+    post = widget.get_by_role("button", name="Post Comment")
+    post.click()
+    expect(widget.get_by_role("alert").filter(has_text="could not be reached")).to_be_visible()
+    expect(widget.get_by_label("Comment", exact=True)).to_have_value("Posted once, I hope.")
+    post.click()
+    expect(widget.locator("li.c")).to_contain_text(PENDING)
+    assert len(keys) == 2 and keys[0] == keys[1]
+    page.reload()
+    expect(widget.locator("li.c")).to_have_count(1)
+
+
+def test_rate_limit_shows_when_to_try_again(live: Live, site_id: str, page: Page) -> None:
+    url = live.host_page("/rate-limited", site_id)
+    page.route(
+        f"{live.url}/api/v1/sites/*/comments",
+        lambda route: route.fulfill(
+            status=429,
+            headers={
+                "Access-Control-Allow-Origin": live.host.origin,
+                "Access-Control-Expose-Headers": "Retry-After",
+                "Retry-After": "42",
+            },
+            json={"error": {"code": "rate_limited", "message": "Slow down."}},
+        ),
+    )
+    page.goto(url)
+    widget = page.locator("#afterword")
+    fill_guest(widget, email="sam@example.com", name="Sam", body="Again and again.")
+    widget.get_by_role("button", name="Post Comment").click()
+    expect(widget.get_by_role("alert").filter(has_text="42 seconds")).to_be_visible()
+    expect(widget.get_by_label("Comment", exact=True)).to_have_value("Again and again.")

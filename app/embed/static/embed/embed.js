@@ -95,6 +95,7 @@ article{padding:.6em 0}
 .t a{color:var(--acc)}
 .pd{font-style:italic}
 .x,.bar{display:flex;flex-wrap:wrap;align-items:center;gap:.4em}
+.x{margin-inline-start:-.4em}
 button,input,textarea,select{font:inherit;color:inherit;letter-spacing:inherit;margin:0}
 button{display:inline-block;cursor:pointer;background:none;border:1px solid var(--ln);border-radius:6px;padding:.35em .9em}
 .x button{border-color:transparent;padding:.15em .4em;color:var(--acc)}
@@ -241,8 +242,7 @@ label{font-weight:600;margin-bottom:.15em}
         h("div", { class: "x" },
           h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyBtn),
           editable && h("button", { type: "button", onclick: () => edit(li) }, T.edit),
-          own && h("button", { type: "button", onclick: () => remove(li) }, T.del)),
-        h("p", { class: "er", role: "alert" }));
+          own && h("button", { type: "button", onclick: () => remove(li) }, T.del)));
     };
 
     const item = (c, depth) => {
@@ -283,7 +283,12 @@ label{font-weight:600;margin-bottom:.15em}
       return li;
     };
 
-    const saveTokens = () => store.set(tokKey, Object.keys(tokens).length ? tokens : null);
+    // Merged with what is stored, so two open tabs do not drop each other's tokens.
+    const saveToken = (id, token) => {
+      tokens = { ...store.get(tokKey, {}), ...tokens, [id]: token };
+      if (!token) delete tokens[id];
+      store.set(tokKey, Object.keys(tokens).length ? tokens : null);
+    };
 
     function form(parentLi) {
       const n = ++formId, id = (s) => `aw-${s}${n}`, pid = parentLi?.c.id;
@@ -325,7 +330,7 @@ label{font-weight:600;margin-bottom:.15em}
             err.textContent = "";
             const c = j.comment;
             c.body ??= v.body;
-            if (j.edit_token) { tokens[c.id] = j.edit_token; saveTokens(); }
+            if (j.edit_token) saveToken(c.id, j.edit_token);
             store.set(dk, null);
             text.value = "";
             const fresh = !find(c.id);
@@ -412,9 +417,12 @@ label{font-weight:600;margin-bottom:.15em}
       const c = li.c;
       try {
         await send("DELETE", `/comments/${c.id}`, { edit_token: tokens[c.id] });
-      } catch (x) { li.querySelector(".er").textContent = x.message; return; }
-      delete tokens[c.id];
-      saveTokens();
+      } catch (x) {
+        const ar = li.firstChild;
+        (ar.querySelector(":scope > .er") || ar.appendChild(h("p", { class: "er", role: "alert" }))).textContent = x.message;
+        return;
+      }
+      saveToken(c.id, null);
       if (c.status === "approved") setCount(-1);
       if (hasReplies(li)) { li.c = { ...c, status: "deleted" }; li.firstChild.replaceWith(article(li.c, li)); } else li.remove();
       heading.focus();
