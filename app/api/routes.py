@@ -7,14 +7,18 @@ from typing import Any
 from flask import g, request
 
 from app.api import bp
-from app.api.serializers import comment_out, site_config_out, thread_page_out
-from app.domain.errors import DomainError, ValidationError
-from app.services import comments, threads
-from app.services.tokens import (
-    comment_id_from_edit_token,
-    comment_ids_from_edit_tokens,
-    edit_token,
+from app.api.readers import current_viewer
+from app.api.serializers import (
+    comment_out,
+    login_out,
+    site_config_out,
+    thread_page_out,
+    viewer_out,
 )
+from app.auth.providers import enabled_provider
+from app.domain.errors import DomainError, ValidationError
+from app.services import comments, logins, threads
+from app.services.tokens import edit_token
 from app.services.viewers import Viewer
 
 MAX_MINE_TOKENS = 50
@@ -37,7 +41,7 @@ def config() -> dict[str, Any]:
 @bp.get("/sites/<site_id>/thread")
 def thread() -> dict[str, Any]:
     mine = [t for t in request.args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
-    viewer = Viewer(comment_ids=frozenset(comment_ids_from_edit_tokens(mine)))
+    viewer = current_viewer(edit_tokens=mine, required=False)
     page = threads.read_page(
         g.site,
         request.args.get("url", ""),
@@ -57,8 +61,12 @@ def counts() -> dict[str, Any]:
 @bp.post("/sites/<site_id>/comments")
 def post_comment() -> tuple[dict[str, Any], int]:
     data = _json_body()
-    viewer = Viewer()
-    guest = comments.guest_details(data.get("name"), data.get("email"), data.get("website"))
+    viewer = current_viewer()
+    guest = (
+        None
+        if viewer.user
+        else comments.guest_details(data.get("name"), data.get("email"), data.get("website"))
+    )
     comment, created = comments.post_comment(
         g.site,
         viewer,
@@ -70,29 +78,51 @@ def post_comment() -> tuple[dict[str, Any], int]:
         remote_addr=request.remote_addr,
         idempotency_key=data.get("idempotency_key"),
     )
-    owner = Viewer(comment_ids=frozenset({comment.id}))
-    body = {"comment": comment_out(comment, owner), "edit_token": edit_token(comment.id)}
+    owner = current_viewer(edit_tokens=[token := edit_token(comment.id)])
+    body = {"comment": comment_out(comment, owner), "edit_token": token}
     return body, 201 if created else 200
 
 
 @bp.patch("/sites/<site_id>/comments/<int:comment_id>")
 def edit_comment(comment_id: int) -> dict[str, Any]:
     data = _json_body()
-    viewer = _token_viewer(data)
+    viewer = current_viewer(edit_tokens=[data.get("edit_token")])
     comment = comments.edit_comment(g.site, viewer, comment_id, data.get("body"))
     return {"comment": comment_out(comment, viewer)}
 
 
 @bp.delete("/sites/<site_id>/comments/<int:comment_id>")
 def delete_comment(comment_id: int) -> dict[str, Any]:
-    viewer = _token_viewer(_json_body())
+    viewer = current_viewer(edit_tokens=[_json_body().get("edit_token")])
     comment = comments.delete_comment(g.site, viewer, comment_id)
     return {"comment": comment_out(comment, viewer, visible=False)}
 
 
-def _token_viewer(data: dict[str, Any]) -> Viewer:
-    comment_id = comment_id_from_edit_token(data.get("edit_token"))
-    return Viewer(comment_ids=frozenset({comment_id}) if comment_id is not None else frozenset())
+@bp.post("/sites/<site_id>/logins")
+def create_login() -> tuple[dict[str, Any], int]:
+    """Start a sign-in; a signed-in reader starting one links the new provider to them."""
+    data = _json_body()
+    viewer = current_viewer(required=False)
+    flow = logins.create_flow(
+        g.site,
+        origin=request.headers["Origin"],
+        provider=enabled_provider(data.get("provider")).name,
+        return_url=data.get("return_url"),
+        link_user_id=viewer.user.id if viewer.user else None,
+    )
+    return login_out(flow), 201
+
+
+@bp.post("/sites/<site_id>/logins/<flow_id>/claim")
+def claim_login(flow_id: str) -> tuple[dict[str, Any], int]:
+    result = logins.claim_flow(g.site, flow_id, request.headers.get("Origin"))
+    if result.pending:
+        return {"status": "pending"}, 202
+    return {
+        "status": "signed_in",
+        "token": result.token,
+        "viewer": viewer_out(Viewer(user=result.user, provider=result.provider)),
+    }, 200
 
 
 def _json_body() -> dict[str, Any]:

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import current_app
+from flask import current_app, g
 
+from app.auth.providers import enabled_providers, provider_spec
 from app.domain import policy
 from app.domain.states import CommentStatus
-from app.models import Comment, Site
+from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
 from app.services.threads import CommentNode, ThreadPage
 from app.services.viewers import Viewer
@@ -82,7 +84,7 @@ def comment_out(
         "mine": mine,
         "editable_until": editable_until,
         "replies": replies or [],
-    }
+    } | ({"body": comment.body} if editable_until else {})
 
 
 def node_out(node: CommentNode, viewer: Viewer) -> dict[str, Any]:
@@ -110,11 +112,26 @@ def site_config_out(site: Site) -> dict[str, Any]:
 
 
 def providers_out() -> list[dict[str, str]]:
-    """Sign-in providers with keys configured (the social-login flow fills this in)."""
-    providers = []
-    if current_app.config.get("DEV_LOGIN"):
-        providers.append({"name": "dev", "label": "Dev"})
-    return providers
+    """Sign-in buttons: providers whose keys are configured, and Dev when DEV_LOGIN is on."""
+    return [{"name": p.name, "label": p.label} for p in enabled_providers(current_app.config)]
+
+
+def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
+    """The signed-in reader as the form shows them, or None for a guest."""
+    if viewer.user is None:
+        return None
+    spec = provider_spec(viewer.provider)
+    return {
+        "name": viewer.user.display_name,
+        "avatar_url": viewer.user.avatar_url,
+        "provider": viewer.provider,
+        "provider_label": spec.label if spec else viewer.provider,
+    }
+
+
+def login_out(flow: LoginFlow) -> dict[str, Any]:
+    start = f"{current_app.config['PUBLIC_URL']}/auth/{flow.provider}/start"
+    return {"flow": flow.id, "start_url": f"{start}?{urlencode({'flow': flow.id})}"}
 
 
 def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, Any]:
@@ -129,4 +146,6 @@ def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, A
         "page": page.page,
         "next_page": page.next_page,
         "config": site_config_out(site),
+        "viewer": viewer_out(viewer),
+        "session_expired": bool(g.get("session_expired")),
     }

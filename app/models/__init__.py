@@ -1,6 +1,7 @@
 """Typed models. Import from here: `from app.models import Comment, Site, Thread`."""
 
 from app.models.comment import Comment, CommentStatus
+from app.models.login import DataDeletion, LoginFlow
 from app.models.moderator import Moderator, moderator_sites
 from app.models.site import ModerationMode, Site
 from app.models.thread import Thread
@@ -9,7 +10,9 @@ from app.models.user import Identity, User
 __all__ = [
     "Comment",
     "CommentStatus",
+    "DataDeletion",
     "Identity",
+    "LoginFlow",
     "ModerationMode",
     "Moderator",
     "Site",

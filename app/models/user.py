@@ -19,7 +19,9 @@ class User(db.Model):
     avatar_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    identities: Mapped[list[Identity]] = relationship(back_populates="user", lazy="raise_on_sql")
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="user", lazy="raise_on_sql", passive_deletes=True
+    )
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.display_name!r}>"

@@ -11,6 +11,7 @@ from app.models import Comment, User
 @dataclass(frozen=True)
 class Viewer:
     user: User | None = None
+    provider: str | None = None  # which provider the signed-in reader used on this site
     # Comments whose guest edit token the caller presented.
     comment_ids: frozenset[int] = field(default_factory=frozenset)
 

@@ -1,0 +1,43 @@
+"""Who is calling: a signed-in reader (bearer token) and the guest edit tokens they hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import g, request
+
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.models import User
+from app.services.tokens import comment_ids_from_edit_tokens, reader_claims
+from app.services.viewers import Viewer
+
+
+class SessionExpired(DomainError):
+    status = 401
+    code = "session_expired"
+
+
+def current_viewer(edit_tokens: Iterable[object] = (), *, required: bool = True) -> Viewer:
+    """The viewer behind this request.
+
+    A bearer token that is no longer valid is refused on writes (`required`), so a comment is
+    never posted under a name the reader did not expect; on reads the reader is simply a guest
+    and the answer says so (`g.session_expired`), letting the widget forget the token.
+    """
+    user, provider = None, None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        claims = reader_claims(token.strip(), g.site.id) if scheme.lower() == "bearer" else None
+        user = db.session.get(User, claims.user_id) if claims else None
+        if user is None:
+            if required:
+                raise SessionExpired("You were signed out. Please log in again.")
+            g.session_expired = True
+        else:
+            provider = claims.provider
+    tokens = [t for t in edit_tokens if isinstance(t, str)]
+    return Viewer(
+        user=user, provider=provider, comment_ids=frozenset(comment_ids_from_edit_tokens(tokens))
+    )

@@ -1,0 +1,7 @@
+"""Sign-in pages: the popup's start, the providers' callbacks, the Dev provider's form."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+from app.auth import routes  # noqa: E402, F401  (registers the views on bp)

@@ -1,0 +1,128 @@
+"""Readers' accounts: signing in with a provider, linking providers, erasing on request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.database import begin_write
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import Comment, DataDeletion, Identity, User
+from app.models.types import utcnow
+from app.services.threads import adjust_approved_count
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a provider tells us about a reader, already parsed."""
+
+    provider: str
+    provider_user_id: str
+    name: str
+    handle: str | None = None
+    avatar_url: str | None = None
+
+
+def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
+    """The user behind this provider account, created on first sign-in.
+
+    Accounts are linked only when a signed-in reader asks (`link_to`), never by email: an
+    address a provider did not verify would let anyone take over an account.
+    """
+    begin_write()
+    identity = db.session.scalar(
+        select(Identity).where(
+            Identity.provider == profile.provider,
+            Identity.provider_user_id == profile.provider_user_id,
+        )
+    )
+    if identity is None:
+        user = db.session.get(User, link_to) if link_to is not None else None
+        if user is None:
+            user = User(display_name=profile.name[:100])
+            db.session.add(user)
+            db.session.flush()
+        identity = Identity(
+            user_id=user.id, provider=profile.provider, provider_user_id=profile.provider_user_id
+        )
+        db.session.add(identity)
+    else:
+        # The account already belongs to someone: sign in as them, never merge two users.
+        user = db.session.get(User, identity.user_id)
+    identity.profile = {
+        "name": profile.name,
+        "handle": profile.handle,
+        "avatar": profile.avatar_url,
+    }
+    user.display_name = profile.name[:100]
+    user.handle = (profile.handle or "")[:100] or None
+    user.avatar_url = profile.avatar_url if _is_https(profile.avatar_url) else None
+    db.session.commit()
+    return user
+
+
+def erase_provider_user(provider: str, provider_user_id: str) -> int:
+    """Remove the user behind a provider account and the text of their comments.
+
+    Returns how many comments were removed. Replies by others keep their place under a
+    "deleted" placeholder.
+    """
+    begin_write()
+    identity = db.session.scalar(
+        select(Identity).where(
+            Identity.provider == provider, Identity.provider_user_id == provider_user_id
+        )
+    )
+    if identity is None:
+        db.session.commit()
+        return 0
+    user_id = identity.user_id
+    approved_per_thread: dict[int, int] = {}
+    for thread_id, status in db.session.execute(
+        select(Comment.thread_id, Comment.status).where(Comment.user_id == user_id)
+    ):
+        if status is CommentStatus.APPROVED:
+            approved_per_thread[thread_id] = approved_per_thread.get(thread_id, 0) + 1
+    removed = db.session.execute(
+        update(Comment)
+        .where(Comment.user_id == user_id)
+        .values(status=CommentStatus.DELETED, body="", html="", user_id=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    for thread_id, count in approved_per_thread.items():
+        adjust_approved_count(thread_id, -count)
+    db.session.delete(db.session.get(User, user_id))
+    db.session.commit()
+    return removed
+
+
+def _is_https(url: str | None) -> bool:
+    return bool(url) and url.startswith("https://") and len(url) <= 1000
+
+
+def erase_on_request(provider: str, provider_user_id: str) -> DataDeletion:
+    """Erase at a provider's request and keep a receipt the provider's user can look up."""
+    removed = erase_provider_user(provider, provider_user_id)
+    key = current_app.config["SECRET_KEY"].encode()
+    record = DataDeletion(
+        confirmation_code=secrets.token_hex(10),
+        provider=provider,
+        provider_user_hash=hmac.new(
+            key, f"{provider}:{provider_user_id}".encode(), hashlib.sha256
+        ).hexdigest(),
+        comments_removed=removed,
+        completed_at=utcnow(),
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def deletion_record(code: str) -> DataDeletion | None:
+    return db.session.get(DataDeletion, code) if len(code) <= 64 else None

@@ -1,0 +1,276 @@
+"""Sign-in flows across origins, driven with the Dev provider (no network)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Comment, Identity, LoginFlow, User
+from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, post_json
+
+
+@pytest.fixture
+def app(app):
+    app.config["DEV_LOGIN"] = True
+    return app
+
+
+def new_flow(client, site, **payload):
+    payload.setdefault("provider", "dev")
+    return post_json(client, site, payload, path="logins")
+
+
+def dev_sign_in(client, flow_id: str, name: str = "Ada Lovelace"):
+    """Fill in the Dev provider's page in the popup, CSRF token included."""
+    page = client.get(f"/auth/dev/start?flow={flow_id}")
+    assert page.status_code == 200
+    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
+    return client.post(
+        f"/auth/dev/start?flow={flow_id}",
+        data={"name": name, "csrf_token": token.split('"')[0]},
+    )
+
+
+def claim(client, site, flow_id: str, origin: str = HOST_ORIGIN):
+    return post_json(client, site, {}, path=f"logins/{flow_id}/claim", origin=origin)
+
+
+def signed_in_token(client, site, name: str = "Ada Lovelace") -> str:
+    flow_id = new_flow(client, site).json["flow"]
+    dev_sign_in(client, flow_id, name)
+    return claim(client, site, flow_id).json["token"]
+
+
+def test_whole_flow_from_click_to_token(client, site):
+    created = new_flow(client, site)
+    assert created.status_code == 201
+    flow_id = created.json["flow"]
+    assert created.json["start_url"] == f"http://127.0.0.1:5000/auth/dev/start?flow={flow_id}"
+
+    assert claim(client, site, flow_id).status_code == 202  # popup still open
+
+    done = dev_sign_in(client, flow_id)
+    page = done.get_data(as_text=True)
+    assert "You are signed in with Dev" in page
+    # postMessage to the exact origin the flow started from, never "*"
+    assert re.search(r'postMessage\([^;]*,\s*"https://blog\.example"\);', page)
+    assert '"*"' not in page
+    assert "script-src 'nonce-" in done.headers["Content-Security-Policy"]
+
+    claimed = claim(client, site, flow_id)
+    assert claimed.status_code == 200
+    assert claimed.json["viewer"] == {
+        "name": "Ada Lovelace",
+        "avatar_url": None,
+        "provider": "dev",
+        "provider_label": "Dev",
+    }
+    assert claimed.json["token"] not in page  # the token never sits in the popup's page
+
+
+def test_a_flow_is_claimed_once(client, site):
+    flow_id = new_flow(client, site).json["flow"]
+    dev_sign_in(client, flow_id)
+    assert claim(client, site, flow_id).status_code == 200
+    again = claim(client, site, flow_id)
+    assert again.status_code == 410
+    assert again.json["error"]["code"] == "login_expired"
+
+
+def test_only_the_page_that_started_a_flow_can_claim_it(client, site):
+    flow_id = new_flow(client, site).json["flow"]
+    dev_sign_in(client, flow_id)
+    from tests.factories import make_site
+
+    other = make_site(origins=["https://other.example"])
+    assert claim(client, other, flow_id, origin="https://other.example").status_code == 404
+    assert claim(client, site, flow_id, origin="https://evil.example").status_code == 403
+    assert claim(client, site, flow_id).status_code == 200
+
+
+def test_a_foreign_origin_cannot_start_a_flow(client, site):
+    resp = post_json(
+        client, site, {"provider": "dev"}, path="logins", origin="https://evil.example"
+    )
+    assert resp.status_code == 403
+    assert db.session.scalar(select(func.count(LoginFlow.id))) == 0
+
+
+def test_unconfigured_provider_is_refused(client, site):
+    resp = new_flow(client, site, provider="twitter")
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] == "provider"
+
+
+def test_dev_provider_is_off_without_dev_login(app, client, site):
+    flow_id = new_flow(client, site).json["flow"]
+    app.config["DEV_LOGIN"] = False
+    assert client.get(f"/auth/dev/start?flow={flow_id}").status_code == 404
+    assert new_flow(client, site).status_code == 400
+    assert client.get(f"/api/v1/sites/{site.id}/config").json["providers"] == []
+
+
+def test_dev_form_needs_its_csrf_token(client, site):
+    flow_id = new_flow(client, site).json["flow"]
+    resp = client.post(f"/auth/dev/start?flow={flow_id}", data={"name": "Mallory"})
+    assert resp.status_code == 400  # refused by CSRF protection, nothing signed in
+    assert claim(client, site, flow_id).status_code == 202
+
+
+def test_a_flow_runs_once(client, site):
+    flow_id = new_flow(client, site).json["flow"]
+    dev_sign_in(client, flow_id)
+    assert client.get(f"/auth/dev/start?flow={flow_id}").status_code == 410
+
+
+def test_an_old_flow_expires(client, site):
+    flow_id = new_flow(client, site).json["flow"]
+    flow = db.session.get(LoginFlow, flow_id)
+    flow.created_at -= timedelta(minutes=11)
+    db.session.commit()
+    assert client.get(f"/auth/dev/start?flow={flow_id}").status_code == 410
+    assert claim(client, site, flow_id).status_code == 410
+
+
+def test_unknown_flow_is_a_plain_page(client):
+    resp = client.get("/auth/dev/start?flow=nope")
+    assert resp.status_code == 404
+    assert "not valid" in resp.get_data(as_text=True)
+
+
+def test_popup_blocked_fallback_returns_to_the_page_with_a_ticket(client, site):
+    page = POST_URL + "?utm=x"
+    flow_id = new_flow(client, site, return_url=page).json["flow"]
+    done = dev_sign_in(client, flow_id)
+    assert done.status_code == 303
+    assert done.headers["Location"] == f"{page}#afterword-login={flow_id}"
+    assert claim(client, site, flow_id).status_code == 200
+
+
+def test_return_url_must_be_on_the_sites_origins(client, site):
+    resp = new_flow(client, site, return_url="https://evil.example/phish")
+    assert resp.status_code == 400
+    assert resp.json["error"]["code"] == "url_not_allowed"
+
+
+def test_signed_in_reader_posts_under_their_name(client, site):
+    token = signed_in_token(client, site)
+    resp = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "Signed in."},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    )
+    assert resp.status_code == 201, resp.json
+    assert resp.json["comment"]["author"]["name"] == "Ada Lovelace"
+    comment = db.session.get(Comment, resp.json["comment"]["id"])
+    assert comment.user_id is not None and comment.guest_email is None
+
+    thread = client.get(
+        f"/api/v1/sites/{site.id}/thread",
+        query_string={"url": POST_URL},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    ).json
+    assert thread["viewer"]["name"] == "Ada Lovelace"
+    [mine] = thread["comments"]
+    assert mine["mine"] is True and mine["status"] == "pending"
+    assert mine["body"] == "Signed in."
+
+
+def test_signed_in_reader_edits_and_deletes_without_an_edit_token(client, site):
+    token = signed_in_token(client, site)
+    headers = {"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"}
+    posted = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "first"},
+        headers=headers,
+    ).json["comment"]
+    path = f"/api/v1/sites/{site.id}/comments/{posted['id']}"
+    assert client.patch(path, json={"body": "second"}, headers=headers).status_code == 200
+    assert client.delete(path, json={}, headers=headers).status_code == 200
+    other = signed_in_token(client, site, name="Someone Else")
+    stranger = {"Origin": HOST_ORIGIN, "Authorization": f"Bearer {other}"}
+    assert client.patch(path, json={"body": "x"}, headers=stranger).status_code == 403
+
+
+def test_a_reader_token_is_for_one_site(client, site):
+    from tests.factories import make_site
+
+    token = signed_in_token(client, site)
+    other = make_site()
+    resp = client.post(
+        f"/api/v1/sites/{other.id}/comments",
+        json={"url": POST_URL, "body": "x"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    )
+    assert resp.status_code == 401
+    assert resp.json["error"]["code"] == "session_expired"
+
+
+def test_an_invalid_token_on_a_read_shows_the_thread_and_says_so(client, site):
+    make_comment(site)
+    resp = client.get(
+        f"/api/v1/sites/{site.id}/thread",
+        query_string={"url": POST_URL},
+        headers={"Authorization": "Bearer forged.token.value"},
+    )
+    assert resp.status_code == 200
+    assert len(resp.json["comments"]) == 1
+    assert resp.json["viewer"] is None and resp.json["session_expired"] is True
+
+
+def test_an_invalid_token_on_a_post_loses_nothing_and_says_so(client, site):
+    resp = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json=guest_payload(),
+        headers={"Origin": HOST_ORIGIN, "Authorization": "Bearer forged"},
+    )
+    assert resp.status_code == 401
+    assert "log in again" in resp.json["error"]["message"]
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+def test_same_account_signs_in_as_the_same_user_and_updates_the_profile(client, site):
+    signed_in_token(client, site, name="Ada")
+    signed_in_token(client, site, name="ADA")  # Dev ids come from the name, case-folded
+    assert db.session.scalar(select(func.count(User.id))) == 1
+    assert db.session.scalars(select(User.display_name)).one() == "ADA"
+
+
+def test_a_signed_in_reader_links_a_second_account(client, site):
+    token = signed_in_token(client, site, name="Ada")
+    resp = client.post(
+        f"/api/v1/sites/{site.id}/logins",
+        json={"provider": "dev"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    )
+    dev_sign_in(client, resp.json["flow"], name="Ada at work")
+    assert claim(client, site, resp.json["flow"]).status_code == 200
+    assert db.session.scalar(select(func.count(User.id))) == 1
+    assert db.session.scalar(select(func.count(Identity.id))) == 2
+
+
+def test_first_time_mode_trusts_a_user_with_an_approved_comment(client):
+    from app.domain.states import CommentStatus, ModerationMode
+    from app.services import moderation
+    from tests.factories import make_site
+
+    site = make_site(moderation=ModerationMode.FIRST_TIME)
+    token = signed_in_token(client, site)
+    headers = {"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"}
+    first = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "one"},
+        headers=headers,
+    ).json["comment"]
+    assert first["status"] == "pending"
+    moderation.set_status(db.session.get(Comment, first["id"]), CommentStatus.APPROVED)
+    second = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "two"},
+        headers=headers,
+    ).json["comment"]
+    assert second["status"] == "approved"
