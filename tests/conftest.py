@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -32,9 +34,10 @@ def reset_database() -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-@pytest.fixture
-def app(tmp_path) -> Iterator[Flask]:
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url(tmp_path))
+@contextmanager
+def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
+    """An app on an empty database, inside its app context."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url(tmp_path), **overrides)
     with app.app_context():
         reset_database()
         db.create_all()
@@ -42,6 +45,12 @@ def app(tmp_path) -> Iterator[Flask]:
         db.session.remove()
         reset_database()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    with fresh_app(tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

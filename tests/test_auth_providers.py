@@ -1,0 +1,325 @@
+"""Twitter and Facebook sign-in against fake providers that are real OAuth servers on loopback."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import Comment, Identity, User
+from tests.conftest import fresh_app
+from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_site, post_json
+from tests.fakes import FakeProviderServer, create_fake_provider, facebook_signed_request
+
+PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def fake(kind: str) -> FakeProviderServer:
+    return FakeProviderServer(
+        create_fake_provider(
+            kind,
+            client_id=f"{kind}-client-id",
+            client_secret=f"{kind}-client-secret",
+            redirect_uris=[f"{PUBLIC_URL}/auth/{kind}/callback"],
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def twitter() -> Iterator[FakeProviderServer]:
+    with fake("twitter") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def facebook() -> Iterator[FakeProviderServer]:
+    with fake("facebook") as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def reset_fakes(twitter, facebook) -> None:
+    for server in (twitter, facebook):
+        server.request_log.clear()
+        server.app.config.update(FAIL_TOKEN=False, FAIL_PROFILE=False, AUTO_APPROVE=False)
+        server.app.config["SIGNED_IN_USER"] = next(
+            iter(server.app.extensions["fake_oauth_provider"].users)
+        )
+
+
+@pytest.fixture
+def app(tmp_path, twitter, facebook) -> Iterator[Flask]:
+    with fresh_app(tmp_path, PUBLIC_URL=PUBLIC_URL, **twitter.env(), **facebook.env()) as app:
+        yield app
+
+
+def start(client, site, provider: str) -> tuple[str, str]:
+    """Click the icon: create the flow, open the popup; returns (flow id, provider URL)."""
+    flow_id = post_json(client, site, {"provider": provider}, path="logins").json["flow"]
+    resp = client.get(f"/auth/{provider}/start?flow={flow_id}")
+    assert resp.status_code == 302
+    return flow_id, resp.headers["Location"]
+
+
+def back_from_provider(client, redirect: str):
+    """The browser following the provider's redirect to our callback."""
+    assert redirect.startswith(PUBLIC_URL)
+    return client.get(redirect.removeprefix(PUBLIC_URL))
+
+
+def claim(client, site, flow_id: str):
+    return post_json(client, site, {}, path=f"logins/{flow_id}/claim")
+
+
+def sign_in(client, site, server: FakeProviderServer, provider: str):
+    flow_id, authorize = start(client, site, provider)
+    page = back_from_provider(client, server.consent(authorize))
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return claim(client, site, flow_id)
+
+
+def test_config_offers_a_button_per_configured_provider(client, site):
+    providers = client.get(f"/api/v1/sites/{site.id}/config").json["providers"]
+    assert providers == [
+        {"name": "twitter", "label": "Twitter"},
+        {"name": "facebook", "label": "Facebook"},
+    ]
+
+
+def test_twitter_sign_in_follows_xs_rules(client, site, twitter):
+    flow_id, authorize = start(client, site, "twitter")
+    query = parse_qs(urlsplit(authorize).query)
+    assert authorize.startswith(twitter.authorize_url)
+    assert query["scope"] == ["users.read tweet.read"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["redirect_uri"] == [f"{PUBLIC_URL}/auth/twitter/callback"]
+    assert len(query["state"][0]) >= 32
+
+    page = back_from_provider(client, twitter.consent(authorize))
+    assert "You are signed in with Twitter" in page.get_data(as_text=True)
+
+    [token_request] = twitter.requests_to("token")
+    auth = token_request.headers["Authorization"]
+    assert auth.startswith("Basic ")
+    assert base64.b64decode(auth[6:]).decode() == "twitter-client-id:twitter-client-secret"
+    assert token_request.data["client_id"] == "twitter-client-id"
+    assert "client_secret" not in token_request.data
+    verifier = token_request.data["code_verifier"]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    assert query["code_challenge"] == [challenge.decode()]
+    [profile_request] = twitter.requests_to("userinfo")
+    assert profile_request.data == {"user.fields": "profile_image_url"}
+
+    claimed = claim(client, site, flow_id)
+    assert claimed.status_code == 200
+    assert claimed.json["viewer"]["name"] == "Ada Lovelace"
+    assert claimed.json["viewer"]["provider_label"] == "Twitter"
+    user = db.session.scalars(select(User)).one()
+    assert user.handle == "ada"
+    assert user.avatar_url and user.avatar_url.startswith("https://")
+    identity = db.session.scalars(select(Identity)).one()
+    assert (identity.provider, identity.provider_user_id) == ("twitter", "2244994945")
+
+
+def test_facebook_sign_in_sends_appsecret_proof(client, site, facebook):
+    claimed = sign_in(client, site, facebook, "facebook")
+    assert claimed.status_code == 200
+    assert claimed.json["viewer"]["name"] == "Grace Hopper"
+    [profile_request] = facebook.requests_to("userinfo")
+    assert profile_request.data["fields"] == "id,name,picture"
+    assert len(profile_request.data["appsecret_proof"]) == 64
+    identity = db.session.scalars(select(Identity)).one()
+    assert (identity.provider, identity.provider_user_id) == ("facebook", "10158123456789012")
+
+
+def test_facebook_silhouette_is_no_picture(client, site, facebook):
+    facebook.app.config["SIGNED_IN_USER"] = "10158987654321098"
+    assert sign_in(client, site, facebook, "facebook").json["viewer"]["avatar_url"] is None
+
+
+def test_twitter_profile_without_picture(client, site, twitter):
+    twitter.app.config["SIGNED_IN_USER"] = "1587912345678901248"
+    claimed = sign_in(client, site, twitter, "twitter")
+    assert claimed.json["viewer"] == {
+        "name": "Charles Babbage",
+        "avatar_url": None,
+        "provider": "twitter",
+        "provider_label": "Twitter",
+    }
+
+
+def test_denied_consent_tells_the_widget_plainly(client, site, twitter):
+    flow_id, authorize = start(client, site, "twitter")
+    page = back_from_provider(client, twitter.consent(authorize, approve=False))
+    assert "You cancelled signing in." in page.get_data(as_text=True)
+    assert twitter.requests_to("token") == []
+    failed = claim(client, site, flow_id)
+    assert failed.status_code == 400
+    assert failed.json["error"] == {"code": "login_failed", "message": "You cancelled signing in."}
+    assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_a_forged_state_exchanges_nothing(client, site, twitter):
+    flow_id, authorize = start(client, site, "twitter")
+    redirect = twitter.consent(authorize)
+    state = parse_qs(urlsplit(redirect).query)["state"][0]
+    page = back_from_provider(client, redirect.replace(state, "forged-state"))
+    assert page.status_code == 400
+    assert twitter.requests_to("token") == []
+    assert claim(client, site, flow_id).status_code == 202  # the real flow is still open
+
+
+def test_state_from_another_browser_is_refused(app, client, site, twitter):
+    _, authorize = start(client, site, "twitter")
+    redirect = twitter.consent(authorize)
+    other_browser = app.test_client()
+    assert back_from_provider(other_browser, redirect).status_code == 400
+    assert twitter.requests_to("token") == []
+
+
+def test_a_replayed_callback_is_refused(client, site, twitter):
+    _, authorize = start(client, site, "twitter")
+    redirect = twitter.consent(authorize)
+    assert back_from_provider(client, redirect).status_code == 200
+    assert back_from_provider(client, redirect).status_code == 400
+    assert len(twitter.requests_to("token")) == 1
+
+
+def test_a_code_injected_into_another_flow_fails_pkce(app, site, twitter):
+    """A code stolen from one sign-in and fed to another browser's callback is useless."""
+    attacker, victim = app.test_client(), app.test_client()
+    _, attacker_authorize = start(attacker, site, "twitter")
+    stolen_code = parse_qs(urlsplit(twitter.consent(attacker_authorize)).query)["code"][0]
+    victim_flow, victim_authorize = start(victim, site, "twitter")
+    victim_state = parse_qs(urlsplit(victim_authorize).query)["state"][0]
+    page = victim.get(f"/auth/twitter/callback?code={stolen_code}&state={victim_state}")
+    assert "could not sign you in" in page.get_data(as_text=True)
+    assert claim(victim, site, victim_flow).json["error"]["code"] == "login_failed"
+    assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_redirect_uri_comes_from_public_url_not_the_host_header(client, site):
+    flow_id = post_json(client, site, {"provider": "twitter"}, path="logins").json["flow"]
+    resp = client.get(f"/auth/twitter/start?flow={flow_id}", headers={"Host": "attacker.example"})
+    redirect_uri = parse_qs(urlsplit(resp.headers["Location"]).query)["redirect_uri"]
+    assert redirect_uri == [f"{PUBLIC_URL}/auth/twitter/callback"]
+
+
+@pytest.mark.parametrize("failure", ["FAIL_TOKEN", "FAIL_PROFILE"])
+def test_provider_errors_end_the_flow_with_a_message(client, site, twitter, failure):
+    twitter.app.config[failure] = True
+    flow_id, authorize = start(client, site, "twitter")
+    page = back_from_provider(client, twitter.consent(authorize))
+    assert page.status_code == 200
+    assert "Not signed in" in page.get_data(as_text=True)
+    failed = claim(client, site, flow_id)
+    assert failed.json["error"]["code"] == "login_failed"
+    assert "Twitter" in failed.json["error"]["message"]
+
+
+def test_later_sign_ins_update_the_profile(client, site, twitter):
+    sign_in(client, site, twitter, "twitter")
+    store = twitter.app.extensions["fake_oauth_provider"]
+    store.users["2244994945"].profile["name"] = "Ada King"
+    try:
+        sign_in(client, site, twitter, "twitter")
+    finally:
+        store.users["2244994945"].profile["name"] = "Ada Lovelace"
+    assert db.session.scalars(select(User.display_name)).one() == "Ada King"
+
+
+def test_twitter_and_facebook_link_to_one_user_only_when_asked(client, site, twitter, facebook):
+    token = sign_in(client, site, twitter, "twitter").json["token"]
+    sign_in(client, site, facebook, "facebook")  # no token sent: a separate reader
+    assert db.session.scalar(select(func.count(User.id))) == 2
+
+    flow_id = client.post(
+        f"/api/v1/sites/{site.id}/logins",
+        json={"provider": "facebook"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    ).json["flow"]
+    facebook.app.config["SIGNED_IN_USER"] = "10158987654321098"
+    authorize = client.get(f"/auth/facebook/start?flow={flow_id}").headers["Location"]
+    back_from_provider(client, facebook.consent(authorize))
+    assert claim(client, site, flow_id).status_code == 200
+    twitter_user = db.session.scalar(select(Identity.user_id).where(Identity.provider == "twitter"))
+    linked = db.session.scalar(
+        select(Identity.user_id).where(Identity.provider_user_id == "10158987654321098")
+    )
+    assert linked == twitter_user
+
+
+def test_facebook_data_deletion_erases_the_reader(client, site, facebook):
+    token = sign_in(client, site, facebook, "facebook").json["token"]
+    headers = {"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"}
+    posted = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "Private thoughts"},
+        headers=headers,
+    ).json["comment"]
+    parent = db.session.get(Comment, posted["id"])
+    from app.services import moderation
+
+    moderation.set_status(parent, CommentStatus.APPROVED)
+    make_comment(site, parent=parent, body="A reply by someone else")
+
+    signed = facebook_signed_request({"user_id": "10158123456789012"}, "facebook-client-secret")
+    resp = client.post("/auth/facebook/data-deletion", data={"signed_request": signed})
+    assert resp.status_code == 200
+    code = resp.json["confirmation_code"]
+    assert resp.json["url"] == f"{PUBLIC_URL}/auth/facebook/data-deletion/{code}"
+
+    assert db.session.scalar(select(func.count(User.id))) == 0
+    assert db.session.scalar(select(func.count(Identity.id))) == 0
+    db.session.expire_all()
+    erased = db.session.get(Comment, posted["id"])
+    assert (erased.status, erased.body, erased.user_id) == (CommentStatus.DELETED, "", None)
+    thread = client.get(f"/api/v1/sites/{site.id}/thread", query_string={"url": POST_URL}).json
+    assert "Private thoughts" not in str(thread)
+    assert thread["thread"]["count"] == 1  # the reply stays, under a placeholder
+
+    status = client.get(f"/auth/facebook/data-deletion/{code}")
+    assert status.status_code == 200
+    assert code in status.get_data(as_text=True)
+    assert "10158123456789012" not in status.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "signed_request",
+    [
+        "",
+        "not-a-signed-request",
+        facebook_signed_request({"user_id": "10158123456789012"}, "wrong-secret"),
+        facebook_signed_request(
+            {"user_id": "10158123456789012", "algorithm": "none"}, "facebook-client-secret"
+        ),
+    ],
+)
+def test_data_deletion_refuses_an_unsigned_request(client, site, facebook, signed_request):
+    sign_in(client, site, facebook, "facebook")
+    resp = client.post("/auth/facebook/data-deletion", data={"signed_request": signed_request})
+    assert resp.status_code == 400
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_data_deletion_is_off_without_facebook(tmp_path):
+    with fresh_app(tmp_path) as app:
+        resp = app.test_client().post("/auth/facebook/data-deletion", data={"signed_request": "x"})
+        assert resp.status_code == 404
+
+
+def test_providers_are_not_offered_without_keys(tmp_path):
+    with fresh_app(tmp_path) as app:
+        site = make_site()
+        client = app.test_client()
+        assert client.get(f"/api/v1/sites/{site.id}/config").json["providers"] == []
+        resp = post_json(client, site, {"provider": "twitter"}, path="logins")
+        assert resp.status_code == 400
+        assert client.get("/auth/twitter/start?flow=x").status_code == 400
