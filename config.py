@@ -72,7 +72,8 @@ class Config:
 
     # Guests may fix a typo for this long; after that replies may already quote them.
     COMMENT_EDIT_SECONDS = int(os.environ.get("COMMENT_EDIT_SECONDS", "900"))
-    COMMENT_PAGE_SIZE = 50
+    # Address hashes help spot floods of spam; after this many days they are dropped.
+    COMMENT_ADDRESS_RETENTION_DAYS = int(os.environ.get("COMMENT_ADDRESS_RETENTION_DAYS", "30"))
     # Requests larger than this are refused before Flask reads them.
     MAX_CONTENT_LENGTH = 256 * 1024
 

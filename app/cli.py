@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from app.domain.errors import DomainError
 from app.domain.states import ModerationMode
-from app.services import moderators, sites
+from app.services import moderators, retention, sites
 
 site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
 moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
@@ -81,11 +81,26 @@ def create_moderator(email: str, site_ids: tuple[str, ...], password: str | None
 @click.command("demo", hidden=True)
 def demo() -> None:
     """Make sure the site `demo`, allowed on this service's own origin, exists."""
-    site = sites.ensure_site(name="demo", origin=current_app.config["PUBLIC_URL"])
+    public_url = current_app.config["PUBLIC_URL"]
+    site = sites.ensure_site(name="demo", origin=public_url)
+    # The same local server is reached as 127.0.0.1 or localhost; both are its own origin.
+    if "://127.0.0.1" in public_url:
+        site = sites.ensure_site(name="demo", origin=public_url.replace("127.0.0.1", "localhost"))
     click.echo(f"Demo site {site.id} on {', '.join(site.origins)}")
+
+
+@click.command("prune")
+def prune() -> None:
+    """Drop address hashes and expired sign-in data past their retention (cron-safe)."""
+    report = retention.prune(address_days=current_app.config["COMMENT_ADDRESS_RETENTION_DAYS"])
+    click.echo(
+        f"Dropped {report.address_hashes} address hash(es) and "
+        f"{report.login_flows} expired sign-in(s)."
+    )
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(site_cli)
     app.cli.add_command(moderator_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(prune)

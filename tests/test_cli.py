@@ -128,5 +128,31 @@ def test_demo_command_is_idempotent(runner, app):
         assert result.exit_code == 0
     site = db.session.scalars(select(Site)).one()
     assert site.name == "demo"
-    assert site.origins == [app.config["PUBLIC_URL"]]
+    assert site.origins == ["http://127.0.0.1:5000", "http://localhost:5000"]
     assert re.search(site.id, result.output)
+
+
+def test_prune_drops_old_address_hashes_and_flows(runner, client):
+    from datetime import timedelta
+
+    from app.models import Comment, LoginFlow
+    from app.services import logins
+    from tests.factories import guest_payload, post_json
+
+    site = make_site()
+    post_json(client, site, guest_payload(body="old"))
+    post_json(client, site, guest_payload(body="new"))
+    old, new = db.session.scalars(select(Comment).order_by(Comment.id)).all()
+    old.created_at -= timedelta(days=31)
+    flow = logins.create_flow(site, origin="https://blog.example", provider="dev")
+    flow.created_at -= timedelta(hours=1)
+    db.session.commit()
+
+    result = runner.invoke(args=["prune"])
+    assert result.exit_code == 0, result.output
+    assert "Dropped 1 address hash(es) and 1 expired sign-in(s)." in result.output
+    db.session.expire_all()
+    assert db.session.get(Comment, old.id).remote_addr_hash is None
+    assert db.session.get(Comment, new.id).remote_addr_hash is not None
+    assert db.session.scalars(select(LoginFlow)).all() == []
+    assert runner.invoke(args=["prune"]).exit_code == 0  # again: nothing left, no error
