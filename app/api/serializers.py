@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +13,7 @@ from app.domain import policy
 from app.domain.states import CommentStatus
 from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
+from app.services.hashing import keyed_hash
 from app.services.threads import CommentNode, ThreadPage
 from app.services.viewers import Viewer
 
@@ -24,13 +23,9 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def avatar_seed(comment: Comment) -> str:
-    """A stable per-author value for generated avatars that does not reveal the email.
-
-    A plain email hash (as Gravatar uses) can be reversed by hashing known addresses.
-    """
+    """A stable per-author value for generated avatars that does not reveal the email."""
     who = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.guest_email}"
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, who.encode(), hashlib.sha256).hexdigest()[:16]
+    return keyed_hash("avatar", who)[:16]
 
 
 def author_out(comment: Comment) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from app.models.comment import Comment, CommentStatus
 from app.models.login import DataDeletion, LoginFlow
+from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, moderator_sites
 from app.models.site import ModerationMode, Site
 from app.models.thread import Thread
 from app.models.user import Identity, User
 
 __all__ = [
+    "AuditEntry",
+    "Ban",
     "Comment",
     "CommentStatus",
     "DataDeletion",
@@ -15,8 +18,10 @@ __all__ = [
     "LoginFlow",
     "ModerationMode",
     "Moderator",
+    "OutboxMessage",
     "Site",
     "Thread",
+    "UsedActionToken",
     "User",
     "moderator_sites",
 ]

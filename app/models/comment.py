@@ -35,6 +35,10 @@ class Comment(db.Model):
     root_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id"))
 
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Set on a reply written by a moderator from the dashboard, shown "as the site".
+    moderator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderator.id", ondelete="SET NULL")
+    )
     guest_name: Mapped[str | None] = mapped_column(String(100))
     guest_email: Mapped[str | None] = mapped_column(String(254))
     guest_website: Mapped[str | None] = mapped_column(String(300))

@@ -24,6 +24,8 @@ class Moderator(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     # True for a moderator made without --site: every site, including ones created later.
     all_sites: Mapped[bool] = mapped_column(default=False)
+    # "each": a mail per waiting comment; "digest": one a day; "off": none.
+    notify: Mapped[str] = mapped_column(String(16), default="each", server_default="each")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(secondary=moderator_sites, lazy="raise_on_sql")

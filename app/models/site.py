@@ -36,6 +36,10 @@ class Site(db.Model):
         ),
         default=ModerationMode.ALL,
     )
+    # Threads stop taking comments this many days after their first one; None: never.
+    close_after_days: Mapped[int | None] = mapped_column()
+    # Sign-in providers offered on this site; None offers every configured one.
+    providers: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     threads: Mapped[list[Thread]] = relationship(back_populates="site", lazy="raise_on_sql")

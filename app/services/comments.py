@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +26,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
+from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
 
@@ -100,7 +99,7 @@ def post_comment(
                 site.moderation,
                 author_has_approved=_author_has_approved(site, viewer, guest),
             ),
-            remote_addr_hash=hash_address(remote_addr),
+            remote_addr_hash=address_hash(remote_addr),
             idempotency_key=idempotency_key,
         )
         db.session.add(comment)
@@ -155,14 +154,6 @@ def delete_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
         adjust_approved_count(comment.thread_id, -1)
     db.session.commit()
     return comment
-
-
-def hash_address(remote_addr: str | None) -> str | None:
-    """Keyed hash of the address: lets moderators spot a flood without storing who it was."""
-    if not remote_addr:
-        return None
-    key = hashlib.sha256(b"afterword.address:" + current_app.config["SECRET_KEY"].encode())
-    return hmac.new(key.digest(), remote_addr.encode(), hashlib.sha256).hexdigest()
 
 
 def _get_or_create_thread(site: Site, key: str, title: str) -> Thread:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from app.database import begin_write
@@ -15,6 +12,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, DataDeletion, Identity, User
 from app.models.types import utcnow
+from app.services.hashing import keyed_hash
 from app.services.threads import adjust_approved_count
 
 
@@ -109,13 +107,10 @@ def _is_https(url: str | None) -> bool:
 def erase_on_request(provider: str, provider_user_id: str) -> DataDeletion:
     """Erase at a provider's request and keep a receipt the provider's user can look up."""
     removed = erase_provider_user(provider, provider_user_id)
-    key = current_app.config["SECRET_KEY"].encode()
     record = DataDeletion(
         confirmation_code=secrets.token_hex(10),
         provider=provider,
-        provider_user_hash=hmac.new(
-            key, f"{provider}:{provider_user_id}".encode(), hashlib.sha256
-        ).hexdigest(),
+        provider_user_hash=keyed_hash("provider-user", f"{provider}:{provider_user_id}"),
         comments_removed=removed,
         completed_at=utcnow(),
     )
