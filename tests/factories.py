@@ -80,3 +80,11 @@ def guest_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def make_moderator(*sites: Site, email: str | None = None, password: str = "correct horse battery"):
+    from app.services.moderators import create_moderator
+
+    return create_moderator(
+        email or f"mod{next(_n)}@example.com", password, site_ids=[s.id for s in sites]
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.states import ModerationMode
@@ -54,10 +55,11 @@ def test_site_create_takes_a_moderation_mode(runner):
     assert db.session.scalars(select(Site)).one().moderation is ModerationMode.FIRST_TIME
 
 
-def test_site_create_refuses_an_origin_with_a_path(runner):
-    result = runner.invoke(
-        args=["site", "create", "--name", "x", "--origin", "https://a.example/blog"]
-    )
+@pytest.mark.parametrize(
+    "origin", ["https://a.example/blog", "https://*.a.example", "javascript:alert(1)", "a.example"]
+)
+def test_site_create_refuses_what_is_not_one_exact_origin(runner, origin):
+    result = runner.invoke(args=["site", "create", "--name", "x", "--origin", origin])
     assert result.exit_code != 0
     assert "origin" in result.output
     assert db.session.scalars(select(Site)).all() == []

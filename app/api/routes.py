@@ -106,7 +106,7 @@ def create_login() -> tuple[dict[str, Any], int]:
     flow = logins.create_flow(
         g.site,
         origin=request.headers["Origin"],
-        provider=enabled_provider(data.get("provider")).name,
+        provider=enabled_provider(data.get("provider"), g.site).name,
         return_url=data.get("return_url"),
         link_user_id=viewer.user.id if viewer.user else None,
     )

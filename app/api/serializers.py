@@ -95,7 +95,7 @@ def site_config_out(site: Site) -> dict[str, Any]:
     cfg = current_app.config
     return {
         "site": {"id": site.id, "name": site.name},
-        "providers": providers_out(),
+        "providers": providers_out(site),
         "limits": {
             "body": policy.BODY_MAX,
             "name": policy.NAME_MAX,
@@ -106,9 +106,9 @@ def site_config_out(site: Site) -> dict[str, Any]:
     }
 
 
-def providers_out() -> list[dict[str, str]]:
-    """Sign-in buttons: providers whose keys are configured, and Dev when DEV_LOGIN is on."""
-    return [{"name": p.name, "label": p.label} for p in enabled_providers(current_app.config)]
+def providers_out(site: Site) -> list[dict[str, str]]:
+    """Sign-in buttons: providers configured and offered on this site (Dev with DEV_LOGIN)."""
+    return [{"name": p.name, "label": p.label} for p in enabled_providers(current_app.config, site)]
 
 
 def viewer_out(viewer: Viewer) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from app.domain.errors import ValidationError
+from app.models import Site
 from app.services.identities import Profile
 
 ProfileFetcher = Callable[[Any, dict[str, Any], Mapping[str, Any]], Profile]
@@ -121,19 +122,24 @@ def provider_spec(name: str | None) -> ProviderSpec | None:
     return DEV_PROVIDER if name == DEV_PROVIDER.name else BY_NAME.get(name or "")
 
 
-def enabled_provider(name: object) -> ProviderSpec:
+def enabled_provider(name: object, site: Site | None = None) -> ProviderSpec:
     """The provider named, if readers may use it here; raises ValidationError otherwise."""
-    for spec in enabled_providers(current_app.config):
+    for spec in enabled_providers(current_app.config, site):
         if spec.name == name:
             return spec
     raise ValidationError("That sign-in provider is not available.", field="provider")
 
 
-def enabled_providers(config: Mapping[str, Any]) -> list[ProviderSpec]:
-    """Providers offered to readers, in button order; Dev only when DEV_LOGIN is on."""
+def enabled_providers(config: Mapping[str, Any], site: Site | None = None) -> list[ProviderSpec]:
+    """Providers offered to readers, in button order; Dev only when DEV_LOGIN is on.
+
+    A site may offer fewer than are configured (its `providers` setting).
+    """
     specs = [spec for spec in PROVIDERS if spec.is_configured(config)]
     if config.get("DEV_LOGIN"):
         specs.append(DEV_PROVIDER)
+    if site is not None and site.providers is not None:
+        specs = [spec for spec in specs if spec.name in site.providers]
     return specs
 
 

@@ -59,3 +59,11 @@ class EditWindowClosed(Forbidden):
 class IdempotencyConflict(DomainError):
     status = 409
     code = "idempotency_conflict"
+
+
+class PostingRefused(Forbidden):
+    code = "posting_failed"
+
+
+class ThreadClosed(Forbidden):
+    code = "thread_closed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +18,7 @@ EMAIL_MAX = 254
 WEBSITE_MAX = 300
 TITLE_MAX = 300
 URL_MAX = 2000
+_HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # Never valid unescaped in a URL, and the ones that break out of an HTML attribute.
 _UNSAFE_URL_CHARS = set('"<>\\`{}|^')
@@ -107,9 +109,33 @@ def normalize_origin(origin: str) -> str:
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
+    else:
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"not a valid host name: {origin!r}") from None
+        if not _HOST.match(host):  # no wildcards: an origin is one exact host
+            raise ValueError(f"not a valid host name: {origin!r}")
     default_port = {"http": 80, "https": 443}[parts.scheme]
     port = parts.port
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def clean_origins(origins: Iterable[str]) -> list[str]:
+    """Exact origins, normalized and deduplicated; at least one."""
+    cleaned = []
+    for origin in origins:
+        try:
+            cleaned.append(normalize_origin(origin))
+        except ValueError:
+            raise ValidationError(
+                f"{origin!r} is not an origin like https://blog.example "
+                "(scheme and host, optional port; no path, no wildcard).",
+                field="origins",
+            ) from None
+    if not cleaned:
+        raise ValidationError("A site needs at least one origin.", field="origins")
+    return list(dict.fromkeys(cleaned))
 
 
 def thread_key(url: object, origins: list[str]) -> str:
@@ -140,3 +166,8 @@ def initial_status(mode: ModerationMode, *, author_has_approved: bool) -> Commen
 def can_edit(created_at: datetime, now: datetime, window: timedelta) -> bool:
     """True while the author may still edit; moderators edit without a window."""
     return now - created_at <= window
+
+
+def is_closed(thread_created: datetime, close_after_days: int | None, now: datetime) -> bool:
+    """Whether a thread stopped taking comments (the site closes threads after N days)."""
+    return close_after_days is not None and now - thread_created > timedelta(days=close_after_days)

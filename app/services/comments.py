@@ -19,6 +19,8 @@ from app.domain.errors import (
     Forbidden,
     IdempotencyConflict,
     ParentNotFound,
+    PostingRefused,
+    ThreadClosed,
     ValidationError,
 )
 from app.domain.markdown import render_markdown
@@ -26,6 +28,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
+from app.services import moderation
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
@@ -85,7 +88,16 @@ def post_comment(
             if earlier is not None:
                 db.session.commit()
                 return earlier, False
+        if policy.is_closed(thread.created_at, site.close_after_days, utcnow()):
+            raise ThreadClosed("Comments are closed on this page.")
         parent = _parent_in_thread(thread, parent_id, viewer) if parent_id is not None else None
+        addr_hash = address_hash(remote_addr)
+        banned = moderation.is_banned(
+            site.id,
+            user_id=viewer.user.id if viewer.user else None,
+            email=None if viewer.user else guest.email,
+            address_hash=addr_hash,
+        )
         comment = Comment(
             thread_id=thread.id,
             parent_id=parent.id if parent else None,
@@ -95,11 +107,13 @@ def post_comment(
             guest_website=None if viewer.user else guest.website,
             body=body,
             html=html,
-            status=policy.initial_status(
+            status=CommentStatus.SPAM
+            if banned
+            else policy.initial_status(
                 site.moderation,
                 author_has_approved=_author_has_approved(site, viewer, guest),
             ),
-            remote_addr_hash=address_hash(remote_addr),
+            remote_addr_hash=addr_hash,
             idempotency_key=idempotency_key,
         )
         db.session.add(comment)
@@ -108,6 +122,9 @@ def post_comment(
         if comment.status is CommentStatus.APPROVED:
             adjust_approved_count(thread.id, +1)
         db.session.commit()
+        if banned:
+            # Kept for the moderators; the author learns only that it did not work.
+            raise PostingRefused("Your comment could not be posted.")
     except IntegrityError:
         # Two submits with one key raced past the check (PostgreSQL): the first one won.
         db.session.rollback()

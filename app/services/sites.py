@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from app.domain.errors import SiteNotFound, ValidationError
-from app.domain.policy import normalize_origin
+from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
 from app.models import Site
@@ -20,15 +20,7 @@ def create_site(
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise ValidationError("A site name holds 1 to 100 characters.", field="name")
-    cleaned = []
-    for origin in origins:
-        try:
-            cleaned.append(normalize_origin(origin))
-        except ValueError as err:
-            raise ValidationError(str(err), field="origin") from None
-    if not cleaned:
-        raise ValidationError("A site needs at least one origin.", field="origin")
-    site = Site(name=name, origins=list(dict.fromkeys(cleaned)), moderation=moderation)
+    site = Site(name=name, origins=clean_origins(origins), moderation=moderation)
     db.session.add(site)
     db.session.commit()
     return site

@@ -21,6 +21,8 @@
       gone: "Comment deleted", edited: "edited", loading: "Loading comments…",
       retry: "Too many attempts. Please try again in {0} seconds.",
       net: "The comment service could not be reached. Please try again.",
+      conn: "Connecting to {0}…", using: "You are commenting using your {0} account.",
+      out: "Log Out", change: "Change", closed: "The sign-in window was closed.", signed: "Signed in",
     },
     de: {
       reply: "Schreibe einen Kommentar",
@@ -37,6 +39,9 @@
       gone: "Kommentar gelöscht", edited: "bearbeitet", loading: "Kommentare werden geladen…",
       retry: "Zu viele Versuche. Bitte versuche es in {0} Sekunden erneut.",
       net: "Der Kommentardienst ist nicht erreichbar. Bitte versuche es erneut.",
+      conn: "Verbindung mit {0} wird hergestellt…", using: "Du kommentierst mit deinem {0}-Konto.",
+      out: "Abmelden", change: "Ändern", closed: "Das Anmeldefenster wurde geschlossen.",
+      signed: "Angemeldet",
     },
     fr: {
       reply: "Laisser un commentaire",
@@ -54,6 +59,9 @@
       gone: "Commentaire supprimé", edited: "modifié", loading: "Chargement des commentaires…",
       retry: "Trop de tentatives. Réessayez dans {0} secondes.",
       net: "Le service de commentaires est injoignable. Veuillez réessayer.",
+      conn: "Connexion à {0}…", using: "Vous commentez avec votre compte {0}.",
+      out: "Se déconnecter", change: "Changer", closed: "La fenêtre de connexion a été fermée.",
+      signed: "Connecté",
     },
     es: {
       reply: "Deja una respuesta",
@@ -70,6 +78,9 @@
       gone: "Comentario eliminado", edited: "editado", loading: "Cargando comentarios…",
       retry: "Demasiados intentos. Inténtalo de nuevo en {0} segundos.",
       net: "No se pudo conectar con el servicio de comentarios. Inténtalo de nuevo.",
+      conn: "Conectando con {0}…", using: "Estás comentando con tu cuenta de {0}.",
+      out: "Cerrar sesión", change: "Cambiar", closed: "Se cerró la ventana de inicio de sesión.",
+      signed: "Sesión iniciada",
     },
   };
 
