@@ -77,9 +77,19 @@ class Config:
     # Requests larger than this are refused before Flask reads them.
     MAX_CONTENT_LENGTH = 256 * 1024
 
+    # Shared between processes through Redis; a Redis outage falls back to per-process limits.
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    # Failed dashboard sign-ins allowed per address and per email before a lockout.
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes")
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     JSON_SORT_KEYS = False
 
     @classmethod
@@ -111,6 +121,7 @@ class TestingConfig(Config):
     PUBLIC_URL = "http://127.0.0.1:5000"
     DEV_LOGIN = False
     SESSION_COOKIE_SECURE = False
+    RATELIMIT_STORAGE_URI = "memory://"
     # Tests post forms with real tokens; a test that wants them off says so.
     WTF_CSRF_ENABLED = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.extensions import csrf, db, migrate
+from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.models.types import render_migration_type
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
 
@@ -27,8 +27,10 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         render_item=render_migration_type,
     )
     csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
-    from app import api, auth, cli, demo, embed, errors
+    from app import api, auth, cli, dashboard, demo, embed, errors
     from app.auth import providers
     from app.database import configure_engine
 
@@ -39,6 +41,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     csrf.exempt(api.bp)  # JSON-only writes with an Origin check; see app/api/guards.py
     providers.init_app(app)
     app.register_blueprint(auth.bp, url_prefix="/auth")
+    app.register_blueprint(dashboard.bp, url_prefix="/dashboard")
     app.register_blueprint(embed.bp)
     app.register_blueprint(demo.bp)
     cli.init_app(app)

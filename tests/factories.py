@@ -8,8 +8,9 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from app.domain.states import CommentStatus, ModerationMode
-from app.models import Comment, Site, User
+from app.models import Comment, Moderator, Site, User
 from app.services import comments, moderation, sites
+from app.services.moderators import create_moderator
 from app.services.viewers import Viewer
 
 HOST_ORIGIN = "https://blog.example"
@@ -82,9 +83,13 @@ def guest_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def make_moderator(*sites: Site, email: str | None = None, password: str = "correct horse battery"):
-    from app.services.moderators import create_moderator
+MODERATOR_PASSWORD = "correct horse battery"
 
+
+def make_moderator(
+    *sites: Site, email: str | None = None, password: str = MODERATOR_PASSWORD
+) -> Moderator:
+    """A moderator of `sites`, or of every site when none are given."""
     return create_moderator(
         email or f"mod{next(_n)}@example.com", password, site_ids=[s.id for s in sites]
     )

@@ -37,6 +37,7 @@ def author_out(comment: Comment) -> dict[str, Any]:
             "avatar_url": user.avatar_url,
             "avatar_seed": avatar_seed(comment),
             "provider": None,
+            "moderator": False,
         }
     return {
         "name": comment.guest_name or "",
@@ -44,6 +45,7 @@ def author_out(comment: Comment) -> dict[str, Any]:
         "avatar_url": None,
         "avatar_seed": avatar_seed(comment),
         "provider": None,
+        "moderator": comment.moderator_id is not None,
     }
 
 

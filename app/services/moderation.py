@@ -12,11 +12,20 @@ from sqlalchemy.orm import selectinload
 
 from app.database import begin_write
 from app.domain import policy
-from app.domain.errors import CommentNotFound, Forbidden, ValidationError
+from app.domain.errors import CommentNotFound, Forbidden, NotFound, ValidationError
 from app.domain.markdown import render_markdown
 from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
-from app.models import AuditEntry, Ban, Comment, Moderator, Site, Thread, moderator_sites
+from app.models import (
+    AuditEntry,
+    Ban,
+    Comment,
+    Moderator,
+    Site,
+    Thread,
+    User,
+    moderator_sites,
+)
 from app.models.types import utcnow
 from app.services.hashing import email_hash
 from app.services.threads import adjust_approved_count
@@ -48,12 +57,19 @@ def act(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[C
     Raises Forbidden if any of them is on a site the moderator does not moderate, so a
     tampered id in a bulk form changes nothing at all.
     """
+    begin_write()
+    comments = apply_action(moderator, comment_ids, action)
+    db.session.commit()
+    return comments
+
+
+def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[Comment]:
+    """`act` inside the caller's write transaction (used by one-time mail links)."""
     if action not in ACTIONS:
         raise ValidationError("Unknown action.", field="action")
     ids = sorted({int(i) for i in comment_ids})
     if not ids:
         raise ValidationError("Select at least one comment.", field="ids")
-    begin_write()
     rows = db.session.execute(
         select(Comment, Thread.site_id).join(Thread).where(Comment.id.in_(ids))
     ).all()
@@ -64,7 +80,6 @@ def act(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[C
         raise Forbidden("You do not moderate that site.")
     for comment, site_id in rows:
         _move(comment, ACTIONS[action], site_id, moderator, action=action)
-    db.session.commit()
     return [comment for comment, _ in rows]
 
 
@@ -138,14 +153,17 @@ def ban_author(
     return ban
 
 
-def lift_ban(moderator: Moderator, ban_id: int) -> None:
+def lift_ban(moderator: Moderator, ban_id: int) -> str:
+    """Remove a ban; returns its site's id."""
     begin_write()
     ban = db.session.get(Ban, ban_id)
     if ban is None or not can_moderate(moderator, ban.site_id):
-        raise CommentNotFound("There is no such ban.")
-    _audit(ban.site_id, None, moderator, "unban", detail=ban.label)
+        raise NotFound("There is no such ban.")
+    site_id = ban.site_id
+    _audit(site_id, None, moderator, "unban", detail=ban.label)
     db.session.delete(ban)
     db.session.commit()
+    return site_id
 
 
 def is_banned(
@@ -244,7 +262,10 @@ def queue(
         select(Comment)
         .join(Thread)
         .where(Comment.status == wanted)
-        .options(selectinload(Comment.thread), selectinload(Comment.user))
+        .options(
+            selectinload(Comment.thread),
+            selectinload(Comment.user).selectinload(User.identities),
+        )
         .order_by(Comment.created_at.desc(), Comment.id.desc())
     )
     allowed = site_ids_of(moderator)
@@ -275,6 +296,35 @@ def queue(
         has_next=len(rows) > QUEUE_PAGE_SIZE,
         filters={"status": wanted.value, "site": site_id, "thread": thread_id, "q": text},
     )
+
+
+def pending_count(moderator: Moderator) -> int:
+    """The queue's length across the moderator's sites (shown in the navigation)."""
+    stmt = (
+        select(func.count(Comment.id)).join(Thread).where(Comment.status == CommentStatus.PENDING)
+    )
+    allowed = site_ids_of(moderator)
+    if allowed is not None:
+        stmt = stmt.where(Thread.site_id.in_(allowed))
+    return db.session.scalar(stmt) or 0
+
+
+def comment_for_review(moderator: Moderator, comment_id: int) -> Comment:
+    """A comment with its thread, author and the author's identities loaded for display."""
+    _moderated_comment(moderator, comment_id, lock=False)
+    return db.session.scalars(
+        select(Comment)
+        .where(Comment.id == comment_id)
+        .options(
+            selectinload(Comment.thread),
+            selectinload(Comment.user).selectinload(User.identities),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def thread_of(comment: Comment) -> Thread:
+    return db.session.get(Thread, comment.thread_id)
 
 
 def author_key(comment: Comment) -> str:

@@ -1,0 +1,82 @@
+"""Dashboard forms. Every state-changing one is a FlaskForm, so it carries a CSRF token."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from app.domain.policy import BODY_MAX
+from app.domain.states import ModerationMode
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class ActionForm(FlaskForm):
+    """One form for one comment or many: the button pressed names the action."""
+
+    ids = SelectMultipleField(coerce=int, validate_choice=False)
+    action = HiddenField()
+    next = HiddenField()
+
+
+class CommentTextForm(FlaskForm):
+    body = TextAreaField("Text", validators=[DataRequired(), Length(max=BODY_MAX)])
+
+
+class BanForm(FlaskForm):
+    by_email = BooleanField("By email", default=True)
+    by_address = BooleanField("By address")
+    days = IntegerField(
+        "Days (empty: no end)", validators=[Optional(), NumberRange(min=1, max=3650)]
+    )
+    reason = StringField("Reason", validators=[Length(max=300)])
+
+
+class EmptyForm(FlaskForm):
+    """A button that only needs a CSRF token (sign out, lift a ban, confirm a mail link)."""
+
+
+class SiteSettingsForm(FlaskForm):
+    origins = TextAreaField("Allowed origins (one per line)", validators=[DataRequired()])
+    moderation = RadioField(
+        "Moderation",
+        choices=[
+            SelectChoice(ModerationMode.ALL.value, "Every comment waits for approval"),
+            SelectChoice(
+                ModerationMode.FIRST_TIME.value, "Authors with an approved comment skip the queue"
+            ),
+            SelectChoice(ModerationMode.NONE.value, "Publish at once"),
+        ],
+    )
+    close_after_days = IntegerField(
+        "Close threads after (days; empty: never)",
+        validators=[Optional(), NumberRange(min=1, max=36500)],
+    )
+    providers = SelectMultipleField("Sign-in providers offered", validate_choice=True)
+
+
+class NotifyForm(FlaskForm):
+    notify = SelectField(
+        "Email me",
+        choices=[
+            SelectChoice("each", "for every comment that waits"),
+            SelectChoice("digest", "once a day, a digest"),
+            SelectChoice("off", "never"),
+        ],
+    )

@@ -1,0 +1,360 @@
+"""Dashboard views: parse the form, call the moderation service, redirect or answer JSON."""
+
+from __future__ import annotations
+
+from math import ceil
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
+
+from app.auth.providers import enabled_providers
+from app.cli import embed_snippet
+from app.dashboard import bp
+from app.dashboard.forms import (
+    ActionForm,
+    BanForm,
+    CommentTextForm,
+    EmptyForm,
+    LoginForm,
+    NotifyForm,
+    SiteSettingsForm,
+)
+from app.domain.errors import DomainError
+from app.domain.states import CommentStatus, ModerationMode
+from app.extensions import db, limiter, login_manager
+from app.models import Moderator, Site
+from app.models.types import utcnow
+from app.services import mail_actions, moderation, moderators
+
+STATUSES = [s.value for s in CommentStatus]
+
+
+@login_manager.user_loader
+def load_moderator(moderator_id: str) -> Moderator | None:
+    return db.session.get(Moderator, int(moderator_id)) if moderator_id.isdigit() else None
+
+
+login_manager.login_view = "dashboard.login"
+login_manager.login_message = "Please sign in to moderate."
+login_manager.session_protection = "strong"
+
+
+@bp.after_request
+def dashboard_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' https:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.errorhandler(DomainError)
+def domain_error(err: DomainError) -> Response:
+    db.session.rollback()
+    if _wants_json():
+        return jsonify(error={"code": err.code, "message": err.message}), err.status
+    flash(err.message, "error")
+    return redirect(_safe_next(request.form.get("next")) or url_for("dashboard.queue"))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
+    reset_at = getattr(limiter.current_limit, "reset_at", None)
+    seconds = max(int(reset_at - utcnow().timestamp()), 1) if reset_at else 900
+    minutes = ceil(seconds / 60)
+    message = (
+        f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    )
+    return (
+        render_template("dashboard/login.html", form=LoginForm(), lockout=message),
+        429,
+        {"Retry-After": str(seconds)},
+    )
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code != 302
+
+
+def _email_key() -> str:
+    return "login-email:" + (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_sign_in
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_email_key,
+    deduct_when=_failed_sign_in,
+)
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.queue"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        moderator = moderators.authenticate(form.email.data, form.password.data)
+        if moderator is not None:
+            login_user(moderator)
+            return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.queue"))
+        flash("That email and password do not match.", "error")
+    return render_template("dashboard/login.html", form=form, lockout=None)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    if EmptyForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/")
+@login_required
+def queue() -> str:
+    status = request.args.get("status", "pending")
+    site_id = request.args.get("site") or None
+    thread_id = request.args.get("thread", type=int)
+    text = request.args.get("q", "")
+    page = request.args.get("page", 1, type=int)
+    result = moderation.queue(
+        current_user, status=status, site_id=site_id, thread_id=thread_id, text=text, page=page
+    )
+    return render_template(
+        "dashboard/queue.html",
+        page=result,
+        form=ActionForm(),
+        sites=moderation.sites_of(current_user),
+        statuses=STATUSES,
+        history_of=moderation.history_of,
+        author_label=moderation.author_label,
+    )
+
+
+@bp.post("/comments/act")
+@login_required
+def act() -> Response:
+    """Approve, reject, mark spam or delete one or many comments (a POST with CSRF, always)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    action = request.form.get("action") or form.action.data
+    # A row's own buttons name their comment in the URL; the bulk buttons use the ticks.
+    one = request.args.get("one", type=int)
+    comments = moderation.act(current_user, [one] if one else form.ids.data or [], action)
+    if _wants_json():
+        return jsonify(
+            comments=[{"id": c.id, "status": c.status.value} for c in comments],
+            pending=moderation.pending_count(current_user),
+        )
+    done = {"approve": "approved", "reject": "rejected", "spam": "marked as spam"}
+    flash(f"{len(comments)} comment(s) {done.get(action, 'deleted')}.", "ok")
+    return redirect(_safe_next(form.next.data) or url_for("dashboard.queue"))
+
+
+@bp.get("/comments/<int:comment_id>")
+@login_required
+def comment_detail(comment_id: int) -> str:
+    comment = moderation.comment_for_review(current_user, comment_id)
+    return render_template(
+        "dashboard/comment.html",
+        comment=comment,
+        history=moderation.audit_for_comment(current_user, comment_id),
+        author_label=moderation.author_label,
+        action_form=ActionForm(),
+        edit_form=CommentTextForm(body=comment.body),
+        reply_form=CommentTextForm(formdata=None),
+        ban_form=BanForm(),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/edit")
+@login_required
+def edit_comment(comment_id: int) -> Response:
+    form = CommentTextForm()
+    if not form.validate_on_submit():
+        flash("The text is empty or too long.", "error")
+    else:
+        moderation.edit_text(current_user, comment_id, form.body.data)
+        flash("Comment updated.", "ok")
+    return redirect(url_for("dashboard.comment_detail", comment_id=comment_id))
+
+
+@bp.post("/comments/<int:comment_id>/reply")
+@login_required
+def reply(comment_id: int) -> Response:
+    form = CommentTextForm()
+    if not form.validate_on_submit():
+        flash("The reply is empty or too long.", "error")
+    else:
+        moderation.reply_as_site(current_user, comment_id, form.body.data)
+        flash("Reply published.", "ok")
+    return redirect(url_for("dashboard.comment_detail", comment_id=comment_id))
+
+
+@bp.post("/comments/<int:comment_id>/ban")
+@login_required
+def ban(comment_id: int) -> Response:
+    form = BanForm()
+    if not form.validate_on_submit():
+        flash("Check the ban's length.", "error")
+        return redirect(url_for("dashboard.comment_detail", comment_id=comment_id))
+    created = moderation.ban_author(
+        current_user,
+        comment_id,
+        by_email=form.by_email.data,
+        by_address=form.by_address.data,
+        days=form.days.data,
+        reason=form.reason.data or "",
+    )
+    flash(f"{created.label} is banned from this site.", "ok")
+    return redirect(url_for("dashboard.bans", site_id=created.site_id))
+
+
+@bp.get("/sites/<site_id>/bans")
+@login_required
+def bans(site_id: str) -> str:
+    return render_template(
+        "dashboard/bans.html",
+        site=_site(site_id),
+        bans=moderation.active_bans(current_user, site_id),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/bans/<int:ban_id>/lift")
+@login_required
+def lift_ban(ban_id: int) -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    site_id = moderation.lift_ban(current_user, ban_id)
+    flash("Ban lifted.", "ok")
+    return redirect(url_for("dashboard.bans", site_id=site_id))
+
+
+@bp.route("/sites/<site_id>", methods=["GET", "POST"])
+@login_required
+def site_settings(site_id: str) -> Response | str:
+    site = _site(site_id)
+    form = SiteSettingsForm(
+        origins="\n".join(site.origins),
+        moderation=site.moderation.value,
+        close_after_days=site.close_after_days,
+        providers=site.providers
+        if site.providers is not None
+        else [p.name for p in enabled_providers(current_app.config)],
+    )
+    form.providers.choices = [
+        SelectChoice(p.name, p.label) for p in enabled_providers(current_app.config)
+    ]
+    if form.validate_on_submit():
+        moderation.update_settings(
+            current_user,
+            site.id,
+            origins=form.origins.data.split(),
+            moderation=ModerationMode(form.moderation.data),
+            close_after_days=form.close_after_days.data,
+            providers=form.providers.data,
+        )
+        flash("Settings saved.", "ok")
+        return redirect(url_for("dashboard.site_settings", site_id=site.id))
+    return render_template(
+        "dashboard/site.html", site=site, form=form, snippet=embed_snippet(site.id)
+    )
+
+
+@bp.get("/sites/<site_id>/audit")
+@login_required
+def site_audit(site_id: str) -> str:
+    return render_template(
+        "dashboard/audit.html",
+        site=_site(site_id),
+        entries=moderation.audit_for_site(current_user, site_id),
+    )
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> Response | str:
+    form = NotifyForm(notify=current_user.notify)
+    if form.validate_on_submit():
+        moderators.set_notify(current_user, form.notify.data)
+        flash("Saved.", "ok")
+        return redirect(url_for("dashboard.account"))
+    return render_template("dashboard/account.html", form=form)
+
+
+@bp.route("/mail/<token>", methods=["GET", "POST"])
+def mail_action(token: str) -> Response | str:
+    """A link from a notification mail. Opening it changes nothing; the button does.
+
+    Mail scanners fetch every link they see, so the GET only shows the comment and a
+    confirming button (a POST with CSRF). Each link works once and expires.
+    """
+    form = EmptyForm()
+    try:
+        link = mail_actions.read(token)
+        if request.method == "POST" and form.validate_on_submit():
+            comment = mail_actions.use(link)
+            return render_template("dashboard/mail_action.html", link=link, comment=comment)
+        comment = mail_actions.comment_of(link)
+    except DomainError as err:
+        db.session.rollback()
+        return render_template("dashboard/mail_action.html", error=err.message), err.status
+    return render_template("dashboard/mail_action.html", link=link, comment=comment, form=form)
+
+
+def _site(site_id: str) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None or not moderation.can_moderate(current_user, site_id):
+        abort(404)  # the same for someone else's site: its existence is not confirmed
+    return site
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this dashboard: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/dashboard/"):
+        return None
+    return target
+
+
+@bp.app_template_global()
+def pending_total() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "pending_total" not in g:
+        g.pending_total = moderation.pending_count(current_user)
+    return g.pending_total
+
+
+@bp.app_template_filter("when")
+def when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""

@@ -1,0 +1,79 @@
+// Makes the queue quicker; every action still works as a plain form without it.
+// j/k move between comments, a/r/s act on the current one, x ticks it.
+(() => {
+  "use strict";
+  const form = document.getElementById("queue-form");
+  const copy = document.querySelector("[data-copy]");
+  if (copy) {
+    copy.addEventListener("click", async () => {
+      const text = document.getElementById(copy.dataset.copy).textContent;
+      await navigator.clipboard.writeText(text);
+      copy.textContent = "Copied";
+    });
+  }
+  if (!form) return;
+
+  const rows = () => [...form.querySelectorAll(".row:not(.done)")];
+  let current = -1;
+  const focusRow = (i) => {
+    const list = rows();
+    if (!list.length) return;
+    current = Math.max(0, Math.min(i, list.length - 1));
+    list.forEach((r, n) => r.classList.toggle("current", n === current));
+    list[current].focus();
+  };
+  const badge = document.querySelector(".badge");
+
+  // A row's own buttons act without reloading the page.
+  form.addEventListener("submit", async (event) => {
+    const button = event.submitter;
+    if (!button || !button.formAction.includes("one=")) return;
+    event.preventDefault();
+    const row = button.closest(".row");
+    const body = new FormData(form);
+    body.set("action", button.value);
+    body.delete("ids");
+    button.disabled = true;
+    try {
+      const resp = await fetch(button.formAction, {
+        method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      const data = await resp.json();
+      if (!resp.ok) throw new Error(data.error ? data.error.message : resp.statusText);
+      row.classList.add("done");
+      row.setAttribute("aria-label", `Comment ${data.comments[0].status}`);
+      row.querySelectorAll("button, input").forEach((el) => (el.disabled = true));
+      if (badge) badge.textContent = String(data.pending);
+      focusRow(current); // the acted-on row left the list, so this is the next one
+    } catch (err) {
+      button.disabled = false;
+      alert(`That did not work: ${err.message}`);
+    }
+  });
+
+  const all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", () => {
+      form.querySelectorAll("input[name=ids]").forEach((box) => (box.checked = all.checked));
+    });
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest("input, textarea, select")) return;
+    const list = rows();
+    const row = list[current];
+    switch (event.key) {
+      case "j": focusRow(current + 1); break;
+      case "k": focusRow(current - 1); break;
+      case "x": if (row) { const box = row.querySelector("input[name=ids]"); box.checked = !box.checked; } break;
+      case "a": case "r": case "s": {
+        const button = row && row.querySelector(`button[data-key="${event.key}"]`);
+        if (button) button.click();
+        break;
+      }
+      default: return;
+    }
+    event.preventDefault();
+  });
+})();
