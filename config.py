@@ -69,6 +69,7 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _flag("MAIL_USE_TLS", "1")
     MAIL_FROM = os.environ.get("MAIL_FROM", "afterword@localhost")
+    MODERATION_DIGEST_HOUR = int(os.environ.get("MODERATION_DIGEST_HOUR", "8"))  # UTC
 
     # Guests may fix a typo for this long; after that replies may already quote them.
     COMMENT_EDIT_SECONDS = int(os.environ.get("COMMENT_EDIT_SECONDS", "900"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.domain.errors import DomainError
 from app.domain.states import ModerationMode
+from app.services import mail as outbox
 from app.services import moderators, retention, sites
 
 site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
@@ -99,8 +102,25 @@ def prune() -> None:
     )
 
 
+mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
+
+
+@mail_cli.command("send-pending")
+@click.option("--loop", type=int, default=0, help="Keep running, waking every N seconds.")
+def send_pending(loop: int) -> None:
+    """Send due mail (notifications, digests); safe to run from cron."""
+    while True:
+        report = outbox.send_pending()
+        if report.sent or report.failed or not loop:
+            click.echo(f"Sent {report.sent} message(s); {report.failed} failed, will retry.")
+        if not loop:
+            return
+        time.sleep(loop)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(site_cli)
     app.cli.add_command(moderator_cli)
     app.cli.add_command(demo)
     app.cli.add_command(prune)
+    app.cli.add_command(mail_cli)

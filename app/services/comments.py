@@ -28,7 +28,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services import moderation
+from app.services import moderation, notifications
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
@@ -121,6 +121,8 @@ def post_comment(
         comment.root_id = parent.root_id if parent else comment.id
         if comment.status is CommentStatus.APPROVED:
             adjust_approved_count(thread.id, +1)
+        elif comment.status is CommentStatus.PENDING:
+            notifications.comment_waiting(comment, thread, site)
         db.session.commit()
         if banned:
             # Kept for the moderators; the author learns only that it did not work.

@@ -92,7 +92,8 @@
 .aw[data-theme=dark]{--acc:#8ab4f8;--bg:#17191c;--er:#f28b82;color:#e8eaed;color-scheme:dark}
 @media(prefers-color-scheme:dark){.aw[data-theme=auto]{--acc:#8ab4f8;--bg:#17191c;--er:#f28b82;color:#e8eaed;color-scheme:dark}}
 h2,h3{display:block;font-size:1.2em;font-weight:700;margin:1em 0 .5em}
-p,form,article,section,div,label{display:block;margin:0}
+p,form,article,section,div,label,fieldset{display:block;margin:0}
+fieldset{border:0;padding:0;min-width:0}
 p{margin:.4em 0}
 ol{display:block;list-style:none;margin:0;padding:0}
 li{display:block}
@@ -105,11 +106,11 @@ article{padding:.6em 0}
 .t pre{overflow:auto}
 .t a{color:var(--acc)}
 .pd{font-style:italic}
-.x,.bar{display:flex;flex-wrap:wrap;align-items:center;gap:.4em}
+.x,.bar,.u{display:flex;flex-wrap:wrap;align-items:center;gap:.4em}
 .x{margin-inline-start:-.4em}
 button,input,textarea,select{font:inherit;color:inherit;letter-spacing:inherit;margin:0}
 button{display:inline-block;cursor:pointer;background:none;border:1px solid var(--ln);border-radius:6px;padding:.35em .9em}
-.x button{border-color:transparent;padding:.15em .4em;color:var(--acc)}
+.x button,.u button{border-color:transparent;padding:.15em .4em;color:var(--acc)}
 .p{font-weight:700;border:2px solid}
 .aw[data-theme] .p{background:var(--acc);border-color:var(--acc);color:var(--bg)}
 input,textarea,select{display:block;width:100%;border:1px solid var(--mu);border-radius:6px;padding:.45em .6em;background:transparent}
@@ -160,6 +161,7 @@ label{font-weight:600;margin-bottom:.15em}
     },
   };
   const K = `afterword:${site}:`, tokKey = `${K}tokens:${url}`, guestKey = `${K}guest`;
+  const authKey = `${K}auth:${base}`; // the reader's session token, for this site and service
   const draftKey = (p) => `${K}draft:${url}:${p || 0}`;
   let tokens = store.get(tokKey, {}); // comment id -> edit token of the reader's own comments
 
@@ -172,24 +174,6 @@ label{font-weight:600;margin-bottom:.15em}
     try { const x = new URL(u); return /^https?:$/.test(x.protocol) ? x.href : ""; } catch { return ""; }
   };
 
-  const api = async (path, opts) => {
-    let r, j = {};
-    try {
-      r = await fetch(`${base}/api/v1/sites/${encodeURIComponent(site)}${path}`, { credentials: "omit", ...opts });
-    } catch { throw { message: T.net }; }
-    try { j = await r.json(); } catch { /* an empty or non-JSON body */ }
-    if (r.ok) return j;
-    const e = j.error || {};
-    if (r.status === 429) {
-      const ra = r.headers.get("Retry-After");
-      const s = ra && (isNaN(ra) ? Math.ceil((Date.parse(ra) - Date.now()) / 1e3) : +ra);
-      if (s > 0) e.message = fmt(T.retry, s);
-    }
-    throw { status: r.status, code: e.code, field: e.field, message: e.message || T.net };
-  };
-  const send = (method, path, body) =>
-    api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-
   const rel = (t) => {
     let v = (t - Date.now()) / 1e3;
     for (const [n, unit] of [[60, "second"], [60, "minute"], [24, "hour"], [30, "day"], [12, "month"], [1 / 0, "year"]]) {
@@ -200,7 +184,7 @@ label{font-weight:600;margin-bottom:.15em}
 
   const avatar = (a) => {
     const src = safeUrl(a.avatar_url);
-    if (src) {
+    if (src.startsWith("https:")) {
       const img = h("img", { class: "av", alt: "", loading: "lazy", referrerPolicy: "no-referrer" });
       img.src = src;
       return img;
@@ -217,6 +201,7 @@ label{font-weight:600;margin-bottom:.15em}
     if (!host || host.shadowRoot) return;
     const root = host.attachShadow({ mode: "open" });
     let cfg = {}, sort = "oldest", next = null, count = 0, replyOpen = null, formId = 0;
+    let tok = store.get(authKey, null), viewer = null, flow = null;
 
     const live = h("div", { class: "sr", "aria-live": "polite" });
     const say = (msg) => { live.textContent = ""; setTimeout(() => (live.textContent = msg), 50); };
@@ -231,6 +216,35 @@ label{font-weight:600;margin-bottom:.15em}
       live, heading, h("div", { class: "bar" }, h("label", { htmlFor: "aw-sort" }, T.sort), sorter),
       status, list, more);
     root.append(h("style", null, CSS), wrap);
+
+    const api = async (path, opts = {}) => {
+      let r, j = {};
+      const t = tok, headers = { ...opts.headers };
+      // Guests send no custom header, so their reads need no preflight.
+      if (t) headers.Authorization = `Bearer ${t}`;
+      try {
+        r = await fetch(`${base}/api/v1/sites/${encodeURIComponent(site)}${path}`, { credentials: "omit", ...opts, headers });
+      } catch { throw { message: T.net }; }
+      try { j = await r.json(); } catch { /* an empty or non-JSON body */ }
+      if (r.ok) return j;
+      const e = j.error || {};
+      if (r.status === 429) {
+        const ra = r.headers.get("Retry-After");
+        const s = ra && (isNaN(ra) ? Math.ceil((Date.parse(ra) - Date.now()) / 1e3) : +ra);
+        if (s > 0) e.message = fmt(T.retry, s);
+      }
+      if (e.code === "session_expired" && t === tok) auth(null);
+      throw { status: r.status, code: e.code, field: e.field, message: e.message || T.net };
+    };
+    const send = (method, path, body) =>
+      api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+    // Open forms switch between guest and signed-in in place, so nothing typed is lost.
+    const auth = (t, v) => {
+      store.set(authKey, (tok = t));
+      viewer = t ? v : null;
+      for (const f of root.querySelectorAll("form")) f.up?.();
+    };
 
     const find = (id) => root.getElementById(`c${id}`);
     const hasReplies = (li) => !!li.querySelector(".c") ||
@@ -309,12 +323,22 @@ label{font-weight:600;margin-bottom:.15em}
         h("label", { htmlFor: id(name) }, label),
         h("input", { id: id(name), name, type, autocomplete: auto, required: req, value: guest[name] || "" }));
       const text = h("textarea", { id: id("body"), name: "body", rows: 5, required: true, value: store.get(dk, "") });
-      const providers = (cfg.providers || []).map((p) => {
+      let key = null, busy = false, last;
+      const pv = h("div", { class: "bar" }, (cfg.providers || []).map((p) => {
         const label = fmt(T.login, p.label);
-        return h("button", { type: "button", class: "pv", "aria-label": label, title: label, onclick: () => signIn(p) },
+        const b = h("button", { type: "button", class: "pv", "aria-label": label, title: label, onclick: () => signIn(p, f, (last = b)) },
           h("span", { "aria-hidden": "true" }, [...p.label][0]));
-      });
-      let key = null, busy = false;
+        return b;
+      }));
+      const cn = h("span", { role: "status" });
+      const cb = h("div", { class: "bar", hidden: true }, cn,
+        h("button", { type: "button", onclick: () => flow && (flow.w?.close(), finish(flow)) }, T.cancel));
+      const who = h("div", { hidden: true });
+      // A disabled fieldset keeps the guest fields out of a signed-in reader's post.
+      const gs = h("fieldset", null, h("p", null, T.intro), pv, cb,
+        field("email", T.email, "email", "email", true),
+        field("name", T.name, "text", "name", true),
+        field("website", T.website, "url", "url", false));
 
       const f = h("form", {
         noValidate: true, "aria-labelledby": id("h"),
@@ -341,7 +365,8 @@ label{font-weight:600;margin-bottom:.15em}
             err.textContent = "";
             const c = j.comment;
             c.body ??= v.body;
-            if (j.edit_token) saveToken(c.id, j.edit_token);
+            // A signed-in reader's own comments follow their token, not edit tokens kept here.
+            if (j.edit_token && !tok) saveToken(c.id, j.edit_token);
             store.set(dk, null);
             text.value = "";
             const fresh = !find(c.id);
@@ -361,12 +386,7 @@ label{font-weight:600;margin-bottom:.15em}
           }
         },
       },
-      h(parentLi ? "h3" : "h2", { id: id("h") }, T.reply),
-      h("p", null, T.intro),
-      providers.length > 0 && h("div", { class: "bar" }, providers),
-      field("email", T.email, "email", "email", true),
-      field("name", T.name, "text", "name", true),
-      field("website", T.website, "url", "url", false),
+      h(parentLi ? "h3" : "h2", { id: id("h") }, T.reply), who, gs,
       h("div", { class: "f" }, h("label", { htmlFor: id("body") }, T.comment), text),
       err,
       h("div", { class: "bar" },
@@ -374,6 +394,31 @@ label{font-weight:600;margin-bottom:.15em}
         parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
       h("div", { class: "f ck" }, h("input", { type: "checkbox", id: id("n"), name: "notify" }),
         h("label", { htmlFor: id("n") }, T.notify)));
+      f.up = () => {
+        gs.hidden = gs.disabled = !!viewer;
+        who.hidden = !viewer;
+        who.replaceChildren(...(viewer ? [
+          h("div", { class: "m" }, avatar(viewer), h("b", { class: "who" }, viewer.name)),
+          h("p", { class: "u" }, fmt(T.using, viewer.provider_label),
+            h("button", { type: "button", onclick: () => out(f, "input") }, T.out),
+            h("button", { type: "button", onclick: () => out(f, ".pv") }, T.change))] : []));
+      };
+      f.busy = (label) => {
+        pv.hidden = true;
+        cb.hidden = false;
+        cn.textContent = fmt(T.conn, label);
+        err.textContent = "";
+        cb.lastChild.focus();
+      };
+      f.idle = (msg) => {
+        const back = cb.contains(root.activeElement);
+        pv.hidden = false;
+        cb.hidden = true;
+        cn.textContent = "";
+        err.textContent = msg || "";
+        if (back) last?.focus();
+      };
+      f.up();
       return f;
     }
 
@@ -399,13 +444,7 @@ label{font-weight:600;margin-bottom:.15em}
 
     function edit(li) {
       const c = li.c, old = li.firstChild, err = h("p", { class: "er", role: "alert" });
-      let source = c.body;
-      if (source == null) {
-        const t = h("template");
-        t.innerHTML = c.html;
-        source = [...t.content.children].map((e) => e.textContent).join("\n\n");
-      }
-      const text = h("textarea", { "aria-label": T.comment, rows: 5, value: source });
+      const text = h("textarea", { "aria-label": T.comment, rows: 5, value: c.body ?? "" });
       const cancel = () => { f.replaceWith(old); li.focus(); };
       const f = h("form", {
         onsubmit: async (e) => {
@@ -440,8 +479,82 @@ label{font-weight:600;margin-bottom:.15em}
       say(T.gone);
     }
 
-    // Sign-in with a provider opens a popup flow; until it exists, buttons only name it.
-    function signIn(provider) { return provider; }
+    /* Sign-in runs in a popup on the service's origin. The page learns the outcome by claiming
+       its flow: at once when the popup's last page messages it, and by polling meanwhile, since
+       a provider's Cross-Origin-Opener-Policy can cut the popup off so no message ever comes. */
+    async function signIn(p, f) {
+      // Before any await: browsers allow a popup only within the click itself.
+      const w = open("about:blank", "afterword-login", "popup,width=600,height=700");
+      if (flow) finish(flow);
+      const fl = (flow = { w, f });
+      f.busy(p.label);
+      try {
+        // Popup blocked: the page itself goes to the provider and comes back here.
+        const j = await send("POST", "/logins", { provider: p.name, return_url: w ? undefined : location.href.split("#")[0] });
+        if (flow !== fl) return;
+        fl.id = j.flow;
+        if (!w) return location.assign(j.start_url);
+        w.location.href = j.start_url;
+        fl.tm = setTimeout(() => claim(fl), 1500);
+      } catch (x) {
+        if (flow === fl) { w?.close(); finish(fl, x.message); } // else the window serves a newer flow
+      }
+    }
+
+    const finish = (fl, msg) => {
+      clearTimeout(fl.tm);
+      clearTimeout(fl.gr);
+      if (flow === fl) flow = null;
+      if (!fl.quiet || !msg) fl.f.idle(msg); // the form already came back when it went quiet
+    };
+
+    // One claim at a time: a flow is claimed once, and a second request would only see it gone.
+    async function claim(fl) {
+      if (fl.busy) return (fl.again = 1);
+      clearTimeout(fl.tm);
+      fl.busy = 1;
+      try {
+        const j = await send("POST", `/logins/${fl.id}/claim`, {});
+        if (flow !== fl) return;
+        if (j.token) {
+          finish(fl);
+          auth(j.token, j.viewer);
+          say(T.signed);
+          fl.quiet || fl.f.elements.body.focus();
+          return reload();
+        }
+        /* `closed` is also what an opener cut off by the provider reports. After a grace period
+           the form comes back, but claims go on quietly until the service calls the flow
+           expired (10 minutes) or another one starts. */
+        if (fl.w.closed && !fl.gr) fl.gr = setTimeout(() => { fl.quiet = 1; fl.f.idle(T.closed); }, 5e3);
+        fl.tm = setTimeout(() => claim(fl), fl.again ? 0 : fl.quiet ? 3e3 : 1500);
+        fl.again = 0;
+      } catch (x) {
+        if (flow === fl) finish(fl, x.message);
+      } finally {
+        fl.busy = 0;
+      }
+    }
+
+    addEventListener("message", (e) => {
+      const fl = flow;
+      if (fl?.id && e.origin === base && e.data?.type === "afterword:login" && e.data.flow === fl.id) claim(fl);
+    });
+
+    // Log Out leads on to the guest fields, Change to the provider buttons.
+    const out = (f, next) => {
+      auth(null);
+      f.querySelector(next)?.focus();
+      reload(); // the thread as a guest sees it
+    };
+
+    // After signing in or out: the thread as the reader now sees it, with an open reply kept open.
+    async function reload() {
+      const id = replyOpen?.li.c.id;
+      await load();
+      const li = id && find(id);
+      if (li) toggleReply(li, li.querySelector(".x button"));
+    }
 
     async function load(page) {
       const q = new URLSearchParams({ url, sort });
@@ -449,8 +562,11 @@ label{font-weight:600;margin-bottom:.15em}
       const mine = Object.values(tokens).slice(-50);
       if (mine.length) q.set("mine", mine.join(","));
       more.disabled = true;
+      const t = tok;
       try {
         const j = await api(`/thread?${q}`);
+        // A token the service no longer takes is dropped without a word: the reader is a guest.
+        if (t === tok) auth(j.session_expired ? null : t, j.viewer);
         cfg = j.config || cfg;
         next = j.next_page ?? null;
         count = j.thread?.count ?? 0;
@@ -471,7 +587,21 @@ label{font-weight:600;margin-bottom:.15em}
       }
     }
 
-    load();
+    // Back from a sign-in that ran in the page itself: the flow id is in the fragment.
+    const m = /(^#|&)afterword-login=([^&]*)/.exec(location.hash);
+    (async () => {
+      let msg;
+      if (m) {
+        try {
+          const j = await send("POST", `/logins/${m[2]}/claim`, {});
+          if (j.token) { auth(j.token, j.viewer); say(T.signed); }
+        } catch (x) { msg = x.message; }
+        const rest = location.hash.replace(m[0], "").replace(/^#?&?/, "");
+        history.replaceState(history.state, "", location.href.split("#")[0] + (rest && `#${rest}`));
+      }
+      await load();
+      if (msg) wrap.querySelector(":scope > form")?.idle(msg);
+    })();
     setInterval(() => {
       for (const t of root.querySelectorAll("time")) t.textContent = rel(new Date(t.dateTime));
     }, 60e3);

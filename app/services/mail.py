@@ -1,0 +1,145 @@
+"""The outbox: requests add rows, `flask mail send-pending` sends them.
+
+An outbox table rather than a background thread: a reader's post never waits on SMTP, a
+message survives a restart or a crash, and several web processes need no coordination
+(rows are claimed with SKIP LOCKED on PostgreSQL; SQLite serializes writers anyway). Run the
+sender from cron or a systemd timer, or as `flask mail send-pending --loop 30`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.database import begin_write
+from app.extensions import db
+from app.models import OutboxMessage
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A header-safe line: no CR/LF (header injection), no runs of whitespace, bounded."""
+    return " ".join(text.split())[:limit]
+
+
+def enqueue(
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    digest_key: str | None = None,
+    send_after: Any = None,
+) -> OutboxMessage:
+    """Add a message to the caller's transaction; it is sent once the transaction commits."""
+    message = OutboxMessage(
+        to=to,
+        subject=one_line(subject),
+        body_text=text,
+        body_html=html,
+        headers={k: one_line(v, 1000) for k, v in (headers or {}).items()},
+        digest_key=digest_key,
+        send_after=send_after or utcnow(),
+    )
+    db.session.add(message)
+    return message
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    failed: int
+
+
+def send_pending(limit: int = 100) -> SendReport:
+    """Send what is due; digest rows for one recipient and key go out as one message."""
+    begin_write()
+    rows = list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.send_after <= utcnow(),
+                OutboxMessage.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    batches: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+    for row in rows:
+        batches[(row.to, row.digest_key or f"single:{row.id}")].append(row)
+    sent = failed = 0
+    for batch in batches.values():
+        message = build_message(batch)
+        try:
+            _deliver(message)
+        except (OSError, smtplib.SMTPException) as err:
+            failed += 1
+            for row in batch:
+                row.attempts += 1
+                row.last_error = f"{type(err).__name__}: {err}"[:500]
+                row.send_after = utcnow() + timedelta(minutes=5 * 2**row.attempts)
+            log.warning("mail to a recipient failed (%s); will retry", type(err).__name__)
+            continue
+        sent += 1
+        for row in batch:
+            row.sent_at = utcnow()
+    db.session.commit()
+    return SendReport(sent=sent, failed=failed)
+
+
+def build_message(batch: list[OutboxMessage]) -> EmailMessage:
+    """One EmailMessage for one row, or a digest of several for the same recipient.
+
+    EmailMessage refuses CR/LF in header values, so nothing a reader typed can add headers.
+    """
+    first = batch[0]
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = Address(addr_spec=first.to)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=current_app.config["MAIL_FROM"].split("@")[-1])
+    if len(batch) == 1:
+        message["Subject"] = first.subject
+        for name, value in first.headers.items():
+            message[name] = value
+        message.set_content(first.body_text)
+        if first.body_html:
+            message.add_alternative(first.body_html, subtype="html")
+        return message
+    message["Subject"] = one_line(f"{len(batch)} comments are waiting for you")
+    separator = "\n\n" + "-" * 60 + "\n\n"
+    message.set_content(separator.join(row.body_text for row in batch))
+    htmls = [row.body_html for row in batch if row.body_html]
+    if len(htmls) == len(batch):
+        message.add_alternative("<hr>".join(htmls), subtype="html")
+    return message
+
+
+def _deliver(message: EmailMessage) -> None:
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        log.info("mail (no MAIL_SERVER set, not sent):\n%s", message.as_string())
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)

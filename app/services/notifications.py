@@ -1,0 +1,66 @@
+"""Telling moderators that a comment waits: a mail each, or a daily digest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import Comment, Moderator, Site, Thread, moderator_sites
+from app.models.types import utcnow
+from app.services import mail, mail_actions
+
+DIGEST_KEY = "moderation-digest"
+
+
+def comment_waiting(comment: Comment, thread: Thread, site: Site) -> int:
+    """Queue a mail for every moderator of the site who wants one; returns how many.
+
+    Runs inside the caller's transaction, so the mail exists exactly when the comment does.
+    """
+    moderators = db.session.scalars(
+        select(Moderator).where(
+            Moderator.notify != "off",
+            or_(
+                Moderator.all_sites.is_(True),
+                Moderator.id.in_(
+                    select(moderator_sites.c.moderator_id).where(
+                        moderator_sites.c.site_id == site.id
+                    )
+                ),
+            ),
+        )
+    ).all()
+    base = current_app.config["PUBLIC_URL"]
+    for moderator in moderators:
+        links = {
+            action: f"{base}/dashboard/mail/{mail_actions.make_token(moderator, comment, action)}"
+            for action in ("approve", "reject")
+        }
+        context = {
+            "comment": comment,
+            "thread": thread,
+            "site": site,
+            "author": comment.guest_name or "A signed-in reader",
+            "links": links,
+            "queue_url": f"{base}/dashboard/?site={site.id}",
+        }
+        digest = moderator.notify == "digest"
+        mail.enqueue(
+            moderator.email,
+            f"[{site.name}] A comment waits on “{thread.title or thread.url}”",
+            render_template("mail/comment_waiting.txt", **context),
+            render_template("mail/comment_waiting.html", **context),
+            digest_key=DIGEST_KEY if digest else None,
+            send_after=next_digest_time(utcnow()) if digest else None,
+        )
+    return len(moderators)
+
+
+def next_digest_time(now: datetime) -> datetime:
+    """Digests go out once a day, at MODERATION_DIGEST_HOUR (UTC)."""
+    hour = current_app.config["MODERATION_DIGEST_HOUR"]
+    today = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return today if today > now else today + timedelta(days=1)
