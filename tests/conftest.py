@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
@@ -38,6 +38,15 @@ def reset_database() -> None:
 def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
     """An app on an empty database, inside its app context."""
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url(tmp_path), **overrides)
+
+    @app.teardown_request
+    def forget_per_request_caches(_exc: BaseException | None) -> None:
+        # Requests reuse the test's app context, and with it `g`, where Flask-Login and
+        # Flask-WTF cache the user and the CSRF token; a real server starts each request
+        # afresh, so tests with several browsers must too.
+        for name in ("_login_user", "csrf_token"):
+            g.pop(name, None)
+
     with app.app_context():
         reset_database()
         db.create_all()

@@ -323,3 +323,53 @@ def test_providers_are_not_offered_without_keys(tmp_path):
         resp = post_json(client, site, {"provider": "twitter"}, path="logins")
         assert resp.status_code == 400
         assert client.get("/auth/twitter/start?flow=x").status_code == 400
+
+
+# --- moderators signing in to the dashboard with a linked account ---------------------------
+
+
+def test_moderator_links_twitter_then_signs_in_with_it(app, client, site, twitter):
+    from tests.factories import make_moderator
+    from tests.test_dashboard import Dashboard
+
+    make_moderator(site, email="mod@example.com")
+    dash = Dashboard(client)
+    dash.sign_in("mod@example.com")
+    linked = client.post("/dashboard/link/twitter", data={"csrf_token": dash.token()})
+    back_from_provider(client, twitter.consent(linked.headers["Location"]))
+    assert "Twitter: Ada Lovelace" in client.get("/dashboard/account").text
+    client.post("/dashboard/logout", data={"csrf_token": dash.token()})
+
+    browser = app.test_client()
+    login_page = Dashboard(browser)
+    token = login_page.token("/dashboard/login")
+    assert ">Sign in with Twitter</button>" in browser.get("/dashboard/login").text
+    start = browser.post("/dashboard/login/twitter", data={"csrf_token": token})
+    assert start.status_code == 302, start.text
+    done = back_from_provider(browser, twitter.consent(start.headers["Location"]))
+    assert done.status_code == 302 and done.headers["Location"].endswith("/dashboard/")
+    assert browser.get("/dashboard/").status_code == 200
+
+
+def test_an_unlinked_provider_account_cannot_enter_the_dashboard(app, client, site, twitter):
+    from tests.factories import make_moderator
+    from tests.test_dashboard import Dashboard
+
+    make_moderator(site, email="mod@example.com")
+    dash = Dashboard(client)
+    start = client.post(
+        "/dashboard/login/twitter", data={"csrf_token": dash.token("/dashboard/login")}
+    )
+    done = back_from_provider(client, twitter.consent(start.headers["Location"]))
+    assert done.headers["Location"].endswith("/dashboard/login")
+    assert "No moderator account is linked" in client.get("/dashboard/login").text
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_the_dev_provider_never_signs_in_moderators(app, client, site):
+    from tests.test_dashboard import Dashboard
+
+    app.config["DEV_LOGIN"] = True
+    dash = Dashboard(client)
+    resp = client.post("/dashboard/login/dev", data={"csrf_token": dash.token("/dashboard/login")})
+    assert resp.status_code == 404

@@ -7,38 +7,38 @@ the last page only tells the widget (postMessage to the flow's exact origin) to 
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 
-import requests
-from authlib.integrations.base_client.errors import OAuthError
 from flask import (
     Response,
     abort,
     current_app,
+    flash,
     g,
     jsonify,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask_login import current_user, login_user
 
 from app.auth import bp
+from app.auth.authorization import (
+    AuthorizationFailed,
+    fetch_profile,
+    pop_purpose,
+    redirect_to_provider,
+)
 from app.auth.facebook import InvalidSignedRequest, parse_signed_request
 from app.auth.forms import DevLoginForm
-from app.auth.providers import enabled_provider, oauth_client, provider_spec
+from app.auth.providers import ProviderSpec, enabled_provider, oauth_client, provider_spec
 from app.domain.errors import DomainError
 from app.extensions import csrf, db
 from app.models import LoginFlow
-from app.services import identities, logins
+from app.services import identities, logins, moderators
 from app.services.identities import Profile
-
-log = logging.getLogger(__name__)
-SESSION_KEY = "afterword.login_states"
-MAX_OPEN_FLOWS = 5  # per browser session; older states are dropped
 
 
 @bp.errorhandler(DomainError)
@@ -88,31 +88,20 @@ def dev_start() -> Response | str:
 @bp.get("/<provider>/start")
 def start(provider: str) -> Response:
     spec = enabled_provider(provider)
-    client = oauth_client(spec.name)
-    if client is None:
+    if oauth_client(spec.name) is None:
         abort(404)
     flow = logins.live_flow(request.args.get("flow"), spec.name)
     logins.start_flow(flow)
-    redirect_uri = _callback_url(spec.name)
-    state = secrets.token_urlsafe(32)
-    authorization = client.create_authorization_url(redirect_uri, state=state)
-    client.save_authorize_data(redirect_uri=redirect_uri, **authorization)
-    open_states = dict(list(session.get(SESSION_KEY, {}).items())[-(MAX_OPEN_FLOWS - 1) :])
-    open_states[state] = flow.id
-    session[SESSION_KEY] = open_states
-    return redirect(authorization["url"])
+    return redirect_to_provider(spec, {"kind": "reader", "flow": flow.id})
 
 
 @bp.get("/<provider>/callback")
 def callback(provider: str) -> Response | str:
     spec = enabled_provider(provider)
-    client = oauth_client(spec.name)
-    if client is None or spec.fetch_profile is None:
-        abort(404)
-    open_states = dict(session.get(SESSION_KEY, {}))
-    flow_id = open_states.pop(request.args.get("state", ""), None)
-    session[SESSION_KEY] = open_states
-    flow = db.session.get(LoginFlow, flow_id) if flow_id else None
+    purpose = pop_purpose()
+    if purpose is not None and purpose.get("kind") == "moderator":
+        return _moderator_callback(spec, purpose)
+    flow = db.session.get(LoginFlow, purpose.get("flow")) if purpose else None
     if flow is None or flow.provider != spec.name or flow.completed_at is not None:
         # Unknown, replayed or foreign state: nothing to finish, and nothing is exchanged.
         return render_template(
@@ -120,25 +109,34 @@ def callback(provider: str) -> Response | str:
             message="This sign-in is not valid any more. Close this window and try again.",
         ), 400
     try:
-        token = client.authorize_access_token()  # checks state, sends the PKCE verifier
-        profile = spec.fetch_profile(client, token, current_app.config)
-    except OAuthError as err:
-        denied = err.error == "access_denied"
-        log.info("sign-in with %s failed: %s", spec.name, err.error)
-        logins.fail_flow(
-            flow,
-            "You cancelled signing in."
-            if denied
-            else f"{spec.label} could not sign you in. Please try again.",
-        )
-        return _finish(flow)
-    except (requests.RequestException, KeyError, TypeError, ValueError) as err:
-        log.warning("sign-in with %s: unexpected answer (%s)", spec.name, type(err).__name__)
-        logins.fail_flow(flow, f"{spec.label} did not answer as expected. Please try again.")
+        profile = fetch_profile(spec)
+    except AuthorizationFailed as err:
+        logins.fail_flow(flow, err.message)
         return _finish(flow)
     user = identities.sign_in(profile, link_to=flow.link_user_id)
     logins.complete_flow(flow, user)
     return _finish(flow)
+
+
+def _moderator_callback(spec: ProviderSpec, purpose: dict) -> Response:
+    """A moderator signing in to the dashboard, or linking an account to sign in with."""
+    try:
+        profile = fetch_profile(spec)
+    except AuthorizationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.login"))
+    if purpose.get("action") == "link":
+        if not current_user.is_authenticated or current_user.id != purpose.get("moderator"):
+            abort(403)
+        moderators.link_identity(current_user, profile)
+        flash(f"You can now sign in with {spec.label}.", "ok")
+        return redirect(url_for("dashboard.account"))
+    moderator = moderators.find_by_identity(profile)
+    if moderator is None:
+        flash(f"No moderator account is linked to this {spec.label} account.", "error")
+        return redirect(url_for("dashboard.login"))
+    login_user(moderator)
+    return redirect(url_for("dashboard.queue"))
 
 
 @bp.post("/facebook/data-deletion")
@@ -168,11 +166,6 @@ def data_deletion_status(code: str) -> str:
     if record is None:
         abort(404)
     return render_template("auth/deletion.html", record=record)
-
-
-def _callback_url(provider: str) -> str:
-    """Exactly the redirect URI registered with the provider: PUBLIC_URL, never the Host."""
-    return f"{current_app.config['PUBLIC_URL']}/auth/{provider}/callback"
 
 
 def _finish(flow: LoginFlow) -> Response | str:

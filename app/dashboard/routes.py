@@ -22,7 +22,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.providers import enabled_providers
+from app.auth.authorization import redirect_to_provider
+from app.auth.providers import ProviderSpec, enabled_providers
 from app.cli import embed_snippet
 from app.dashboard import bp
 from app.dashboard.forms import (
@@ -85,7 +86,7 @@ def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]
         f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
     )
     return (
-        render_template("dashboard/login.html", form=LoginForm(), lockout=message),
+        render_template("dashboard/login.html", form=LoginForm(), lockout=message, providers=[]),
         429,
         {"Retry-After": str(seconds)},
     )
@@ -119,7 +120,38 @@ def login() -> Response | str:
             login_user(moderator)
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.queue"))
         flash("That email and password do not match.", "error")
-    return render_template("dashboard/login.html", form=form, lockout=None)
+    return render_template(
+        "dashboard/login.html", form=form, lockout=None, providers=social_providers()
+    )
+
+
+@bp.post("/login/<provider>")
+def login_with(provider: str) -> Response:
+    """Sign in with a provider account linked beforehand (never the Dev provider)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return redirect_to_provider(
+        _social_provider(provider), {"kind": "moderator", "action": "login"}
+    )
+
+
+@bp.post("/link/<provider>")
+@login_required
+def link_account(provider: str) -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
+    return redirect_to_provider(_social_provider(provider), purpose)
+
+
+@bp.post("/linked/<int:link_id>/remove")
+@login_required
+def unlink_account(link_id: int) -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    moderators.unlink_identity(current_user, link_id)
+    flash("Unlinked.", "ok")
+    return redirect(url_for("dashboard.account"))
 
 
 @bp.post("/logout")
@@ -302,7 +334,13 @@ def account() -> Response | str:
         moderators.set_notify(current_user, form.notify.data)
         flash("Saved.", "ok")
         return redirect(url_for("dashboard.account"))
-    return render_template("dashboard/account.html", form=form)
+    return render_template(
+        "dashboard/account.html",
+        form=form,
+        linked=moderators.linked_identities(current_user),
+        providers=social_providers(),
+        button=EmptyForm(),
+    )
 
 
 @bp.route("/mail/<token>", methods=["GET", "POST"])
@@ -323,6 +361,18 @@ def mail_action(token: str) -> Response | str:
         db.session.rollback()
         return render_template("dashboard/mail_action.html", error=err.message), err.status
     return render_template("dashboard/mail_action.html", link=link, comment=comment, form=form)
+
+
+def social_providers() -> list[ProviderSpec]:
+    """Providers a moderator may sign in with: the real ones, never Dev (anyone can be Dev)."""
+    return [spec for spec in enabled_providers(current_app.config) if spec.fetch_profile]
+
+
+def _social_provider(name: str) -> ProviderSpec:
+    for spec in social_providers():
+        if spec.name == name:
+            return spec
+    abort(404)
 
 
 def _site(site_id: str) -> Site:

@@ -3,7 +3,7 @@
 from app.models.comment import Comment, CommentStatus
 from app.models.login import DataDeletion, LoginFlow
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
-from app.models.moderator import Moderator, moderator_sites
+from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
 from app.models.site import ModerationMode, Site
 from app.models.thread import Thread
 from app.models.user import Identity, User
@@ -18,6 +18,7 @@ __all__ = [
     "LoginFlow",
     "ModerationMode",
     "Moderator",
+    "ModeratorIdentity",
     "OutboxMessage",
     "Site",
     "Thread",

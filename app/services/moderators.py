@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.domain.errors import ValidationError
+from app.domain.errors import NotFound, ValidationError
 from app.domain.policy import clean_email
 from app.extensions import db
-from app.models import Moderator
+from app.models import Moderator, ModeratorIdentity
+from app.services.identities import Profile
 from app.services.sites import get_site
 
 PASSWORD_MIN = 10
@@ -50,4 +51,53 @@ def set_notify(moderator: Moderator, notify: str) -> None:
     if notify not in NOTIFY_CHOICES:
         raise ValidationError("Choose each, digest or off.", field="notify")
     moderator.notify = notify
+    db.session.commit()
+
+
+def find_by_identity(profile: Profile) -> Moderator | None:
+    """The moderator who linked this provider account, if any. Never matched by email."""
+    link = db.session.scalar(
+        select(ModeratorIdentity).where(
+            ModeratorIdentity.provider == profile.provider,
+            ModeratorIdentity.provider_user_id == profile.provider_user_id,
+        )
+    )
+    return db.session.get(Moderator, link.moderator_id) if link else None
+
+
+def link_identity(moderator: Moderator, profile: Profile) -> ModeratorIdentity:
+    existing = find_by_identity(profile)
+    if existing is not None and existing.id != moderator.id:
+        raise ValidationError("That account is already linked to another moderator.")
+    link = db.session.scalar(
+        select(ModeratorIdentity).where(
+            ModeratorIdentity.provider == profile.provider,
+            ModeratorIdentity.provider_user_id == profile.provider_user_id,
+        )
+    ) or ModeratorIdentity(
+        moderator_id=moderator.id,
+        provider=profile.provider,
+        provider_user_id=profile.provider_user_id,
+    )
+    link.name = profile.name[:100]
+    db.session.add(link)
+    db.session.commit()
+    return link
+
+
+def linked_identities(moderator: Moderator) -> list[ModeratorIdentity]:
+    return list(
+        db.session.scalars(
+            select(ModeratorIdentity)
+            .where(ModeratorIdentity.moderator_id == moderator.id)
+            .order_by(ModeratorIdentity.provider)
+        )
+    )
+
+
+def unlink_identity(moderator: Moderator, link_id: int) -> None:
+    link = db.session.get(ModeratorIdentity, link_id)
+    if link is None or link.moderator_id != moderator.id:
+        raise NotFound("There is no such linked account.")
+    db.session.delete(link)
     db.session.commit()
