@@ -132,6 +132,13 @@ def test_facebook_sign_in_sends_appsecret_proof(client, site, facebook):
     claimed = sign_in(client, site, facebook, "facebook")
     assert claimed.status_code == 200
     assert claimed.json["viewer"]["name"] == "Grace Hopper"
+    posted = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "From Facebook"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {claimed.json['token']}"},
+    ).json["comment"]
+    assert posted["author"]["provider"] == "facebook"
+    assert posted["author"]["avatar_url"].startswith("https://")
     [profile_request] = facebook.requests_to("userinfo")
     assert profile_request.data["fields"] == "id,name,picture"
     assert len(profile_request.data["appsecret_proof"]) == 64

@@ -36,7 +36,7 @@ def author_out(comment: Comment) -> dict[str, Any]:
             "website": None,
             "avatar_url": user.avatar_url,
             "avatar_seed": avatar_seed(comment),
-            "provider": None,
+            "provider": comment.provider,
             "moderator": False,
         }
     return {

@@ -82,7 +82,35 @@ def _render_post(post: Post) -> str | tuple[str, int]:
     public_url = current_app.config["PUBLIC_URL"]
     if site is None:
         return render_template("demo/setup.html", public_url=public_url), 200
-    return render_template("demo/post.html", post=post, site=site, public_url=public_url)
+    return render_template(
+        "demo/post.html",
+        post=post,
+        site=site,
+        public_url=public_url,
+        elsewhere=_other_origin(public_url) if post is POSTS[0] else None,
+    )
+
+
+def _other_origin(public_url: str) -> str | None:
+    """The same local server under its other name: another origin, for a cross-origin demo."""
+    for here, there in (("://127.0.0.1", "://localhost"), ("://localhost", "://127.0.0.1")):
+        if here in public_url:
+            return public_url.replace(here, there)
+    return None
+
+
+@bp.get("/demo/elsewhere")
+def show_elsewhere() -> str | tuple[str, int]:
+    """A page of a "partner" site quoting the first post, embedding its thread from afar.
+
+    Opened on the other host name (localhost vs 127.0.0.1), it is another origin than the
+    service, so every request the widget makes is a real cross-origin one.
+    """
+    site = _demo_site()
+    public_url = current_app.config["PUBLIC_URL"]
+    if site is None:
+        return render_template("demo/setup.html", public_url=public_url), 200
+    return render_template("demo/elsewhere.html", post=POSTS[0], site=site, public_url=public_url)
 
 
 @bp.get("/")

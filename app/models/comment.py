@@ -35,6 +35,8 @@ class Comment(db.Model):
     root_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id"))
 
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The provider the user was signed in with when posting ("twitter"), shown as a badge.
+    provider: Mapped[str | None] = mapped_column(String(32))
     # Set on a reply written by a moderator from the dashboard, shown "as the site".
     moderator_id: Mapped[int | None] = mapped_column(
         ForeignKey("moderator.id", ondelete="SET NULL")

@@ -102,6 +102,7 @@ def post_comment(
             thread_id=thread.id,
             parent_id=parent.id if parent else None,
             user_id=viewer.user.id if viewer.user else None,
+            provider=viewer.provider if viewer.user else None,
             guest_name=None if viewer.user else guest.name,
             guest_email=None if viewer.user else guest.email,
             guest_website=None if viewer.user else guest.website,
