@@ -7,6 +7,7 @@ TEST_DATABASE_URL to run the same tests on PostgreSQL.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Site
 from config import TestingConfig
 from tests.factories import HOST_ORIGIN, make_site
@@ -37,7 +38,13 @@ def reset_database() -> None:
 @contextmanager
 def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
     """An app on an empty database, inside its app context."""
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url(tmp_path), **overrides)
+    namespace = f"afterword-test-{uuid.uuid4().hex}:"
+    app = create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
+        CACHE_KEY_PREFIX=namespace,
+        **overrides,
+    )
 
     @app.teardown_request
     def forget_per_request_caches(_exc: BaseException | None) -> None:
@@ -48,6 +55,7 @@ def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
             g.pop(name, None)
 
     with app.app_context():
+        limiter.reset()  # one limiter serves every test app; Redis would carry counts over
         reset_database()
         db.create_all()
         yield app

@@ -13,6 +13,7 @@ from app import create_app
 from app.extensions import db
 from config import TestingConfig
 from tests.browser.live import HostSite, Live, free_port, record_requests, serve
+from tests.fakes import FakeProviderServer, create_fake_provider
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,6 +50,43 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with app.app_context():
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def social(live: Live) -> Iterator[Live]:
+    """A second service with fake Twitter and Facebook, on `live`'s database and host blog.
+
+    The fakes accept only `{PUBLIC_URL}/auth/{kind}/callback`, so the service's port is
+    chosen before they are built, and the service is built from their settings.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    fakes = {
+        kind: FakeProviderServer(
+            create_fake_provider(
+                kind,
+                client_id=f"{kind}-client-id",
+                client_secret=f"{kind}-client-secret",
+                redirect_uris=[f"{url}/auth/{kind}/callback"],
+            )
+        ).start()
+        for kind in ("twitter", "facebook")
+    }
+    app = create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=live.app.config["SQLALCHEMY_DATABASE_URI"],
+        PUBLIC_URL=url,
+        **fakes["twitter"].env(),
+        **fakes["facebook"].env(),
+    )
+    server = serve(app, port)
+    yield Live(app=app, url=url, host=live.host, providers=fakes)
+    server.shutdown()
+    for fake in fakes.values():
+        fake.stop()
+    with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 

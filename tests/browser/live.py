@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -22,6 +22,9 @@ from app.extensions import db
 from app.models import Comment, Site
 from app.services import comments, moderation, sites
 from app.services.viewers import Viewer
+
+if TYPE_CHECKING:
+    from tests.fakes import FakeProviderServer
 
 
 def free_port() -> int:
@@ -58,6 +61,7 @@ class Live:
     url: str
     host: HostSite
     requests: list[tuple[str, str]] = field(default_factory=list)
+    providers: dict[str, FakeProviderServer] = field(default_factory=dict)  # by kind
 
     def create_site(self, *, origins: list[str] | None = None) -> str:
         with self.app.app_context():

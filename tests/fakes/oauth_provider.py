@@ -622,7 +622,9 @@ def create_fake_provider(
     change `app.config["SIGNED_IN_USER"]` to sign in as another.
 
     Runtime switches in `app.config`: AUTO_APPROVE, FAIL_TOKEN, FAIL_PROFILE,
-    SIGNED_IN_USER. Every request received is appended to REQUEST_LOG.
+    SIGNED_IN_USER, and COOP (a Cross-Origin-Opener-Policy value for the consent
+    page, as the real providers send one). Every request received is appended to
+    REQUEST_LOG.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown provider kind {kind!r}; expected one of {KINDS}")
@@ -642,6 +644,7 @@ def create_fake_provider(
         FAIL_TOKEN=False,
         FAIL_PROFILE=False,
         SIGNED_IN_USER=next(iter(users)),
+        COOP=None,
         REQUEST_LOG=[],
     )
 
@@ -699,7 +702,10 @@ def create_fake_provider(
             return _error_page(kind, error)
 
         if flask_request.method == "GET" and not app.config["AUTO_APPROVE"]:
-            return _consent_page(kind, app_name, user, grant.request.scope)
+            page = _consent_page(kind, app_name, user, grant.request.scope)
+            if app.config["COOP"]:
+                page.headers["Cross-Origin-Opener-Policy"] = app.config["COOP"]
+            return page
         if flask_request.method == "POST" and flask_request.form.get("action") != "allow":
             return redirect(_denied_uri(kind, grant.redirect_uri, grant.request.payload.state))
         return server.create_authorization_response(grant=grant, grant_user=user)
