@@ -78,6 +78,21 @@ class Config:
     # Requests larger than this are refused before Flask reads them.
     MAX_CONTENT_LENGTH = 256 * 1024
 
+    # Thread pages and counts: shared through Redis when there is one, per process otherwise.
+    CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = REDIS_URL
+    CACHE_KEY_PREFIX = "afterword:"
+    CACHE_DEFAULT_TIMEOUT = 3600
+    # A Redis that stops answering must not hold requests up: give up quickly, read the DB.
+    CACHE_OPTIONS: ClassVar[dict] = (
+        {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if REDIS_URL else {}
+    )
+    # Readers' browsers and CDNs may reuse a thread page this long; ETags make it cheap after.
+    THREAD_MAX_AGE = int(os.environ.get("THREAD_MAX_AGE", "10"))
+    COMPRESS_MIMETYPES: ClassVar[list] = ["application/json", "text/javascript", "text/html", "text/css"]
+    COMPRESS_ALGORITHM: ClassVar[list] = ["br", "gzip"]
+    COMPRESS_MIN_SIZE = 500
+
     # Shared between processes through Redis; a Redis outage falls back to per-process limits.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -122,7 +137,8 @@ class TestingConfig(Config):
     PUBLIC_URL = "http://127.0.0.1:5000"
     DEV_LOGIN = False
     SESSION_COOKIE_SECURE = False
-    RATELIMIT_STORAGE_URI = "memory://"
+    # With REDIS_URL set (as in CI), tests use Redis too; each test app gets its own key
+    # prefixes (tests/conftest.py) so that tests never see each other's entries.
     # Tests post forms with real tokens; a test that wants them off says so.
     WTF_CSRF_ENABLED = True
 

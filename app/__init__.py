@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.extensions import csrf, db, limiter, login_manager, migrate
+from app.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 from app.models.types import render_migration_type
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
 
@@ -29,6 +29,8 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
+    compress.init_app(app)
 
     from app import api, auth, cli, dashboard, demo, embed, errors
     from app.auth import providers

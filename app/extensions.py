@@ -1,5 +1,7 @@
 """Extension objects, created once and bound to an app in create_app()."""
 
+from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,3 +31,6 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 # Storage comes from RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, else in-process).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Redis when REDIS_URL is set (shared by every process), in-process otherwise; see config.py.
+cache = Cache()
+compress = Compress()

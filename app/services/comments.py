@@ -28,7 +28,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services import moderation, notifications
+from app.services import cache, moderation, notifications
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
@@ -120,6 +120,7 @@ def post_comment(
         db.session.add(comment)
         db.session.flush()
         comment.root_id = parent.root_id if parent else comment.id
+        cache.touch_thread(site.id, thread.id)
         if comment.status is CommentStatus.APPROVED:
             adjust_approved_count(thread.id, +1)
         elif comment.status is CommentStatus.PENDING:
@@ -156,6 +157,7 @@ def edit_comment(site: Site, viewer: Viewer, comment_id: object, body: object) -
     comment.body = body
     comment.html = render_markdown(body)
     comment.edited_at = utcnow()
+    cache.touch_thread(site.id, comment.thread_id)
     db.session.commit()
     return comment
 
@@ -172,6 +174,7 @@ def delete_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
     comment.html = ""
     if was_approved:
         adjust_approved_count(comment.thread_id, -1)
+    cache.touch_thread(site.id, comment.thread_id)
     db.session.commit()
     return comment
 

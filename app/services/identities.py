@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 from app.database import begin_write
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment, DataDeletion, Identity, User
+from app.models import Comment, DataDeletion, Identity, Thread, User
 from app.models.types import utcnow
+from app.services import cache
 from app.services.hashing import keyed_hash
 from app.services.threads import adjust_approved_count
 
@@ -58,9 +59,12 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
         "handle": profile.handle,
         "avatar": profile.avatar_url,
     }
+    shown = (user.display_name, user.avatar_url)
     user.display_name = profile.name[:100]
     user.handle = (profile.handle or "")[:100] or None
     user.avatar_url = profile.avatar_url if _is_https(profile.avatar_url) else None
+    if shown != (user.display_name, user.avatar_url) and user.id is not None:
+        _touch_threads_of(user.id)  # their name and picture are on cached pages
     db.session.commit()
     return user
 
@@ -81,6 +85,7 @@ def erase_provider_user(provider: str, provider_user_id: str) -> int:
         db.session.commit()
         return 0
     user_id = identity.user_id
+    _touch_threads_of(user_id)
     approved_per_thread: dict[int, int] = {}
     for thread_id, status in db.session.execute(
         select(Comment.thread_id, Comment.status).where(Comment.user_id == user_id)
@@ -98,6 +103,16 @@ def erase_provider_user(provider: str, provider_user_id: str) -> int:
     db.session.delete(db.session.get(User, user_id))
     db.session.commit()
     return removed
+
+
+def _touch_threads_of(user_id: int) -> None:
+    for site_id, thread_id in db.session.execute(
+        select(Thread.site_id, Thread.id)
+        .join(Comment, Comment.thread_id == Thread.id)
+        .where(Comment.user_id == user_id)
+        .distinct()
+    ):
+        cache.touch_thread(site_id, thread_id)
 
 
 def _is_https(url: str | None) -> bool:

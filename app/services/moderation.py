@@ -27,6 +27,7 @@ from app.models import (
     moderator_sites,
 )
 from app.models.types import utcnow
+from app.services import cache
 from app.services.hashing import email_hash
 from app.services.threads import adjust_approved_count
 
@@ -91,6 +92,7 @@ def edit_text(moderator: Moderator, comment_id: int, body: str) -> Comment:
     comment.body = body
     comment.html = render_markdown(body)
     comment.edited_at = utcnow()
+    cache.touch_thread(site_id, comment.thread_id)
     _audit(site_id, comment, moderator, "edit", detail=f"{len(before)} → {len(body)} characters")
     db.session.commit()
     return comment
@@ -114,6 +116,7 @@ def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
     db.session.add(reply)
     db.session.flush()
     adjust_approved_count(parent.thread_id, +1)
+    cache.touch_thread(site_id, parent.thread_id)
     _audit(site_id, reply, moderator, "reply", after=CommentStatus.APPROVED)
     db.session.commit()
     return reply
@@ -383,6 +386,7 @@ def update_settings(
     site.moderation = moderation
     site.close_after_days = close_after_days
     site.providers = providers
+    cache.touch_site(site.id)
     _audit(site.id, None, moderator, "settings", detail=f"moderation={moderation.value}")
     db.session.commit()
     return site
@@ -403,6 +407,7 @@ def _move(
     if before is status:
         return
     comment.status = status
+    cache.touch_thread(site_id, comment.thread_id)
     delta = (status is CommentStatus.APPROVED) - (before is CommentStatus.APPROVED)
     if delta:
         adjust_approved_count(comment.thread_id, delta)

@@ -11,6 +11,7 @@ from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
 from app.models import Site
+from app.services import cache
 
 
 def create_site(
@@ -34,6 +35,7 @@ def ensure_site(*, name: str, origin: str) -> Site:
     origin = normalize_origin(origin)
     if origin not in site.origins:
         site.origins = [*site.origins, origin]
+        cache.touch_site(site.id)
         db.session.commit()
     return site
 
