@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
-from flask import g, request
+from flask import Response, current_app, g, request
 
 from app.api import bp
 from app.api.readers import current_viewer
@@ -17,7 +19,8 @@ from app.api.serializers import (
 )
 from app.auth.providers import enabled_provider
 from app.domain.errors import DomainError, ValidationError
-from app.services import comments, logins, threads
+from app.domain.policy import thread_key
+from app.services import cache, comments, logins, threads
 from app.services.tokens import edit_token
 from app.services.viewers import Viewer
 
@@ -39,23 +42,40 @@ def config() -> dict[str, Any]:
 
 
 @bp.get("/sites/<site_id>/thread")
-def thread() -> dict[str, Any]:
+def thread() -> Response:
+    """A page of a thread. What every guest sees alike is cached and served with an ETag;
+    a reader with pending comments or signed in gets a private answer."""
     mine = [t for t in request.args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
     viewer = current_viewer(edit_tokens=mine, required=False)
-    page = threads.read_page(
-        g.site,
-        request.args.get("url", ""),
-        viewer,
-        sort=request.args.get("sort", "oldest"),
-        page=_int_arg("page", 1),
-        per_page=_int_arg("per_page", 50),
-    )
-    return thread_page_out(page, g.site, viewer)
+    paging = {
+        "sort": request.args.get("sort", "oldest"),
+        "page": _int_arg("page", 1),
+        "per_page": _int_arg("per_page", 50),
+    }
+    threads.check_paging(**paging)
+    key = thread_key(request.args.get("url", ""), g.site.origins)
+    found = threads.find_thread(g.site, key)
+
+    def render() -> bytes:
+        page = threads.page_of(found, key, viewer, **paging)
+        return _json_bytes(thread_page_out(page, g.site, viewer))
+
+    if viewer.is_anonymous and not g.get("session_expired"):
+        variant = "{sort}:{page}:{per_page}".format(**paging)
+        body = cache.cached_thread(g.site.id, found.id, variant, render) if found else render()
+        return _public_json(body)
+    return _private_json(render())
 
 
 @bp.get("/sites/<site_id>/counts")
-def counts() -> dict[str, Any]:
-    return {"counts": threads.counts(g.site, request.args.getlist("url"))}
+def counts() -> Response:
+    urls = request.args.getlist("url")
+    threads.check_count_urls(urls)
+    variant = "\n".join(urls)
+    body = cache.cached_counts(
+        g.site.id, variant, lambda: _json_bytes({"counts": threads.counts(g.site, urls)})
+    )
+    return _public_json(body)
 
 
 @bp.post("/sites/<site_id>/comments")
@@ -123,6 +143,27 @@ def claim_login(flow_id: str) -> tuple[dict[str, Any], int]:
         "token": result.token,
         "viewer": viewer_out(Viewer(user=result.user, provider=result.provider)),
     }, 200
+
+
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _public_json(body: bytes) -> Response:
+    """The same for every guest: browsers and CDNs may keep it briefly, then revalidate."""
+    response = Response(body, mimetype="application/json")
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["THREAD_MAX_AGE"]
+    response.vary.add("Authorization")
+    return response.make_conditional(request)
+
+
+def _private_json(body: bytes) -> Response:
+    response = Response(body, mimetype="application/json")
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
 
 
 def _json_body() -> dict[str, Any]:

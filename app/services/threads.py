@@ -38,9 +38,16 @@ class ThreadPage:
     next_page: int | None
 
 
-def find_thread(site: Site, url: str) -> Thread | None:
-    key = thread_key(url, site.origins)
+def find_thread(site: Site, key: str) -> Thread | None:
+    """The thread of a page, by its canonical key (see `policy.thread_key`)."""
     return db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
+
+
+def check_paging(sort: str, page: int, per_page: int) -> None:
+    if sort not in SORTS:
+        raise ValidationError("Sort by oldest, newest or best.", field="sort")
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError(f"Pages start at 1 and hold up to {MAX_PER_PAGE}.", field="page")
 
 
 def read_page(
@@ -57,12 +64,16 @@ def read_page(
     Pages are counted in top-level comments, each shipped with its whole reply tree, so a
     10,000-comment thread never loads at once and a conversation is never cut in half.
     """
-    if sort not in SORTS:
-        raise ValidationError("Sort by oldest, newest or best.", field="sort")
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValidationError(f"Pages start at 1 and hold up to {MAX_PER_PAGE}.", field="page")
+    check_paging(sort, page, per_page)
     key = thread_key(url, site.origins)
     thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
+    return page_of(thread, key, viewer, sort=sort, page=page, per_page=per_page)
+
+
+def page_of(
+    thread: Thread | None, key: str, viewer: Viewer, *, sort: str, page: int, per_page: int
+) -> ThreadPage:
+    """`read_page` for a thread already looked up (the API looks it up to key its cache)."""
     if thread is None:
         return ThreadPage(url=key, thread=None, roots=[], page=page, next_page=None)
 
@@ -148,10 +159,14 @@ def _prune(node: CommentNode) -> CommentNode | None:
     return node if node.visible or node.replies else None
 
 
-def counts(site: Site, urls: list[str]) -> dict[str, int]:
-    """Approved comments per URL, from the counter on each thread: one indexed query."""
+def check_count_urls(urls: list[str]) -> None:
     if len(urls) > MAX_COUNT_URLS:
         raise ValidationError(f"Ask for up to {MAX_COUNT_URLS} URLs at once.", field="url")
+
+
+def counts(site: Site, urls: list[str]) -> dict[str, int]:
+    """Approved comments per URL, from the counter on each thread: one indexed query."""
+    check_count_urls(urls)
     keys: dict[str, str] = {}
     for url in urls:
         try:

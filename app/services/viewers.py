@@ -15,6 +15,11 @@ class Viewer:
     # Comments whose guest edit token the caller presented.
     comment_ids: frozenset[int] = field(default_factory=frozenset)
 
+    @property
+    def is_anonymous(self) -> bool:
+        """Sees exactly what every other guest sees."""
+        return self.user is None and not self.comment_ids
+
     def owns(self, comment: Comment) -> bool:
         if self.user is not None and comment.user_id == self.user.id:
             return True
