@@ -42,6 +42,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    # How many reverse proxies stand in front (each appends to X-Forwarded-For); 0: none.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
 
     TWITTER_CLIENT_ID = os.environ.get("TWITTER_CLIENT_ID")
     TWITTER_CLIENT_SECRET = os.environ.get("TWITTER_CLIENT_SECRET")
@@ -97,6 +100,10 @@ class Config:
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
+    # Per address (and per signed-in reader for posting); "N per period" joined by ";".
+    RATELIMIT_POST = os.environ.get("RATELIMIT_POST", "6 per minute;60 per hour")
+    RATELIMIT_READ = os.environ.get("RATELIMIT_READ", "600 per minute")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
     # Failed dashboard sign-ins allowed per address and per email before a lockout.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes")
 
@@ -137,6 +144,10 @@ class TestingConfig(Config):
     PUBLIC_URL = "http://127.0.0.1:5000"
     DEV_LOGIN = False
     SESSION_COOKIE_SECURE = False
+    # Tests post far faster than people; the limits have tests of their own.
+    RATELIMIT_POST = "10000 per minute"
+    RATELIMIT_READ = "10000 per minute"
+    RATELIMIT_LOGIN = "10000 per minute"
     # With REDIS_URL set (as in CI), tests use Redis too; each test app gets its own key
     # prefixes (tests/conftest.py) so that tests never see each other's entries.
     # Tests post forms with real tokens; a test that wants them off says so.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 from app.models.types import render_migration_type
@@ -16,6 +17,11 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.config.from_object(config)
     app.config.update(overrides)
     config.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Only behind that many proxies is X-Forwarded-For the client's; never otherwise,
+        # or anyone could pick the address their rate limits and bans are counted against.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(
@@ -32,7 +38,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     cache.init_app(app)
     compress.init_app(app)
 
-    from app import api, auth, cli, dashboard, demo, embed, errors
+    from app import api, auth, cli, dashboard, demo, embed, errors, metrics, ops
     from app.auth import providers
     from app.database import configure_engine
 
@@ -46,5 +52,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.register_blueprint(dashboard.bp, url_prefix="/dashboard")
     app.register_blueprint(embed.bp)
     app.register_blueprint(demo.bp)
+    app.register_blueprint(ops.bp)
+    metrics.init_app(app)
     cli.init_app(app)
     return app

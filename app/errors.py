@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
             404: "There is nothing here.",
             405: "This address does not take that method.",
             413: "The request is too large.",
+            429: "Too many requests. Please wait a moment and try again.",
         }.get(err.code or 500, err.description or err.name)
         body, status = error_body(err.code or 500, code, message)
         response = app.make_response((body, status))

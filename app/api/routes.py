@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, g, request
+from flask_limiter.util import get_remote_address
 
 from app.api import bp
 from app.api.readers import current_viewer
@@ -20,8 +21,10 @@ from app.api.serializers import (
 from app.auth.providers import enabled_provider
 from app.domain.errors import DomainError, ValidationError
 from app.domain.policy import thread_key
+from app.extensions import limiter
 from app.services import cache, comments, logins, threads
-from app.services.tokens import edit_token
+from app.services.hashing import keyed_hash
+from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
 
 MAX_MINE_TOKENS = 50
@@ -41,7 +44,29 @@ def config() -> dict[str, Any]:
     return site_config_out(g.site)
 
 
+def _limit(name: str) -> Any:
+    return lambda: current_app.config[name]
+
+
+def _author_key() -> str:
+    """Limit an author as themselves, wherever they post from: the signed-in reader, or the
+    guest's email; the address only when neither is known."""
+    header = request.headers.get("Authorization", "")
+    claims = reader_claims(header.partition(" ")[2].strip(), g.site.id) if header else None
+    if claims:
+        return f"user:{claims.user_id}"
+    data = request.get_json(silent=True)
+    email = data.get("email") if isinstance(data, dict) else None
+    if isinstance(email, str) and email.strip():
+        return "email:" + keyed_hash("email", email.strip().lower())
+    return get_remote_address()
+
+
+reads_limit = limiter.shared_limit(_limit("RATELIMIT_READ"), scope="api-read")
+
+
 @bp.get("/sites/<site_id>/thread")
+@reads_limit
 def thread() -> Response:
     """A page of a thread. What every guest sees alike is cached and served with an ETag;
     a reader with pending comments or signed in gets a private answer."""
@@ -68,6 +93,7 @@ def thread() -> Response:
 
 
 @bp.get("/sites/<site_id>/counts")
+@reads_limit
 def counts() -> Response:
     urls = request.args.getlist("url")
     threads.check_count_urls(urls)
@@ -79,6 +105,8 @@ def counts() -> Response:
 
 
 @bp.post("/sites/<site_id>/comments")
+@limiter.limit(_limit("RATELIMIT_POST"), scope="api-post")
+@limiter.limit(_limit("RATELIMIT_POST"), scope="api-post-reader", key_func=_author_key)
 def post_comment() -> tuple[dict[str, Any], int]:
     data = _json_body()
     viewer = current_viewer()
@@ -119,6 +147,7 @@ def delete_comment(comment_id: int) -> dict[str, Any]:
 
 
 @bp.post("/sites/<site_id>/logins")
+@limiter.limit(_limit("RATELIMIT_LOGIN"), scope="api-login")
 def create_login() -> tuple[dict[str, Any], int]:
     """Start a sign-in; a signed-in reader starting one links the new provider to them."""
     data = _json_body()

@@ -26,6 +26,7 @@ from app.domain.errors import (
 from app.domain.markdown import render_markdown
 from app.domain.states import CommentStatus
 from app.extensions import db
+from app.metrics import COMMENTS_POSTED
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
 from app.services import cache, moderation, notifications
@@ -126,6 +127,7 @@ def post_comment(
         elif comment.status is CommentStatus.PENDING:
             notifications.comment_waiting(comment, thread, site)
         db.session.commit()
+        COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:
             # Kept for the moderators; the author learns only that it did not work.
             raise PostingRefused("Your comment could not be posted.")

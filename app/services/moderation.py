@@ -326,6 +326,16 @@ def comment_for_review(moderator: Moderator, comment_id: int) -> Comment:
     ).one()
 
 
+def pending_total() -> int:
+    """Comments waiting on every site (for metrics)."""
+    return (
+        db.session.scalar(
+            select(func.count(Comment.id)).where(Comment.status == CommentStatus.PENDING)
+        )
+        or 0
+    )
+
+
 def thread_of(comment: Comment) -> Thread:
     return db.session.get(Thread, comment.thread_id)
 

@@ -38,13 +38,21 @@
       const resp = await fetch(button.formAction, {
         method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
       });
-      const data = await resp.json();
-      if (!resp.ok) throw new Error(data.error ? data.error.message : resp.statusText);
+      // A sign-in page or an expired token comes back as HTML, which has nothing to parse.
+      const json = (resp.headers.get("Content-Type") || "").includes("application/json");
+      const data = json ? await resp.json() : {};
+      if (!resp.ok || !json) {
+        throw new Error(data.error ? data.error.message : "this page is out of date; reload it");
+      }
+      const at = rows().indexOf(row); // taken before the row leaves the list
       row.classList.add("done");
       row.setAttribute("aria-label", `Comment ${data.comments[0].status}`);
       row.querySelectorAll("button, input").forEach((el) => (el.disabled = true));
-      if (badge) badge.textContent = String(data.pending);
-      focusRow(current); // the acted-on row left the list, so this is the next one
+      if (badge) {
+        badge.textContent = String(data.pending);
+        badge.setAttribute("aria-label", `${data.pending} pending`); // what screen readers say
+      }
+      focusRow(at); // the row that followed the acted-on one now has its place
     } catch (err) {
       button.disabled = false;
       alert(`That did not work: ${err.message}`);

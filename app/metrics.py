@@ -1,0 +1,83 @@
+"""Prometheus metrics (prometheus_client). Under gunicorn set PROMETHEUS_MULTIPROC_DIR
+(gunicorn.conf.py does) so that every worker's counts add up in one scrape."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+from flask import Flask, g, request
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+
+REQUESTS = Counter(
+    "afterword_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"]
+)
+LATENCY = Histogram(
+    "afterword_http_request_duration_seconds",
+    "Time to answer a request",
+    ["endpoint"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+COMMENTS_POSTED = Counter(
+    "afterword_comments_posted_total", "Comments stored, by their first status", ["status"]
+)
+
+
+class QueueCollector(Collector):
+    """The moderation queue's length, read from the database when scraped."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from app.services.moderation import pending_total
+
+        with self.app.app_context():
+            try:
+                value = pending_total()
+            except SQLAlchemyError:  # no database now: leave the gauge out, keep the rest
+                db.session.rollback()
+                return
+        yield GaugeMetricFamily(
+            "afterword_moderation_queue_length", "Comments waiting for a moderator", value=value
+        )
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def record(response):  # noqa: ANN001, ANN202
+        started = g.pop("request_started", None)
+        endpoint = request.endpoint or "unmatched"  # never the raw path: no personal data
+        if started is not None:
+            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        return response
+
+
+def render(app: Flask) -> bytes:
+    """The text exposition: request and comment counters, then the queue length."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        workers = CollectorRegistry()
+        MultiProcessCollector(workers)
+        counters = generate_latest(workers)
+    else:
+        counters = generate_latest(REGISTRY)
+    queue = CollectorRegistry()
+    queue.register(QueueCollector(app))
+    return counters + generate_latest(queue)

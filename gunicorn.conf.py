@@ -1,0 +1,36 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py 'app:create_app()'`.
+
+Every value can be changed from the environment (GUNICORN_BIND, GUNICORN_WORKERS, ...).
+Processes share nothing in memory: rate limits and caches go through Redis when REDIS_URL
+is set, sessions are signed cookies, and sign-in flows live in the database.
+"""
+
+import multiprocessing
+import os
+import tempfile
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Requests mostly wait on the database, so a few more workers than cores keep them busy.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# A request that hangs (a database that stopped answering) is ended, never left to pile up.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+max_requests = 10_000  # recycle workers now and then; jitter keeps them from all going at once
+max_requests_jitter = 1_000
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# No query strings in the access log: thread URLs and edit tokens travel there.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+raw_env = ["AFTERWORD_ENV=" + os.environ.get("AFTERWORD_ENV", "production")]
+
+# prometheus_client adds up every worker's metrics from files in this directory.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="afterword-metrics-")
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

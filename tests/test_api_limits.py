@@ -1,0 +1,59 @@
+"""Abuse limits: per address and per author, answered with 429 and Retry-After."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, post_json
+
+
+@pytest.fixture
+def app(app):
+    app.config.update(RATELIMIT_POST="3 per minute", RATELIMIT_READ="5 per minute")
+    return app
+
+
+def test_posting_is_limited_per_author_with_a_retry_time(client, site):
+    for i in range(3):
+        assert post_json(client, site, guest_payload(body=f"n{i}")).status_code == 201
+    refused = post_json(client, site, guest_payload(body="one too many"))
+    assert refused.status_code == 429
+    assert refused.json["error"]["code"] == "too_many_requests"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["Access-Control-Allow-Origin"] == HOST_ORIGIN  # the widget reads it
+
+
+def test_a_new_address_does_not_reset_an_authors_limit(client, site):
+    for i in range(3):
+        post_json(client, site, guest_payload(body=f"n{i}"))
+    elsewhere = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json=guest_payload(body="from another network"),
+        headers={"Origin": HOST_ORIGIN},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert elsewhere.status_code == 429
+
+
+def test_reads_are_limited_per_address(client, site):
+    for _ in range(5):
+        ok = client.get(f"/api/v1/sites/{site.id}/thread", query_string={"url": POST_URL})
+        assert ok.status_code == 200
+    resp = client.get(f"/api/v1/sites/{site.id}/thread", query_string={"url": POST_URL})
+    assert resp.status_code == 429 and "Retry-After" in resp.headers
+
+
+def test_x_forwarded_for_is_not_trusted_without_a_proxy(client, site):
+    """A client cannot escape its limit by claiming another address."""
+    for i in range(3):
+        client.post(
+            f"/api/v1/sites/{site.id}/comments",
+            json=guest_payload(body=f"n{i}", email=f"r{i}@example.com"),
+            headers={"Origin": HOST_ORIGIN, "X-Forwarded-For": f"198.51.100.{i}"},
+        )
+    spoofed = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json=guest_payload(body="spoofed", email="r9@example.com"),
+        headers={"Origin": HOST_ORIGIN, "X-Forwarded-For": "198.51.100.99"},
+    )
+    assert spoofed.status_code == 429

@@ -1,0 +1,68 @@
+"""Probes, metrics and proxy handling."""
+
+from __future__ import annotations
+
+from tests.conftest import fresh_app
+from tests.factories import HOST_ORIGIN, guest_payload, make_comment, post_json
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["checks"]["database"] == "ok"
+
+
+def test_readyz_reports_a_missing_redis(tmp_path):
+    with fresh_app(
+        tmp_path,
+        REDIS_URL="redis://127.0.0.1:1/0",
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL="redis://127.0.0.1:1/0",
+        CACHE_OPTIONS={"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+    ) as app:
+        resp = app.test_client().get("/readyz")
+        assert resp.status_code == 503
+        assert resp.json["checks"]["redis"].startswith("unavailable")
+
+
+def test_metrics_count_requests_comments_and_the_queue(client, site):
+    make_comment(site, status=None)
+    post_json(client, site, guest_payload())
+    text = client.get("/metrics").text
+    assert (
+        'afterword_http_requests_total{endpoint="api.post_comment",method="POST",status="201"}'
+        in text
+    )
+    assert 'afterword_comments_posted_total{status="pending"}' in text
+    assert "afterword_moderation_queue_length 2.0" in text
+    assert "afterword_http_request_duration_seconds_bucket" in text
+    assert "grace@example.com" not in text and "blog.example" not in text  # no personal data
+
+
+def test_metrics_are_closed_to_the_outside(client, app):
+    outside = {"REMOTE_ADDR": "203.0.113.7"}
+    assert client.get("/metrics", environ_base=outside).status_code == 403
+    app.config["METRICS_TOKEN"] = "s3cret"
+    assert client.get("/metrics", environ_base=outside).status_code == 403
+    ok = client.get("/metrics", environ_base=outside, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+
+
+def test_behind_one_proxy_the_forwarded_address_counts(tmp_path):
+    with fresh_app(tmp_path, TRUSTED_PROXIES=1, RATELIMIT_POST="2 per minute") as app:
+        from app.extensions import db
+        from app.models import Comment
+        from tests.factories import make_site
+
+        site = make_site()
+        client = app.test_client()
+        for i in range(3):
+            resp = client.post(
+                f"/api/v1/sites/{site.id}/comments",
+                json=guest_payload(body=f"n{i}", email=f"r{i}@example.com"),
+                headers={"Origin": HOST_ORIGIN, "X-Forwarded-For": f"198.51.100.{i}"},
+            )
+            assert resp.status_code == 201  # three clients behind the proxy, not one
+        hashes = {c.remote_addr_hash for c in db.session.query(Comment).all()}
+        assert len(hashes) == 3
