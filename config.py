@@ -76,6 +76,12 @@ class Config:
 
     # Guests may fix a typo for this long; after that replies may already quote them.
     COMMENT_EDIT_SECONDS = int(os.environ.get("COMMENT_EDIT_SECONDS", "900"))
+    # More links than this hold a comment for a moderator, whatever the moderation mode.
+    COMMENT_MAX_LINKS = int(os.environ.get("COMMENT_MAX_LINKS", "3"))
+    # A form sent sooner than this after it appeared was not typed by a person.
+    COMMENT_MIN_FILL_MS = int(os.environ.get("COMMENT_MIN_FILL_MS", "2000"))
+    AKISMET_KEY = os.environ.get("AKISMET_KEY")
+    AKISMET_URL = os.environ.get("AKISMET_URL", "https://rest.akismet.com/1.1/comment-check")
     # Address hashes help spot floods of spam; after this many days they are dropped.
     COMMENT_ADDRESS_RETENTION_DAYS = int(os.environ.get("COMMENT_ADDRESS_RETENTION_DAYS", "30"))
     # Requests larger than this are refused before Flask reads them.
@@ -148,6 +154,7 @@ class TestingConfig(Config):
     RATELIMIT_POST = "10000 per minute"
     RATELIMIT_READ = "10000 per minute"
     RATELIMIT_LOGIN = "10000 per minute"
+    COMMENT_MIN_FILL_MS = 0  # browser tests type faster than people; tests/test_spam.py sets it
     # With REDIS_URL set (as in CI), tests use Redis too; each test app gets its own key
     # prefixes (tests/conftest.py) so that tests never see each other's entries.
     # Tests post forms with real tokens; a test that wants them off says so.

@@ -30,7 +30,7 @@ def make_comment(
     site: Site,
     *,
     url: str = POST_URL,
-    body: str = "A comment.",
+    body: str | None = None,
     parent: Comment | None = None,
     status: CommentStatus | None = CommentStatus.APPROVED,
     name: str = "Ada",
@@ -38,6 +38,7 @@ def make_comment(
     user: User | None = None,
 ) -> Comment:
     """A guest (or user) comment, moved to `status` as a moderator would."""
+    body = body or f"Comment number {next(_n)}."
     viewer = Viewer(user=user)
     guest = None
     if user is None:

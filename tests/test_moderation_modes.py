@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from itertools import count
+
 from app.domain.states import CommentStatus, ModerationMode
 from tests.factories import guest_payload, make_comment, make_site, post_json
 
+_bodies = count(1)
+
 
 def status_of_new_comment(client, site, **overrides) -> str:
+    overrides.setdefault("body", f"Comment number {next(_bodies)}")
     return post_json(client, site, guest_payload(**overrides)).json["comment"]["status"]
 
 

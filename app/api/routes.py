@@ -22,7 +22,7 @@ from app.auth.providers import enabled_provider
 from app.domain.errors import DomainError, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
-from app.services import cache, comments, logins, threads
+from app.services import cache, comments, logins, spam, threads
 from app.services.hashing import keyed_hash
 from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
@@ -125,6 +125,12 @@ def post_comment() -> tuple[dict[str, Any], int]:
         guest=guest,
         remote_addr=request.remote_addr,
         idempotency_key=data.get("idempotency_key"),
+        signals=spam.Signals(
+            honeypot=str(data.get("hp") or ""),
+            fill_ms=data["fill_ms"] if isinstance(data.get("fill_ms"), int) else None,
+            user_agent=request.headers.get("User-Agent", "")[:500],
+            referrer=request.headers.get("Referer", "")[:2000],
+        ),
     )
     owner = current_viewer(edit_tokens=[token := edit_token(comment.id)])
     body = {"comment": comment_out(comment, owner), "edit_token": token}

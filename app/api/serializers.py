@@ -70,10 +70,13 @@ def comment_out(
     if mine and comment.status in (CommentStatus.PENDING, CommentStatus.APPROVED):
         until = comment.created_at + timedelta(seconds=current_app.config["COMMENT_EDIT_SECONDS"])
         editable_until = iso(until) if until > utcnow() else None
+    status = comment.status.value
+    if mine and comment.status in (CommentStatus.SPAM, CommentStatus.REJECTED):
+        status = "pending"  # an author is never told their comment was caught
     return {
         "id": comment.id,
         "parent_id": comment.parent_id,
-        "status": comment.status.value,
+        "status": status,
         "author": author_out(comment),
         "html": comment.html,
         "created_at": iso(comment.created_at),

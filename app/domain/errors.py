@@ -56,6 +56,11 @@ class EditWindowClosed(Forbidden):
     code = "edit_window_closed"
 
 
+class DuplicateComment(DomainError):
+    status = 409
+    code = "duplicate_comment"
+
+
 class IdempotencyConflict(DomainError):
     status = 409
     code = "idempotency_conflict"

@@ -15,6 +15,7 @@ from app.database import begin_write
 from app.domain import policy
 from app.domain.errors import (
     CommentNotFound,
+    DuplicateComment,
     EditWindowClosed,
     Forbidden,
     IdempotencyConflict,
@@ -29,7 +30,7 @@ from app.extensions import db
 from app.metrics import COMMENTS_POSTED
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services import cache, moderation, notifications
+from app.services import cache, moderation, notifications, spam
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
@@ -64,6 +65,7 @@ def post_comment(
     guest: GuestDetails | None = None,
     remote_addr: str | None = None,
     idempotency_key: object = None,
+    signals: spam.Signals | None = None,
 ) -> tuple[Comment, bool]:
     """Store a comment; returns it and whether it is new (False: a retried submit).
 
@@ -80,6 +82,17 @@ def post_comment(
     if parent_id is not None and (not isinstance(parent_id, int) or isinstance(parent_id, bool)):
         raise ValidationError("The parent must be a comment id.", field="parent_id")
     html = render_markdown(body)
+    # Before the write lock: a spam service may take a moment to answer.
+    verdict = spam.assess(
+        body=body,
+        html=html,
+        author_name=viewer.user.display_name if viewer.user else guest.name,
+        author_email=None if viewer.user else guest.email,
+        author_url=None if viewer.user else guest.website,
+        page_url=key,
+        remote_addr=remote_addr,
+        signals=signals or spam.Signals(),
+    )
 
     begin_write()
     try:
@@ -91,6 +104,7 @@ def post_comment(
                 return earlier, False
         if policy.is_closed(thread.created_at, site.close_after_days, utcnow()):
             raise ThreadClosed("Comments are closed on this page.")
+        _refuse_duplicate(thread, viewer, guest, body)
         parent = _parent_in_thread(thread, parent_id, viewer) if parent_id is not None else None
         addr_hash = address_hash(remote_addr)
         banned = moderation.is_banned(
@@ -111,7 +125,8 @@ def post_comment(
             html=html,
             status=CommentStatus.SPAM
             if banned
-            else policy.initial_status(
+            else verdict.status
+            or policy.initial_status(
                 site.moderation,
                 author_has_approved=_author_has_approved(site, viewer, guest),
             ),
@@ -220,6 +235,28 @@ def _by_idempotency_key(
     if not same_author or earlier.body != body:
         raise IdempotencyConflict("This idempotency key was already used for another comment.")
     return earlier
+
+
+def _refuse_duplicate(
+    thread: Thread, viewer: Viewer, guest: GuestDetails | None, body: str
+) -> None:
+    """The same text twice from one author on one page is a slip or a flood, never news."""
+    author = (
+        Comment.user_id == viewer.user.id
+        if viewer.user
+        else (Comment.user_id.is_(None)) & (Comment.guest_email == guest.email)
+    )
+    if db.session.scalar(
+        select(
+            exists().where(
+                Comment.thread_id == thread.id,
+                author,
+                Comment.body == body,
+                Comment.status != CommentStatus.DELETED,
+            )
+        )
+    ):
+        raise DuplicateComment("You already posted this comment.", field="body")
 
 
 def _parent_in_thread(thread: Thread, parent_id: int, viewer: Viewer) -> Comment:

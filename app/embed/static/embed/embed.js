@@ -126,7 +126,7 @@ label{font-weight:600;margin-bottom:.15em}
 :focus-visible,.c:focus{outline:2px solid var(--acc);outline-offset:2px}
 .er{color:var(--er);font-weight:600}
 .er:empty{display:none}
-.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.sr,.hp{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 [hidden]{display:none!important}`;
 
   const d = S.dataset, site = d.site, base = new URL(S.src, location.href).origin;
@@ -324,6 +324,7 @@ label{font-weight:600;margin-bottom:.15em}
         h("input", { id: id(name), name, type, autocomplete: auto, required: req, value: guest[name] || "" }));
       const text = h("textarea", { id: id("body"), name: "body", rows: 5, required: true, value: store.get(dk, "") });
       let key = null, busy = false, last;
+      const t0 = Date.now(); // how long the form was open: bots post in an instant
       const pv = h("div", { class: "bar" }, (cfg.providers || []).map((p) => {
         const label = fmt(T.login, p.label);
         const b = h("button", { type: "button", class: "pv", "aria-label": label, title: label, onclick: () => signIn(p, f, (last = b)) },
@@ -360,6 +361,7 @@ label{font-weight:600;margin-bottom:.15em}
             const j = await send("POST", "/comments", {
               url, title, parent_id: pid ?? null, body: v.body, name: v.name, email: v.email,
               website: v.website || undefined, notify: !!v.notify, idempotency_key: key,
+              hp: v.hp || "", fill_ms: Date.now() - t0,
             });
             key = null;
             err.textContent = "";
@@ -387,6 +389,9 @@ label{font-weight:600;margin-bottom:.15em}
         },
       },
       h(parentLi ? "h3" : "h2", { id: id("h") }, T.reply), who, gs,
+      // Left empty by people (hidden from them and from assistive tech); bots fill it in.
+      h("div", { class: "hp", "aria-hidden": "true" },
+        h("input", { name: "hp", tabIndex: -1, autocomplete: "off", "aria-label": "hp" })),
       h("div", { class: "f" }, h("label", { htmlFor: id("body") }, T.comment), text),
       err,
       h("div", { class: "bar" },
