@@ -98,7 +98,12 @@ class Config:
     )
     # Readers' browsers and CDNs may reuse a thread page this long; ETags make it cheap after.
     THREAD_MAX_AGE = int(os.environ.get("THREAD_MAX_AGE", "10"))
-    COMPRESS_MIMETYPES: ClassVar[list] = ["application/json", "text/javascript", "text/html", "text/css"]
+    COMPRESS_MIMETYPES: ClassVar[list] = [
+        "application/json",
+        "text/javascript",
+        "text/html",
+        "text/css",
+    ]
     COMPRESS_ALGORITHM: ClassVar[list] = ["br", "gzip"]
     COMPRESS_MIN_SIZE = 500
 
@@ -123,7 +128,25 @@ class Config:
 
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001 - Flask app, kept import-free
-        """Hook for settings that need the filesystem; nothing here touches the database."""
+        """Settings that depend on others; nothing here touches the database."""
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        )
+
+
+def engine_options(uri: str, base: dict) -> dict:
+    """Fail fast instead of hanging when the database is away or stuck.
+
+    A request waits at most a few seconds for a connection or a statement, then answers 503,
+    so workers never pile up behind a restarting PostgreSQL.
+    """
+    options = {"pool_pre_ping": True, **base}
+    if uri.startswith("postgresql"):
+        options.setdefault("pool_timeout", 5)
+        options.setdefault(
+            "connect_args", {"connect_timeout": 5, "options": "-c statement_timeout=15000"}
+        )
+    return options
 
 
 class DevelopmentConfig(Config):
@@ -131,6 +154,7 @@ class DevelopmentConfig(Config):
 
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
+        super().init_app(app)
         if not app.config.get("SECRET_KEY"):
             app.config["SECRET_KEY"] = _dev_secret_key()
 
@@ -138,6 +162,7 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
+        super().init_app(app)
         if not app.config.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production (AFTERWORD_ENV=production).")
 

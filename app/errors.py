@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 from flask import Flask, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.domain.errors import DomainError
 from app.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def error_body(status: int, code: str, message: str, field: str | None = None) -> tuple[dict, int]:
@@ -46,6 +51,19 @@ def init_app(app: Flask) -> None:
         if err.code == 405 and getattr(err, "valid_methods", None):
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(err: OperationalError):  # noqa: ANN202
+        """The database is restarting or unreachable: say so, and when to try again."""
+        with contextlib.suppress(Exception):  # the connection may be gone already
+            db.session.rollback()
+        log.warning("database unavailable: %s", type(err.orig).__name__ if err.orig else err)
+        message = "Comments are briefly unavailable. Please try again in a moment."
+        if _wants_json():
+            body, status = error_body(503, "service_unavailable", message)
+        else:
+            body, status = message, 503
+        return body, status, {"Retry-After": "5"}
 
     @app.errorhandler(InternalServerError)
     def internal_error(err: InternalServerError):  # noqa: ANN202

@@ -66,3 +66,34 @@ def test_behind_one_proxy_the_forwarded_address_counts(tmp_path):
             assert resp.status_code == 201  # three clients behind the proxy, not one
         hashes = {c.remote_addr_hash for c in db.session.query(Comment).all()}
         assert len(hashes) == 3
+
+
+def test_an_unreachable_database_answers_503_quickly(tmp_path):
+    """PostgreSQL restarting: a clear 503 with Retry-After, not a hung worker or a 500."""
+    import time
+
+    from app import create_app
+    from config import TestingConfig
+
+    app = create_app(
+        TestingConfig, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none"
+    )
+    started = time.monotonic()
+    resp = app.test_client().get(
+        "/api/v1/sites/abc/thread", query_string={"url": "https://blog.example/"}
+    )
+    assert time.monotonic() - started < 10
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "5"
+    assert resp.json["error"]["code"] == "service_unavailable"
+    assert app.test_client().get("/readyz").status_code == 503
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_postgres_connections_give_up_instead_of_hanging():
+    from config import engine_options
+
+    options = engine_options("postgresql+psycopg://db/x", {})
+    assert options["connect_args"]["connect_timeout"] <= 5
+    assert "statement_timeout" in options["connect_args"]["options"]
+    assert engine_options("sqlite:///x.db", {}) == {"pool_pre_ping": True}
