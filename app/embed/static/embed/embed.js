@@ -14,7 +14,7 @@
       login: "Log in with {0}", email: "Email", name: "Name", website: "Website",
       comment: "Comment", post: "Post Comment", notify: "Notify me of new comments via email.",
       replyBtn: "Reply", pending: "Your comment is awaiting moderation.",
-      na: "Comments are not available on this page.", deleted: "This comment was deleted.",
+      na: "Comments are not available on this page.", deleted: "This comment was deleted.", mod: "Moderator",
       one: "{0} Comment", many: "{0} Comments", sort: "Sort by", oldest: "Oldest",
       newest: "Newest", best: "Best", more: "Load more", edit: "Edit", del: "Delete",
       save: "Save", cancel: "Cancel", sure: "Delete this comment?", posted: "Comment posted",
@@ -32,7 +32,7 @@
       notify: "Benachrichtige mich per E-Mail über neue Kommentare.", replyBtn: "Antworten",
       pending: "Dein Kommentar wartet auf Freigabe.",
       na: "Kommentare sind auf dieser Seite nicht verfügbar.",
-      deleted: "Dieser Kommentar wurde gelöscht.", one: "{0} Kommentar", many: "{0} Kommentare",
+      deleted: "Dieser Kommentar wurde gelöscht.", mod: "Moderation", one: "{0} Kommentar", many: "{0} Kommentare",
       sort: "Sortieren nach", oldest: "Älteste", newest: "Neueste", best: "Beste",
       more: "Mehr laden", edit: "Bearbeiten", del: "Löschen", save: "Speichern",
       cancel: "Abbrechen", sure: "Diesen Kommentar löschen?", posted: "Kommentar gesendet",
@@ -51,7 +51,7 @@
       notify: "M’avertir des nouveaux commentaires par e-mail.", replyBtn: "Répondre",
       pending: "Votre commentaire est en attente de modération.",
       na: "Les commentaires ne sont pas disponibles sur cette page.",
-      deleted: "Ce commentaire a été supprimé.", one: "{0} commentaire",
+      deleted: "Ce commentaire a été supprimé.", mod: "Modération", one: "{0} commentaire",
       many: "{0} commentaires", sort: "Trier par", oldest: "Les plus anciens",
       newest: "Les plus récents", best: "Les meilleurs", more: "Afficher plus",
       edit: "Modifier", del: "Supprimer", save: "Enregistrer", cancel: "Annuler",
@@ -71,7 +71,7 @@
       notify: "Avisarme de nuevos comentarios por correo electrónico.", replyBtn: "Responder",
       pending: "Tu comentario está pendiente de moderación.",
       na: "Los comentarios no están disponibles en esta página.",
-      deleted: "Este comentario fue eliminado.", one: "{0} comentario", many: "{0} comentarios",
+      deleted: "Este comentario fue eliminado.", mod: "Moderación", one: "{0} comentario", many: "{0} comentarios",
       sort: "Ordenar por", oldest: "Más antiguos", newest: "Más recientes", best: "Mejores",
       more: "Cargar más", edit: "Editar", del: "Eliminar", save: "Guardar", cancel: "Cancelar",
       sure: "¿Eliminar este comentario?", posted: "Comentario publicado",
@@ -125,6 +125,7 @@ label{font-weight:600;margin-bottom:.15em}
 .pv{width:2.6em;height:2.6em;border-radius:50%;padding:0;font-weight:700}
 :focus-visible,.c:focus{outline:2px solid var(--acc);outline-offset:2px}
 .er{color:var(--er);font-weight:600}
+.bd{font-size:.75em;border:1px solid;border-radius:4px;padding:0 .3em}
 .er:empty{display:none}
 .sr,.hp{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 [hidden]{display:none!important}`;
@@ -260,6 +261,7 @@ label{font-weight:600;margin-bottom:.15em}
       const own = c.mine, editable = own && c.editable_until && new Date(c.editable_until) > Date.now();
       return h("article", null,
         h("div", { class: "m" }, avatar(a), who,
+          a.moderator && h("span", { class: "bd" }, T.mod),
           h("time", { datetime: c.created_at, title: t.toLocaleString(loc) }, rel(t)),
           c.edited_at && h("i", null, T.edited)),
         body,
