@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -10,8 +12,9 @@ from flask.cli import AppGroup
 
 from app.domain.errors import DomainError
 from app.domain.states import ModerationMode
+from app.models import Site
+from app.services import importing, moderators, retention, sites, transfer
 from app.services import mail as outbox
-from app.services import moderators, retention, sites
 
 site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
 moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
@@ -118,9 +121,68 @@ def send_pending(loop: int) -> None:
         time.sleep(loop)
 
 
+@click.command("export")
+@click.option("--site", "site_id", required=True, help="The site's id (see `flask site list`).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Default: stdout.")
+def export(site_id: str, output: str | None) -> None:
+    """Write a site's threads and comments as Afterword JSON."""
+    site = _site_or_fail(site_id)
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
+            total = transfer.export_site(site, out)
+        click.echo(f"Exported {total} comment(s) to {output}.", err=True)
+    else:
+        total = transfer.export_site(site, sys.stdout)
+        click.echo(f"Exported {total} comment(s).", err=True)
+
+
+@click.command("import")
+@click.argument("source", type=click.Choice(["wordpress", "disqus", "isso", "afterword"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--site", "site_id", required=True, help="The site to import into.")
+def import_comments(source: str, file: Path, site_id: str) -> None:
+    """Import a WordPress WXR, a Disqus XML, an Isso database or an Afterword export.
+
+    Safe to run again: comments already imported are skipped. Nothing is stored unless the
+    whole file reads cleanly.
+    """
+    site = _site_or_fail(site_id)
+    try:
+        parse, total = _parser(source, file, site)
+        with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
+            summary = importing.import_threads(site, parse(), progress=bar.update)
+    except importing.ImportFormatError as err:
+        raise click.ClickException(f"{file}: {err.message}. Nothing was imported.") from None
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "none"
+    click.echo(
+        f"Threads created: {summary.threads_created}. Comments added: {summary.comments_added} "
+        f"({statuses}); already there: {summary.comments_skipped}."
+    )
+
+
+def _parser(source: str, file: Path, site: Site):  # noqa: ANN202 - (callable, total)
+    if source == "afterword":
+        threads = list(transfer.parse(file))
+        return (lambda: iter(threads)), sum(len(t.comments) for t in threads)
+    from app.services.importers import PARSERS
+
+    module = PARSERS[source]
+    kwargs = {"base_url": site.origins[0]} if source == "isso" else {}
+    return (lambda: module.parse(file, **kwargs)), module.count(file)
+
+
+def _site_or_fail(site_id: str) -> Site:
+    try:
+        return sites.get_site(site_id)
+    except DomainError as err:
+        raise click.UsageError(f"{err.message} (see `flask site list`)") from None
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(site_cli)
     app.cli.add_command(moderator_cli)
     app.cli.add_command(demo)
     app.cli.add_command(prune)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(export)
+    app.cli.add_command(import_comments)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from math import ceil
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +41,7 @@ from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db, limiter, login_manager
 from app.models import Moderator, Site
 from app.models.types import utcnow
-from app.services import mail_actions, moderation, moderators
+from app.services import mail_actions, moderation, moderators, transfer
 
 STATUSES = [s.value for s in CommentStatus]
 
@@ -313,6 +314,21 @@ def site_settings(site_id: str) -> Response | str:
         return redirect(url_for("dashboard.site_settings", site_id=site.id))
     return render_template(
         "dashboard/site.html", site=site, form=form, snippet=embed_snippet(site.id)
+    )
+
+
+@bp.get("/sites/<site_id>/export")
+@login_required
+def export_site(site_id: str) -> Response:
+    """The site's threads and comments as Afterword JSON, the same as `flask export`."""
+    site = _site(site_id)
+    out = io.StringIO()
+    transfer.export_site(site, out)
+    filename = f"afterword-{site.id}-{utcnow():%Y%m%d}.json"
+    return Response(
+        out.getvalue(),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -19,6 +19,8 @@ class Comment(db.Model):
     __table_args__ = (
         # A retried POST with the same key finds the first comment instead of adding one.
         UniqueConstraint("thread_id", "idempotency_key"),
+        # Where an imported comment came from ("wordpress:1234"): a second import skips it.
+        UniqueConstraint("thread_id", "import_key"),
         # One page of top-level comments: thread, roots only, ordered by time.
         Index("ix_comment_thread_roots", "thread_id", "parent_id", "created_at"),
         # Everything under a page of roots, in one query.
@@ -64,6 +66,7 @@ class Comment(db.Model):
     # HMAC of the address with a server secret; dropped by `flask prune` after its retention.
     remote_addr_hash: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    import_key: Mapped[str | None] = mapped_column(String(200))
 
     thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
     user: Mapped[User | None] = relationship(lazy="raise_on_sql")

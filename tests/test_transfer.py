@@ -1,0 +1,150 @@
+"""`flask export`, then `flask import afterword`: the threads, tree, statuses and times survive."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import Comment, Thread
+from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_moderator, make_site
+
+
+def shape(site_id: str) -> list:
+    """Threads with their comments as (text, author, status, time, parent text), comparable."""
+    db.session.expire_all()
+    result = []
+    for thread in db.session.scalars(
+        select(Thread).where(Thread.site_id == site_id).order_by(Thread.url)
+    ):
+        comments = db.session.scalars(
+            select(Comment).where(Comment.thread_id == thread.id).order_by(Comment.created_at)
+        ).all()
+        by_id = {c.id: c for c in comments}
+        result.append(
+            (
+                thread.url,
+                thread.title,
+                thread.approved_count,
+                [
+                    (
+                        c.body,
+                        c.guest_name,
+                        c.status.value,
+                        c.created_at,
+                        by_id[c.parent_id].body if c.parent_id else None,
+                        by_id[c.root_id].body,
+                    )
+                    for c in comments
+                ],
+            )
+        )
+    return result
+
+
+def build_blog():
+    site = make_site()
+    moderator = make_moderator(site)
+    root = make_comment(site, body="Root, *Zoë* 🍞", name="Zoë")
+    reply = make_comment(site, body="A reply", parent=root, name="Bo")
+    make_comment(site, body="Deeper", parent=reply, name="Cy")
+    make_comment(site, body="Still pending", status=None)
+    make_comment(site, body="Pure spam", status=CommentStatus.SPAM)
+    gone = make_comment(site, body="to be deleted")
+    make_comment(site, body="reply under deleted", parent=gone)
+    from app.services import moderation
+
+    moderation.act(moderator, [gone.id], "delete")
+    make_comment(site, url=f"{HOST_ORIGIN}/other", body="Other page")
+    for i, comment in enumerate(db.session.scalars(select(Comment)).all()):
+        comment.created_at = comment.created_at.replace(year=2021, microsecond=0) + timedelta(
+            hours=i
+        )
+    db.session.commit()
+    return site
+
+
+def test_round_trip_into_a_new_site(runner, tmp_path):
+    source = build_blog()
+    out = tmp_path / "export.json"
+    result = runner.invoke(args=["export", "--site", source.id, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["format"] == "afterword-export" and data["version"] == 1
+    assert {t["url"] for t in data["threads"]} == {POST_URL, f"{HOST_ORIGIN}/other"}
+
+    target = make_site()
+    imported = runner.invoke(args=["import", "afterword", str(out), "--site", target.id])
+    assert imported.exit_code == 0, imported.output
+    assert "Threads created: 2. Comments added: 8" in imported.output
+    for got, want in zip(shape(target.id), shape(source.id), strict=True):
+        assert got[:3] == want[:3]
+        for a, b in zip(got[3], want[3], strict=True):
+            assert a == b
+
+
+def test_importing_twice_adds_nothing(runner, tmp_path):
+    source = build_blog()
+    out = tmp_path / "export.json"
+    runner.invoke(args=["export", "--site", source.id, "--output", str(out)])
+    target = make_site()
+    runner.invoke(args=["import", "afterword", str(out), "--site", target.id])
+    again = runner.invoke(args=["import", "afterword", str(out), "--site", target.id])
+    assert again.exit_code == 0
+    assert "Comments added: 0" in again.output and "already there: 8" in again.output
+    assert db.session.scalar(select(func.count(Comment.id))) == 16
+
+
+def test_export_to_stdout(runner):
+    site = build_blog()
+    result = runner.invoke(args=["export", "--site", site.id])
+    assert result.exit_code == 0
+    assert '"format": "afterword-export"' in result.stdout
+
+
+def test_a_broken_file_imports_nothing_and_says_where(runner, tmp_path):
+    target = make_site()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "afterword-export",\n "version": 1,\n "threads": [ {oops} ]}')
+    result = runner.invoke(args=["import", "afterword", str(bad), "--site", target.id])
+    assert result.exit_code != 0
+    assert "line 3" in result.output and "Nothing was imported." in result.output
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+def test_threads_on_a_foreign_origin_are_refused_whole(runner, tmp_path):
+    source = build_blog()
+    out = tmp_path / "export.json"
+    runner.invoke(args=["export", "--site", source.id, "--output", str(out)])
+    elsewhere = make_site(origins=["https://elsewhere.example"])
+    result = runner.invoke(args=["import", "afterword", str(out), "--site", elsewhere.id])
+    assert result.exit_code != 0
+    assert "not on one of the site's origins" in result.output
+    assert (
+        db.session.scalar(select(func.count(Thread.id)).where(Thread.site_id == elsewhere.id)) == 0
+    )
+
+
+def test_unknown_site_is_a_usage_error(runner, tmp_path):
+    result = runner.invoke(args=["export", "--site", "nope"])
+    assert result.exit_code == 2 and "flask site list" in result.output
+
+
+def test_the_dashboard_offers_the_same_export(client):
+    from tests.factories import MODERATOR_PASSWORD
+    from tests.test_dashboard import Dashboard
+
+    site = build_blog()
+    other = make_site()
+    make_moderator(site, email="owner@example.com", password=MODERATOR_PASSWORD)
+    dash = Dashboard(client)
+    dash.sign_in("owner@example.com")
+    assert "Download all comments (JSON)" in client.get(f"/dashboard/sites/{site.id}").text
+    resp = client.get(f"/dashboard/sites/{site.id}/export")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Disposition"].startswith("attachment;")
+    assert len([c for t in resp.json["threads"] for c in t["comments"]]) == 8
+    assert client.get(f"/dashboard/sites/{other.id}/export").status_code == 404
