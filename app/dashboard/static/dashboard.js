@@ -68,7 +68,8 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.target.closest("input, textarea, select")) return;
+    // Typing goes to fields; a ticked checkbox keeps the keys working.
+    if (event.target.closest("input:not([type=checkbox]), textarea, select")) return;
     const list = rows();
     const row = list[current];
     switch (event.key) {
