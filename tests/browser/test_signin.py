@@ -292,3 +292,41 @@ def test_signed_out_while_writing_keeps_the_comment_and_says_so(
     expect(widget.get_by_role("alert").filter(has_text="You were signed out.")).to_be_visible()
     expect_guest_form(widget)
     expect(widget.get_by_label("Comment", exact=True)).to_have_value("Posted a moment too late.")
+
+
+def test_a_signed_in_reader_links_a_second_provider(
+    social: Live, page: Page, blog: tuple[str, Locator]
+) -> None:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Identity
+    from tests.fakes.oauth_provider import FakeUser
+
+    # A Facebook account nobody used yet: an account someone already uses is never merged.
+    facebook = social.providers["facebook"]
+    newcomer = "10150000000000777"
+    facebook.app.extensions["fake_oauth_provider"].users[newcomer] = FakeUser(
+        newcomer, {"name": "Linus Link"}
+    )
+    facebook.app.config["SIGNED_IN_USER"] = newcomer
+
+    _, widget = blog
+    popup = start_sign_in(page, widget, "Twitter")
+    popup.get_by_role("button", name="Authorize app").click()
+    wait_closed(popup)
+    expect_signed_in(widget, "Twitter", "Ada Lovelace")
+
+    with page.expect_popup() as linking:
+        widget.get_by_role("button", name="Link Facebook").click()
+    expect(widget.get_by_role("status")).to_have_text("Connecting to Facebook…")
+    linking.value.get_by_role("button", name="Continue as Linus Link").click()
+    wait_closed(linking.value)
+    expect_signed_in(widget, "Facebook", "Linus Link")
+    expect(widget.get_by_role("button", name="Link Twitter")).to_be_visible()
+
+    with social.app.app_context():
+        owners = db.session.scalars(
+            select(Identity.user_id).where(Identity.provider_user_id.in_(["2244994945", newcomer]))
+        ).all()
+        assert len(owners) == 2 and len(set(owners)) == 1  # one reader, two accounts

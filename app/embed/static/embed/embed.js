@@ -22,7 +22,7 @@
       retry: "Too many attempts. Please try again in {0} seconds.",
       net: "The comment service could not be reached. Please try again.",
       conn: "Connecting to {0}…", using: "You are commenting using your {0} account.",
-      out: "Log Out", change: "Change", closed: "The sign-in window was closed.", signed: "Signed in",
+      out: "Log Out", change: "Change", link: "Link {0}", closed: "The sign-in window was closed.", signed: "Signed in",
     },
     de: {
       reply: "Schreibe einen Kommentar",
@@ -40,7 +40,7 @@
       retry: "Zu viele Versuche. Bitte versuche es in {0} Sekunden erneut.",
       net: "Der Kommentardienst ist nicht erreichbar. Bitte versuche es erneut.",
       conn: "Verbindung mit {0} wird hergestellt…", using: "Du kommentierst mit deinem {0}-Konto.",
-      out: "Abmelden", change: "Ändern", closed: "Das Anmeldefenster wurde geschlossen.",
+      out: "Abmelden", change: "Ändern", link: "{0} verknüpfen", closed: "Das Anmeldefenster wurde geschlossen.",
       signed: "Angemeldet",
     },
     fr: {
@@ -60,7 +60,7 @@
       retry: "Trop de tentatives. Réessayez dans {0} secondes.",
       net: "Le service de commentaires est injoignable. Veuillez réessayer.",
       conn: "Connexion à {0}…", using: "Vous commentez avec votre compte {0}.",
-      out: "Se déconnecter", change: "Changer", closed: "La fenêtre de connexion a été fermée.",
+      out: "Se déconnecter", change: "Changer", link: "Associer {0}", closed: "La fenêtre de connexion a été fermée.",
       signed: "Connecté",
     },
     es: {
@@ -79,7 +79,7 @@
       retry: "Demasiados intentos. Inténtalo de nuevo en {0} segundos.",
       net: "No se pudo conectar con el servicio de comentarios. Inténtalo de nuevo.",
       conn: "Conectando con {0}…", using: "Estás comentando con tu cuenta de {0}.",
-      out: "Cerrar sesión", change: "Cambiar", closed: "Se cerró la ventana de inicio de sesión.",
+      out: "Cerrar sesión", change: "Cambiar", link: "Vincular {0}", closed: "Se cerró la ventana de inicio de sesión.",
       signed: "Sesión iniciada",
     },
   };
@@ -338,7 +338,7 @@ label{font-weight:600;margin-bottom:.15em}
         h("button", { type: "button", onclick: () => flow && (flow.w?.close(), finish(flow)) }, T.cancel));
       const who = h("div", { hidden: true });
       // A disabled fieldset keeps the guest fields out of a signed-in reader's post.
-      const gs = h("fieldset", null, h("p", null, T.intro), pv, cb,
+      const gs = h("fieldset", null, h("p", null, T.intro), pv,
         field("email", T.email, "email", "email", true),
         field("name", T.name, "text", "name", true),
         field("website", T.website, "url", "url", false));
@@ -390,7 +390,7 @@ label{font-weight:600;margin-bottom:.15em}
           }
         },
       },
-      h(parentLi ? "h3" : "h2", { id: id("h") }, T.reply), who, gs,
+      h(parentLi ? "h3" : "h2", { id: id("h") }, T.reply), who, cb, gs,
       // Left empty by people (hidden from them and from assistive tech); bots fill it in.
       h("div", { class: "hp", "aria-hidden": "true" },
         h("input", { name: "hp", tabIndex: -1, autocomplete: "off", "aria-label": "hp" })),
@@ -408,7 +408,11 @@ label{font-weight:600;margin-bottom:.15em}
           h("div", { class: "m" }, avatar(viewer), h("b", { class: "who" }, viewer.name)),
           h("p", { class: "u" }, fmt(T.using, viewer.provider_label),
             h("button", { type: "button", onclick: () => out(f, "input") }, T.out),
-            h("button", { type: "button", onclick: () => out(f, ".pv") }, T.change))] : []));
+            h("button", { type: "button", onclick: () => out(f, ".pv") }, T.change)),
+          // Another provider's account joins this one: the sign-in carries the reader's token.
+          h("div", { class: "bar" }, (cfg.providers || []).filter((p) => p.name !== viewer.provider)
+            .map((p) => h("button", { type: "button", onclick: (e) => signIn(p, f, (last = e.currentTarget)) },
+              fmt(T.link, p.label))))] : []));
       };
       f.busy = (label) => {
         pv.hidden = true;
