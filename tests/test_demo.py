@@ -20,3 +20,10 @@ def test_cross_origin_demo_embeds_the_same_thread(client, app):
 
 def test_without_a_demo_site_the_page_says_how_to_make_one(client):
     assert "flask site create --name NAME --origin URL" in client.get("/").text
+
+
+def test_demo_links_the_sites_comment_feed(client, app):
+    site = ensure_site(name="demo", origin=app.config["PUBLIC_URL"])
+    html = client.get("/").text
+    assert f'href="http://127.0.0.1:5000/feeds/sites/{site.id}.atom"' in html
+    assert 'rel="alternate" type="application/atom+xml"' in html

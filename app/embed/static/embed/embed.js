@@ -15,7 +15,7 @@
       comment: "Comment", post: "Post Comment", notify: "Notify me of new comments via email.",
       replyBtn: "Reply", pending: "Your comment is awaiting moderation.",
       na: "Comments are not available on this page.", deleted: "This comment was deleted.", mod: "Moderator",
-      one: "{0} Comment", many: "{0} Comments", sort: "Sort by", oldest: "Oldest",
+      one: "{0} Comment", many: "{0} Comments", feed: "Comments feed", sort: "Sort by", oldest: "Oldest",
       newest: "Newest", best: "Best", more: "Load more", edit: "Edit", del: "Delete",
       save: "Save", cancel: "Cancel", sure: "Delete this comment?", posted: "Comment posted",
       gone: "Comment deleted", edited: "edited", loading: "Loading comments…",
@@ -32,7 +32,7 @@
       notify: "Benachrichtige mich per E-Mail über neue Kommentare.", replyBtn: "Antworten",
       pending: "Dein Kommentar wartet auf Freigabe.",
       na: "Kommentare sind auf dieser Seite nicht verfügbar.",
-      deleted: "Dieser Kommentar wurde gelöscht.", mod: "Moderation", one: "{0} Kommentar", many: "{0} Kommentare",
+      deleted: "Dieser Kommentar wurde gelöscht.", mod: "Moderation", feed: "Kommentar-Feed", one: "{0} Kommentar", many: "{0} Kommentare",
       sort: "Sortieren nach", oldest: "Älteste", newest: "Neueste", best: "Beste",
       more: "Mehr laden", edit: "Bearbeiten", del: "Löschen", save: "Speichern",
       cancel: "Abbrechen", sure: "Diesen Kommentar löschen?", posted: "Kommentar gesendet",
@@ -51,7 +51,7 @@
       notify: "M’avertir des nouveaux commentaires par e-mail.", replyBtn: "Répondre",
       pending: "Votre commentaire est en attente de modération.",
       na: "Les commentaires ne sont pas disponibles sur cette page.",
-      deleted: "Ce commentaire a été supprimé.", mod: "Modération", one: "{0} commentaire",
+      deleted: "Ce commentaire a été supprimé.", mod: "Modération", feed: "Flux des commentaires", one: "{0} commentaire",
       many: "{0} commentaires", sort: "Trier par", oldest: "Les plus anciens",
       newest: "Les plus récents", best: "Les meilleurs", more: "Afficher plus",
       edit: "Modifier", del: "Supprimer", save: "Enregistrer", cancel: "Annuler",
@@ -71,7 +71,7 @@
       notify: "Avisarme de nuevos comentarios por correo electrónico.", replyBtn: "Responder",
       pending: "Tu comentario está pendiente de moderación.",
       na: "Los comentarios no están disponibles en esta página.",
-      deleted: "Este comentario fue eliminado.", mod: "Moderación", one: "{0} comentario", many: "{0} comentarios",
+      deleted: "Este comentario fue eliminado.", mod: "Moderación", feed: "Feed de comentarios", one: "{0} comentario", many: "{0} comentarios",
       sort: "Ordenar por", oldest: "Más antiguos", newest: "Más recientes", best: "Mejores",
       more: "Cargar más", edit: "Editar", del: "Eliminar", save: "Guardar", cancel: "Cancelar",
       sure: "¿Eliminar este comentario?", posted: "Comentario publicado",
@@ -214,7 +214,8 @@ label{font-weight:600;margin-bottom:.15em}
     const sorter = h("select", { id: "aw-sort", onchange: (e) => { sort = e.target.value; load(); } },
       ["oldest", "newest", "best"].map((s) => h("option", { value: s }, T[s])));
     const wrap = h("div", { class: "aw", "data-theme": theme, lang: loc },
-      live, heading, h("div", { class: "bar" }, h("label", { htmlFor: "aw-sort" }, T.sort), sorter),
+      live, heading, h("div", { class: "bar" }, h("label", { htmlFor: "aw-sort" }, T.sort), sorter,
+        h("a", { href: `${base}/feeds/sites/${site}/thread.atom?url=${encodeURIComponent(url)}`, type: "application/atom+xml" }, T.feed)),
       status, list, more);
     root.append(h("style", null, CSS), wrap);
 
