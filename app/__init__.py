@@ -38,7 +38,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     cache.init_app(app)
     compress.init_app(app)
 
-    from app import api, auth, cli, dashboard, demo, embed, errors, feeds, metrics, ops
+    from app import api, auth, cli, dashboard, demo, embed, errors, feeds, metrics, ops, subscribe
     from app.auth import providers
     from app.database import configure_engine
 
@@ -54,6 +54,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.register_blueprint(demo.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(subscribe.bp, url_prefix="/notifications")
     metrics.init_app(app)
     cli.init_app(app)
     return app

@@ -125,6 +125,8 @@ def post_comment() -> tuple[dict[str, Any], int]:
         guest=guest,
         remote_addr=request.remote_addr,
         idempotency_key=data.get("idempotency_key"),
+        notify=data.get("notify", False),
+        notify_email=data.get("notify_email"),
         signals=spam.Signals(
             honeypot=str(data.get("hp") or ""),
             fill_ms=data["fill_ms"] if isinstance(data.get("fill_ms"), int) else None,

@@ -5,6 +5,7 @@ from app.models.login import DataDeletion, LoginFlow
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
 from app.models.site import ModerationMode, Site
+from app.models.subscription import Subscription
 from app.models.thread import Thread
 from app.models.user import Identity, User
 
@@ -21,6 +22,7 @@ __all__ = [
     "ModeratorIdentity",
     "OutboxMessage",
     "Site",
+    "Subscription",
     "Thread",
     "UsedActionToken",
     "User",

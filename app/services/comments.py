@@ -30,7 +30,7 @@ from app.extensions import db
 from app.metrics import COMMENTS_POSTED
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services import cache, moderation, notifications, spam
+from app.services import cache, moderation, notifications, spam, subscriptions
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
@@ -66,6 +66,8 @@ def post_comment(
     remote_addr: str | None = None,
     idempotency_key: object = None,
     signals: spam.Signals | None = None,
+    notify: object = False,
+    notify_email: object = None,
 ) -> tuple[Comment, bool]:
     """Store a comment; returns it and whether it is new (False: a retried submit).
 
@@ -82,6 +84,7 @@ def post_comment(
     if parent_id is not None and (not isinstance(parent_id, int) or isinstance(parent_id, bool)):
         raise ValidationError("The parent must be a comment id.", field="parent_id")
     html = render_markdown(body)
+    subscriber = _subscriber(viewer, guest, notify, notify_email)
     # Before the write lock: a spam service may take a moment to answer.
     verdict = spam.assess(
         body=body,
@@ -139,8 +142,12 @@ def post_comment(
         cache.touch_thread(site.id, thread.id)
         if comment.status is CommentStatus.APPROVED:
             adjust_approved_count(thread.id, +1)
+            subscriptions.comment_approved(comment, thread, site)
         elif comment.status is CommentStatus.PENDING:
             notifications.comment_waiting(comment, thread, site)
+        if subscriber and comment.status is not CommentStatus.SPAM:
+            # Never for spam: a bot must not make us mail confirmations to strangers.
+            subscriptions.subscribe(site, thread, *subscriber)
         db.session.commit()
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:
@@ -235,6 +242,31 @@ def _by_idempotency_key(
     if not same_author or earlier.body != body:
         raise IdempotencyConflict("This idempotency key was already used for another comment.")
     return earlier
+
+
+def _subscriber(
+    viewer: Viewer, guest: GuestDetails | None, notify: object, notify_email: object
+) -> tuple[str, str] | None:
+    """(email, scope) when the author asked to be told of new comments, else None.
+
+    `notify` is true (every new comment on the page) or "replies" (replies to them only).
+    A signed-in reader has no email on file, so they give one with the request.
+    """
+    if not notify:
+        return None
+    scope = "replies" if notify == "replies" else "thread"
+    if viewer.user is None and guest is not None:
+        return guest.email, scope
+    if not isinstance(notify_email, str) or not notify_email.strip():
+        raise ValidationError(
+            "Give an email address to be notified of new comments.", field="notify_email"
+        )
+    try:
+        return policy.clean_email(notify_email), scope
+    except ValidationError:
+        raise ValidationError(
+            "That email address does not look right.", field="notify_email"
+        ) from None
 
 
 def _refuse_duplicate(

@@ -27,7 +27,7 @@ from app.models import (
     moderator_sites,
 )
 from app.models.types import utcnow
-from app.services import cache
+from app.services import cache, subscriptions
 from app.services.hashing import email_hash
 from app.services.threads import adjust_approved_count
 
@@ -418,6 +418,9 @@ def _move(
         return
     comment.status = status
     cache.touch_thread(site_id, comment.thread_id)
+    if status is CommentStatus.APPROVED and not comment.subscribers_notified:
+        thread = db.session.get(Thread, comment.thread_id)
+        subscriptions.comment_approved(comment, thread, db.session.get(Site, site_id))
     delta = (status is CommentStatus.APPROVED) - (before is CommentStatus.APPROVED)
     if delta:
         adjust_approved_count(comment.thread_id, delta)
@@ -506,3 +509,11 @@ def history_of(page: QueuePage, comment: Comment) -> AuthorHistory:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def audit_entry(
+    site_id: str, comment: Comment | None, moderator: Moderator | None, action: str, *, detail: str
+) -> None:
+    """Log an action another service carries out for a moderator (erasing an author's data),
+    in the caller's transaction, like the actions above."""
+    _audit(site_id, comment, moderator, action, detail=detail)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class Subscription(db.Model):
+    """A reader who asked to hear about new comments on one page, by email.
+
+    Nothing is sent before `confirmed_at` (double opt-in), and nothing after
+    `unsubscribed_at`.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("thread_id", "email"),
+        Index("ix_subscription_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    # "thread": every new comment on the page; "replies": replies to this reader's comments.
+    scope: Mapped[str] = mapped_column(String(16), default="thread")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

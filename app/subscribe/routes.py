@@ -1,0 +1,43 @@
+"""Opening a link from a mail changes nothing: scanners fetch every link they see. The page
+asks for a click (a POST); unsubscribing also takes the one-click POST of RFC 8058, which
+mail providers send without cookies or forms, so that one is exempt from CSRF tokens."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+
+from app.domain.errors import DomainError
+from app.extensions import csrf, db
+from app.models import Thread
+from app.services import subscriptions
+from app.subscribe import bp
+
+
+@bp.errorhandler(DomainError)
+def link_problem(err: DomainError) -> tuple[str, int]:
+    db.session.rollback()
+    return render_template("subscribe/page.html", message=err.message), err.status
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> str | Response:
+    if request.method == "POST":
+        subscription = subscriptions.confirm(token)
+        return _page(subscription, "You will get an email when a new comment appears.")
+    subscription = subscriptions.peek(token, unsubscribing=False)
+    return _page(subscription, None, action="Confirm")
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str) -> str | Response:
+    if request.method == "POST":
+        subscription = subscriptions.unsubscribe(token)
+        return _page(subscription, "You will get no more email about this page.")
+    subscription = subscriptions.peek(token, unsubscribing=True)
+    return _page(subscription, None, action="Unsubscribe")
+
+
+def _page(subscription, message: str | None, action: str | None = None) -> str:  # noqa: ANN001
+    thread = db.session.get(Thread, subscription.thread_id)
+    return render_template("subscribe/page.html", thread=thread, message=message, action=action)

@@ -1,0 +1,183 @@
+"""Readers' mail about new comments: double opt-in, approved comments only, one-click out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.states import CommentStatus, ModerationMode
+from app.extensions import db
+from app.models import Comment, OutboxMessage, Subscription
+from app.services import mail, moderation
+from tests.factories import (
+    POST_URL,
+    guest_payload,
+    make_comment,
+    make_moderator,
+    make_site,
+    post_json,
+)
+
+
+def outbox_to(email: str) -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to == email).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def link_in(message: OutboxMessage, kind: str) -> str:
+    url = re.search(rf"http://127\.0\.0\.1:5000(/notifications/{kind}/\S+)", message.body_text)
+    return url.group(1)
+
+
+def csrf(client, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+@pytest.fixture
+def reader(client, site):
+    """Zoë commented with the box ticked; returns the confirmation link path."""
+    resp = post_json(client, site, guest_payload(email="zoe@example.com", body="Hi", notify=True))
+    assert resp.status_code == 201
+    [confirmation] = outbox_to("zoe@example.com")
+    assert confirmation.subject.startswith("Confirm")
+    return link_in(confirmation, "confirm")
+
+
+def confirm(client, path: str):
+    return client.post(path, data={"csrf_token": csrf(client, path)})
+
+
+def test_nothing_is_sent_before_the_address_is_confirmed(client, site, reader):
+    moderator = make_moderator(site)
+    other = make_comment(site, body="A new voice", status=None)
+    moderation.act(moderator, [other.id], "approve")
+    assert len(outbox_to("zoe@example.com")) == 1  # only the confirmation
+
+
+def test_opening_the_confirmation_link_changes_nothing(client, site, reader):
+    page = client.get(reader)
+    assert page.status_code == 200 and ">Confirm</button>" in page.text
+    assert db.session.scalars(select(Subscription)).one().confirmed_at is None
+
+
+def test_confirmed_reader_gets_one_mail_per_approved_comment(client, site, reader):
+    assert "You will get an email" in confirm(client, reader).text
+    moderator = make_moderator(site)
+    waiting = make_comment(site, body="Worth *reading*", name="Bo", status=None)
+    assert len(outbox_to("zoe@example.com")) == 1  # pending: nothing yet
+    moderation.act(moderator, [waiting.id], "approve")
+    moderation.act(moderator, [waiting.id], "reject")
+    moderation.act(moderator, [waiting.id], "approve")  # a change of mind sends nothing more
+    spam = make_comment(site, body="buy", status=CommentStatus.SPAM)
+    assert spam
+    mails = outbox_to("zoe@example.com")
+    assert len(mails) == 2
+    news = mails[1]
+    assert news.subject == "New comment on “First post”"
+    assert "Bo commented" in news.body_text and "Worth *reading*" in news.body_text
+    assert "<em>reading</em>" in news.body_html
+    assert news.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert news.headers["List-Unsubscribe"].startswith("<http://127.0.0.1:5000/notifications/")
+
+
+def test_no_mail_about_ones_own_comment(client, site, reader):
+    confirm(client, reader)
+    open_site_comment = post_json(
+        client, site, guest_payload(email="zoe@example.com", body="Me again")
+    ).json["comment"]
+    moderation.act(make_moderator(site), [open_site_comment["id"]], "approve")
+    assert len(outbox_to("zoe@example.com")) == 1
+
+
+def test_one_click_unsubscribe_needs_a_post(client, site, reader):
+    confirm(client, reader)
+    moderator = make_moderator(site)
+    moderation.act(moderator, [make_comment(site, status=None).id], "approve")
+    unsubscribe = link_in(outbox_to("zoe@example.com")[-1], "unsubscribe")
+    assert client.get(unsubscribe).status_code == 200  # a scanner's GET: still subscribed
+    assert db.session.scalars(select(Subscription)).one().unsubscribed_at is None
+    # RFC 8058: the mail provider POSTs "List-Unsubscribe=One-Click", with no cookie or token.
+    resp = client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
+    assert resp.status_code == 200
+    db.session.expire_all()
+    assert db.session.scalars(select(Subscription)).one().unsubscribed_at is not None
+    moderation.act(moderator, [make_comment(site, status=None).id], "approve")
+    assert len(outbox_to("zoe@example.com")) == 2  # nothing after unsubscribing
+
+
+def test_tampered_and_expired_links(client, site, reader, monkeypatch):
+    token = reader.rsplit("/", 1)[1]
+    forged = reader.replace(token, token[:-2] + ("xx" if not token.endswith("xx") else "yy"))
+    assert client.get(forged).status_code == 400
+    import itsdangerous.timed
+
+    later = itsdangerous.timed.time.time() + 8 * 24 * 3600
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    assert client.get(reader).status_code == 410
+
+
+def test_replies_scope_hears_only_replies_to_the_reader(client):
+    site = make_site(moderation=ModerationMode.NONE)
+    mine = post_json(
+        client, site, guest_payload(email="zoe@example.com", body="Mine", notify="replies")
+    ).json["comment"]
+    [confirmation] = outbox_to("zoe@example.com")
+    confirm(client, link_in(confirmation, "confirm"))
+    make_comment(site, body="unrelated")
+    make_comment(site, body="an answer", parent=db.session.get(Comment, mine["id"]))
+    mails = outbox_to("zoe@example.com")
+    assert len(mails) == 2 and "an answer" in mails[1].body_text
+
+
+def test_a_confirmed_address_needs_no_second_confirmation_on_the_site(client, site, reader):
+    confirm(client, reader)
+    post_json(
+        client,
+        site,
+        guest_payload(email="zoe@example.com", body="Elsewhere", notify=True, url=POST_URL + "2"),
+    )
+    assert len(outbox_to("zoe@example.com")) == 1
+    assert all(s.confirmed_at for s in db.session.scalars(select(Subscription)))
+
+
+def test_spam_never_subscribes_anyone(app, client):
+    site = make_site(moderation=ModerationMode.NONE)
+    post_json(client, site, guest_payload(email="victim@example.com", notify=True, hp="bot"))
+    assert outbox_to("victim@example.com") == []
+
+
+def test_signed_in_reader_gives_an_email_to_be_notified(client, site):
+    from tests.test_auth_flows import signed_in_token
+
+    client.application.config["DEV_LOGIN"] = True
+    token = signed_in_token(client, site)
+    headers = {"Origin": "https://blog.example", "Authorization": f"Bearer {token}"}
+    missing = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "x", "notify": True},
+        headers=headers,
+    )
+    assert missing.status_code == 400 and missing.json["error"]["field"] == "notify_email"
+    ok = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "x", "notify": True, "notify_email": "ada@example.com"},
+        headers=headers,
+    )
+    assert ok.status_code == 201
+    assert len(outbox_to("ada@example.com")) == 1
+
+
+def test_a_name_cannot_inject_headers_into_reader_mail(client, site, reader):
+    confirm(client, reader)
+    moderator = make_moderator(site)
+    nasty = make_comment(site, name="Eve\r\nBcc: all@example.com", status=None)
+    moderation.act(moderator, [nasty.id], "approve")
+    [message] = [mail.build_message([m]) for m in outbox_to("zoe@example.com")[1:]]
+    assert message["Bcc"] is None
+    assert "Bcc" not in str(message["Subject"])
