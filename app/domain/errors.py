@@ -66,6 +66,19 @@ class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
 
 
+class LinkInvalid(DomainError):
+    """A link from a mail that was tampered with, or whose object is gone."""
+
+    code = "link_invalid"
+
+
+class LinkExpired(DomainError):
+    """A genuine link from a mail that is too old, or was already used."""
+
+    status = 410
+    code = "link_expired"
+
+
 class PostingRefused(Forbidden):
     code = "posting_failed"
 

@@ -10,23 +10,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from app.database import begin_write
-from app.domain.errors import DomainError
+from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
 from app.models import Comment, Moderator, UsedActionToken
 from app.services import moderation
 
 _SALT = "afterword.mail-action"
 LINK_SECONDS = 3 * 24 * 3600  # a weekend away, not forever
-
-
-class LinkInvalid(DomainError):
-    status = 400
-    code = "link_invalid"
-
-
-class LinkExpired(DomainError):
-    status = 410
-    code = "link_expired"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app.domain.errors import DomainError
+from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
 from app.models import Comment, Site, Subscription, Thread, User
 from app.models.types import utcnow
@@ -18,16 +18,6 @@ CONFIRM_SECONDS = 7 * 24 * 3600
 UNSUBSCRIBE_SECONDS = 400 * 24 * 3600  # outlives any mail a reader might still keep
 _CONFIRM_SALT = "afterword.subscription-confirm"
 _UNSUBSCRIBE_SALT = "afterword.subscription-unsubscribe"
-
-
-class LinkNotValid(DomainError):
-    status = 400
-    code = "link_invalid"
-
-
-class LinkExpired(DomainError):
-    status = 410
-    code = "link_expired"
 
 
 def subscribe(site: Site, thread: Thread, email: str, scope: str = "thread") -> Subscription:
@@ -179,8 +169,8 @@ def _from_token(token: str, salt: str, max_age: int) -> Subscription:
     except SignatureExpired:
         raise LinkExpired("This link has expired.") from None
     except BadSignature:
-        raise LinkNotValid("This link is not valid.") from None
+        raise LinkInvalid("This link is not valid.") from None
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None:
-        raise LinkNotValid("This link is not valid any more.")
+        raise LinkInvalid("This link is not valid any more.")
     return subscription
