@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -97,12 +98,16 @@ def demo() -> None:
 
 @click.command("prune")
 def prune() -> None:
-    """Drop address hashes and expired sign-in data past their retention (cron-safe)."""
-    report = retention.prune(address_days=current_app.config["COMMENT_ADDRESS_RETENTION_DAYS"])
+    """Drop address hashes, expired sign-ins and old sent mail past their retention (cron-safe)."""
+    report = retention.prune(
+        address_days=current_app.config["COMMENT_ADDRESS_RETENTION_DAYS"],
+        mail_days=current_app.config["MAIL_RETENTION_DAYS"],
+    )
     click.echo(
         f"Dropped {report.address_hashes} address hash(es) and "
         f"{report.login_flows} expired sign-in(s)."
     )
+    click.echo(f"Dropped {report.mail_messages} old message(s) from the outbox.")
 
 
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
@@ -147,8 +152,9 @@ def import_comments(source: str, file: Path, site_id: str) -> None:
     whole file reads cleanly.
     """
     site = _site_or_fail(site_id)
+    skipped: Counter[str] = Counter()
     try:
-        parse, total = _parser(source, file, site)
+        parse, total = _parser(source, file, site, skipped)
         with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
             summary = importing.import_threads(site, parse(), progress=bar.update)
     except importing.ImportFormatError as err:
@@ -158,16 +164,20 @@ def import_comments(source: str, file: Path, site_id: str) -> None:
         f"Threads created: {summary.threads_created}. Comments added: {summary.comments_added} "
         f"({statuses}); already there: {summary.comments_skipped}."
     )
+    if skipped:
+        click.echo("Left out: " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())))
 
 
-def _parser(source: str, file: Path, site: Site):  # noqa: ANN202 - (callable, total)
+def _parser(source: str, file: Path, site: Site, skipped: Counter[str]):  # noqa: ANN202
     if source == "afterword":
         threads = list(transfer.parse(file))
         return (lambda: iter(threads)), sum(len(t.comments) for t in threads)
     from app.services.importers import PARSERS
 
     module = PARSERS[source]
-    kwargs = {"base_url": site.origins[0]} if source == "isso" else {}
+    kwargs: dict = {"skipped": skipped}
+    if source == "isso":  # Isso stores paths; its pages are on the site's first origin
+        kwargs["base_url"] = site.origins[0]
     return (lambda: module.parse(file, **kwargs)), module.count(file)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import nh3
+from markdownify import markdownify
 from sqlalchemy import select
 
 from app.database import begin_write
@@ -25,6 +26,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.services import cache
+from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 
 
@@ -122,6 +124,8 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
         ).all()
     )
     pending = {c.key: c for c in imported.comments}
+    # A key twice in one file: the first one counts, the others are skipped (and said so).
+    summary.comments_skipped += len(imported.comments) - len(pending)
     added = approved = 0
 
     def store(item: ImportedComment, trail: tuple[str, ...] = ()) -> Comment | None:
@@ -142,7 +146,7 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
         summary.by_status[comment.status.value] = summary.by_status.get(comment.status.value, 0) + 1
         return comment
 
-    for item in sorted(imported.comments, key=lambda c: c.created_at):
+    for item in sorted(pending.values(), key=lambda c: c.created_at):
         store(item)
     summary.comments_added += added
     summary.comments_skipped += len(pending) - added
@@ -156,7 +160,9 @@ def _new_comment(thread: Thread, item: ImportedComment, parent: Comment | None) 
     empty = "" if item.status is CommentStatus.DELETED else "(empty)"
     if item.body_is_html:
         html = _clean_html(item.body)
-        body = nh3.clean(item.body, tags=set()).strip() or empty
+        # The editable source is Markdown, as for comments written here: links, emphasis
+        # and paragraphs survive a moderator's edit or a later export.
+        body = markdownify(html, heading_style="ATX").strip() or empty
     else:
         body = item.body.strip() or empty
         html = render_markdown(body) if body else ""
@@ -172,6 +178,7 @@ def _new_comment(thread: Thread, item: ImportedComment, parent: Comment | None) 
         created_at=item.created_at,
         edited_at=item.edited_at,
         import_key=item.key[:200],
+        remote_addr_hash=address_hash(item.remote_addr),
     )
     db.session.add(comment)
     db.session.flush()

@@ -1,0 +1,145 @@
+"""Parsers for other comment systems' exports, each feeding `importing.import_threads`.
+
+Every parser module has `parse(path, ...) -> Iterator[ImportedThread]`, a generator that reads
+its file streaming and yields one thread at a time, and `count(path) -> int`, the number of
+comments `parse` will yield, for a progress bar. `parse` also takes `skipped=`, a Counter it
+fills with what it left out and why ("pingback": 3), for the import's closing report.
+
+The XML helpers live here because WordPress and Disqus share them: files from elsewhere are
+untrusted, so they are read with defusedxml (no DTDs, no entities, no external references)
+and element by element, so a large export never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+from xml.parsers.expat import ErrorString
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, iterparse
+
+from app.services.importing import ImportFormatError
+
+REFUSED = "the file declares entities or a DTD; refusing it"
+# Where an element started, stamped on it while parsing (see `_LineBuilder`). A namespace of
+# our own, so it cannot collide with a real attribute of the file.
+LINE_ATTRIBUTE = "{urn:afterword:import}line"
+
+
+def local_name(tag: str) -> str:
+    """`{http://disqus.com}post` -> `post`."""
+    return tag.rpartition("}")[2]
+
+
+def namespace(tag: str) -> str:
+    """`{http://disqus.com}post` -> `http://disqus.com`; "" for a tag without one."""
+    return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+def line_of(element: Element) -> int | None:
+    line = element.get(LINE_ATTRIBUTE)
+    return int(line) if line else None
+
+
+def text_of(element: Element | None) -> str:
+    """The element's text, "" when it is missing or empty (CDATA reads as plain text)."""
+    if element is None or element.text is None:
+        return ""
+    return element.text
+
+
+class _LineBuilder(TreeBuilder):
+    """Stamps the start line on the root and on the elements a parser names, for messages.
+
+    iterparse hands out elements a chunk at a time, when the parser has already moved on, so
+    the line has to be taken here, while expat is at the element's start tag.
+    """
+
+    def __init__(self, stamped: frozenset[str]) -> None:
+        super().__init__()
+        self.stamped = stamped
+        self.line: Callable[[], int] = lambda: 0
+        self.at_root = True
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        element = super().start(tag, attrs)
+        if self.at_root or local_name(tag) in self.stamped:
+            element.set(LINE_ATTRIBUTE, str(self.line()))
+        self.at_root = False
+        return element
+
+
+def stream_xml(
+    path: Path,
+    *,
+    depth: int,
+    root: Callable[[str, set[str]], str | None],
+    stamped: frozenset[str] = frozenset(),
+) -> Iterator[Element]:
+    """Yield each complete element `depth` levels down (the root is 1), then forget it.
+
+    `root(tag, namespaces)` checks the root element and the namespaces declared up to it,
+    returning what is wrong or None, so that a file of the wrong kind fails at its start
+    instead of importing nothing. Elements whose local name is in `stamped` carry
+    their start line (`line_of`). Raises `ImportFormatError` for XML that is malformed or
+    declares a DTD or entities.
+    """
+    builder = _LineBuilder(stamped)
+    # forbid_dtd as well: no real export has a DTD, and refusing it also stops entity tricks
+    # that work through a DTD without declaring an entity by name.
+    parser = DefusedXMLParser(target=builder, forbid_dtd=True)
+    builder.line = lambda: parser.parser.CurrentLineNumber
+    declared: set[str] = set()
+    ancestors: list[Element] = []
+    level = 0
+    with path.open("rb") as source:
+        try:
+            for event, item in iterparse(
+                source, events=("start-ns", "start", "end"), parser=parser
+            ):
+                if event == "start-ns":
+                    declared.add(item[1])
+                elif event == "start":
+                    level += 1
+                    wrong = root(item.tag, declared) if level == 1 else None
+                    if wrong:
+                        raise ImportFormatError(wrong, line=line_of(item))
+                    if level < depth:
+                        ancestors.append(item)
+                else:
+                    if level == depth:
+                        yield item
+                        # Drop the finished element so memory holds one at a time.
+                        ancestors[-1].remove(item)
+                    elif level < depth:
+                        ancestors.pop()
+                    level -= 1
+        except ParseError as err:
+            line, column = err.position
+            raise ImportFormatError(
+                f"broken XML: {ErrorString(err.code)} (column {column + 1})", line=line
+            ) from None
+        except DefusedXmlException:
+            raise ImportFormatError(REFUSED, line=parser.parser.CurrentLineNumber) from None
+
+
+def parse_bool(value: str) -> bool:
+    return value.strip().lower() in {"true", "1"}
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a time without a zone is taken as UTC (exports write UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+# Imported last: the parser modules use the helpers above from this package.
+from app.services.importers import disqus, isso, wordpress  # noqa: E402
+
+PARSERS = {"wordpress": wordpress, "disqus": disqus, "isso": isso}
+
+__all__ = ["PARSERS", "disqus", "isso", "wordpress"]
