@@ -38,12 +38,26 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     cache.init_app(app)
     compress.init_app(app)
 
-    from app import api, auth, cli, dashboard, demo, embed, errors, feeds, metrics, ops, subscribe
+    from app import (
+        api,
+        auth,
+        cli,
+        dashboard,
+        demo,
+        embed,
+        errors,
+        feeds,
+        metrics,
+        ops,
+        privacy,
+        subscribe,
+    )
     from app.auth import providers
-    from app.database import configure_engine
+    from app.database import close_sessions_safely, configure_engine
 
     with app.app_context():
         configure_engine(db.engine)
+    close_sessions_safely(app)
     errors.init_app(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # JSON-only writes with an Origin check; see app/api/guards.py
@@ -55,6 +69,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.register_blueprint(ops.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(subscribe.bp, url_prefix="/notifications")
+    app.register_blueprint(privacy.bp, url_prefix="/privacy")
     metrics.init_app(app)
     cli.init_app(app)
     return app

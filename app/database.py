@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 
@@ -49,3 +51,20 @@ def begin_write() -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={_WRITE: True})
+
+
+def close_sessions_safely(app: Flask) -> None:
+    """End each request's session even when its connection died under it.
+
+    When the database restarts, rolling back a cut connection raises; left to Flask-SQLAlchemy's
+    own teardown, that turns an answered request into a 500. Runs before that teardown
+    (teardowns run last-registered first) and drops such connections from the pool instead.
+    """
+
+    @app.teardown_appcontext
+    def remove_session(_exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            db.session().invalidate()
+            db.session.remove()
