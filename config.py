@@ -84,6 +84,9 @@ class Config:
     AKISMET_URL = os.environ.get("AKISMET_URL", "https://rest.akismet.com/1.1/comment-check")
     # Address hashes help spot floods of spam; after this many days they are dropped.
     COMMENT_ADDRESS_RETENTION_DAYS = int(os.environ.get("COMMENT_ADDRESS_RETENTION_DAYS", "30"))
+    # Sent mail (and mail given up on) stays in the outbox this long, then `flask prune` drops
+    # it: long enough to look into a complaint, short enough not to become an archive.
+    MAIL_RETENTION_DAYS = int(os.environ.get("MAIL_RETENTION_DAYS", "14"))
     # Requests larger than this are refused before Flask reads them.
     MAX_CONTENT_LENGTH = 256 * 1024
 
@@ -115,6 +118,9 @@ class Config:
     RATELIMIT_POST = os.environ.get("RATELIMIT_POST", "6 per minute;60 per hour")
     RATELIMIT_READ = os.environ.get("RATELIMIT_READ", "600 per minute")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
+    # Links mailed to guests for their data: per address and per email, so nobody floods a
+    # mailbox with them.
+    RATELIMIT_PRIVACY = os.environ.get("RATELIMIT_PRIVACY", "3 per hour")
     # Failed dashboard sign-ins allowed per address and per email before a lockout.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes")
 

@@ -48,6 +48,15 @@ class BanForm(FlaskForm):
     reason = StringField("Reason", validators=[Length(max=300)])
 
 
+class EraseAuthorForm(FlaskForm):
+    """Erasing cannot be undone, so the button needs a ticked box too."""
+
+    confirm = BooleanField(
+        "I understand that this author's comments and details are removed for good",
+        validators=[DataRequired()],
+    )
+
+
 class EmptyForm(FlaskForm):
     """A button that only needs a CSRF token (sign out, lift a ban, confirm a mail link)."""
 

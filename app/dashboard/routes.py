@@ -32,6 +32,7 @@ from app.dashboard.forms import (
     BanForm,
     CommentTextForm,
     EmptyForm,
+    EraseAuthorForm,
     LoginForm,
     NotifyForm,
     SiteSettingsForm,
@@ -41,7 +42,7 @@ from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db, limiter, login_manager
 from app.models import Moderator, Site
 from app.models.types import utcnow
-from app.services import mail_actions, moderation, moderators, transfer
+from app.services import mail_actions, moderation, moderators, privacy, transfer
 
 STATUSES = [s.value for s in CommentStatus]
 
@@ -219,6 +220,7 @@ def comment_detail(comment_id: int) -> str:
         edit_form=CommentTextForm(body=comment.body),
         reply_form=CommentTextForm(formdata=None),
         ban_form=BanForm(),
+        erase_form=EraseAuthorForm(),
     )
 
 
@@ -263,6 +265,20 @@ def ban(comment_id: int) -> Response:
     )
     flash(f"{created.label} is banned from this site.", "ok")
     return redirect(url_for("dashboard.bans", site_id=created.site_id))
+
+
+@bp.post("/comments/<int:comment_id>/erase-author")
+@login_required
+def erase_author(comment_id: int) -> Response:
+    """Erase the comment's author's data on the moderator's sites (a person's request
+    that reached the site owner rather than the widget)."""
+    form = EraseAuthorForm()
+    if not form.validate_on_submit():
+        flash("Tick the box to confirm; nothing was erased.", "error")
+    else:
+        removed = privacy.erase_author(current_user, comment_id)
+        flash(f"Erased the author's data: {removed} comment(s).", "ok")
+    return redirect(url_for("dashboard.comment_detail", comment_id=comment_id))
 
 
 @bp.get("/sites/<site_id>/bans")

@@ -18,6 +18,8 @@ EMAIL_MAX = 254
 WEBSITE_MAX = 300
 TITLE_MAX = 300
 URL_MAX = 2000
+# Ids fit PostgreSQL's 32-bit integer columns; anything larger names no row at all.
+ID_MAX = 2**31 - 1
 _HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # Never valid unescaped in a URL, and the ones that break out of an HTML attribute.
@@ -161,6 +163,11 @@ def initial_status(mode: ModerationMode, *, author_has_approved: bool) -> Commen
     if mode is ModerationMode.FIRST_TIME and author_has_approved:
         return CommentStatus.APPROVED
     return CommentStatus.PENDING
+
+
+def is_id(value: object) -> bool:
+    """An int that could be a row id (bools are ints in Python, and are not ids)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
 
 
 def can_edit(created_at: datetime, now: datetime, window: timedelta) -> bool:

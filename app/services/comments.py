@@ -101,7 +101,7 @@ def post_comment(
     try:
         thread = _get_or_create_thread(site, key, policy.clean_title(title))
         if idempotency_key is not None:
-            earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body)
+            earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body, parent_id)
             if earlier is not None:
                 db.session.commit()
                 return earlier, False
@@ -161,7 +161,7 @@ def post_comment(
         thread = db.session.scalar(
             select(Thread).where(Thread.site_id == site.id, Thread.url == key)
         )
-        earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body)
+        earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body, parent_id)
         if earlier is None:
             raise
         return earlier, False
@@ -226,6 +226,7 @@ def _by_idempotency_key(
     viewer: Viewer,
     guest: GuestDetails | None,
     body: str,
+    parent_id: object,
 ) -> Comment | None:
     if thread is None:
         return None
@@ -234,6 +235,8 @@ def _by_idempotency_key(
     )
     if earlier is None:
         return None
+    if earlier.parent_id != parent_id:
+        raise IdempotencyConflict("This idempotency key was already used for another comment.")
     same_author = (
         earlier.user_id == viewer.user.id
         if viewer.user
@@ -292,7 +295,7 @@ def _refuse_duplicate(
 
 
 def _parent_in_thread(thread: Thread, parent_id: int, viewer: Viewer) -> Comment:
-    parent = db.session.get(Comment, parent_id)
+    parent = db.session.get(Comment, parent_id) if policy.is_id(parent_id) else None
     if parent is None or parent.thread_id != thread.id or not viewer.can_see(parent):
         raise ParentNotFound(
             "The comment you are replying to is not on this page.", field="parent_id"
@@ -325,7 +328,7 @@ def _author_has_approved(site: Site, viewer: Viewer, guest: GuestDetails | None)
 
 
 def _own_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
-    if not isinstance(comment_id, int):
+    if not policy.is_id(comment_id):
         raise CommentNotFound("There is no such comment.")
     comment = db.session.get(Comment, comment_id)
     if comment is None:

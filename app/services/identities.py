@@ -5,16 +5,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.database import begin_write
-from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, DataDeletion, Identity, Thread, User
 from app.models.types import utcnow
-from app.services import cache
+from app.services import cache, privacy
 from app.services.hashing import keyed_hash
-from app.services.threads import adjust_approved_count
 
 
 @dataclass(frozen=True)
@@ -73,36 +71,14 @@ def erase_provider_user(provider: str, provider_user_id: str) -> int:
     """Remove the user behind a provider account and the text of their comments.
 
     Returns how many comments were removed. Replies by others keep their place under a
-    "deleted" placeholder.
+    "deleted" placeholder (see `privacy.erase_user`, which does the work).
     """
-    begin_write()
-    identity = db.session.scalar(
-        select(Identity).where(
+    user_id = db.session.scalar(
+        select(Identity.user_id).where(
             Identity.provider == provider, Identity.provider_user_id == provider_user_id
         )
     )
-    if identity is None:
-        db.session.commit()
-        return 0
-    user_id = identity.user_id
-    _touch_threads_of(user_id)
-    approved_per_thread: dict[int, int] = {}
-    for thread_id, status in db.session.execute(
-        select(Comment.thread_id, Comment.status).where(Comment.user_id == user_id)
-    ):
-        if status is CommentStatus.APPROVED:
-            approved_per_thread[thread_id] = approved_per_thread.get(thread_id, 0) + 1
-    removed = db.session.execute(
-        update(Comment)
-        .where(Comment.user_id == user_id)
-        .values(status=CommentStatus.DELETED, body="", html="", user_id=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    for thread_id, count in approved_per_thread.items():
-        adjust_approved_count(thread_id, -count)
-    db.session.delete(db.session.get(User, user_id))
-    db.session.commit()
-    return removed
+    return privacy.erase_user(user_id) if user_id is not None else 0
 
 
 def _touch_threads_of(user_id: int) -> None:

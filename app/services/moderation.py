@@ -69,6 +69,8 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
     if action not in ACTIONS:
         raise ValidationError("Unknown action.", field="action")
     ids = sorted({int(i) for i in comment_ids})
+    if any(not policy.is_id(i) for i in ids):
+        raise CommentNotFound("Some of those comments do not exist.")
     if not ids:
         raise ValidationError("Select at least one comment.", field="ids")
     rows = db.session.execute(
@@ -454,6 +456,8 @@ def _audit(
 def _moderated_comment(
     moderator: Moderator, comment_id: int, *, lock: bool = True
 ) -> tuple[Comment, str]:
+    if not policy.is_id(comment_id):
+        raise CommentNotFound("There is no such comment.")
     if lock:
         begin_write()
     row = db.session.execute(

@@ -5,23 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 
 from app.database import begin_write
 from app.extensions import db
-from app.models import Comment
+from app.models import Comment, OutboxMessage
 from app.models.types import utcnow
 from app.services.logins import prune_flows
+from app.services.mail import MAX_ATTEMPTS
 
 
 @dataclass(frozen=True)
 class PruneReport:
     address_hashes: int
     login_flows: int
+    mail_messages: int = 0
 
 
-def prune(*, address_days: int) -> PruneReport:
-    """Drop address hashes older than `address_days` and sign-in flows past their lifetime."""
+def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
+    """Drop address hashes older than `address_days`, sign-in flows past their lifetime and,
+    with `mail_days`, outbox mail sent (or given up on) longer ago than that."""
     begin_write()
     cleared = db.session.execute(
         update(Comment)
@@ -32,5 +35,17 @@ def prune(*, address_days: int) -> PruneReport:
         .values(remote_addr_hash=None)
         .execution_options(synchronize_session=False)
     ).rowcount
+    mails = 0
+    if mail_days is not None:
+        # Mail holds names and comment text: once delivered, the outbox has no use for it.
+        cutoff = utcnow() - timedelta(days=mail_days)
+        mails = db.session.execute(
+            delete(OutboxMessage)
+            .where(
+                OutboxMessage.created_at < cutoff,
+                or_(OutboxMessage.sent_at.is_not(None), OutboxMessage.attempts >= MAX_ATTEMPTS),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
     db.session.commit()
-    return PruneReport(address_hashes=cleared, login_flows=prune_flows())
+    return PruneReport(address_hashes=cleared, login_flows=prune_flows(), mail_messages=mails)

@@ -19,6 +19,7 @@ from app.services.viewers import Viewer
 Sort = Literal["oldest", "newest", "best"]
 SORTS: tuple[Sort, ...] = ("oldest", "newest", "best")
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000  # a hundred million top-level comments; beyond, offsets overflow
 MAX_COUNT_URLS = 100
 
 
@@ -46,7 +47,7 @@ def find_thread(site: Site, key: str) -> Thread | None:
 def check_paging(sort: str, page: int, per_page: int) -> None:
     if sort not in SORTS:
         raise ValidationError("Sort by oldest, newest or best.", field="sort")
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"Pages start at 1 and hold up to {MAX_PER_PAGE}.", field="page")
 
 

@@ -23,6 +23,8 @@
       net: "The comment service could not be reached. Please try again.",
       conn: "Connecting to {0}…", using: "You are commenting using your {0} account.",
       out: "Log Out", change: "Change", link: "Link {0}", closed: "The sign-in window was closed.", signed: "Signed in",
+      dl: "Download my comments", rm: "Delete my account", rmq: "Delete your account and all your comments? This cannot be undone.",
+      data: "Your data", send: "Send me a link", sent: "If that address wrote here, a link is on its way.",
     },
     de: {
       reply: "Schreibe einen Kommentar",
@@ -41,7 +43,9 @@
       net: "Der Kommentardienst ist nicht erreichbar. Bitte versuche es erneut.",
       conn: "Verbindung mit {0} wird hergestellt…", using: "Du kommentierst mit deinem {0}-Konto.",
       out: "Abmelden", change: "Ändern", link: "{0} verknüpfen", closed: "Das Anmeldefenster wurde geschlossen.",
-      signed: "Angemeldet",
+      signed: "Angemeldet", dl: "Meine Kommentare herunterladen", rm: "Mein Konto löschen",
+      rmq: "Dein Konto und alle deine Kommentare löschen? Das lässt sich nicht rückgängig machen.",
+      data: "Deine Daten", send: "Schick mir einen Link", sent: "Wenn diese Adresse hier geschrieben hat, ist ein Link unterwegs.",
     },
     fr: {
       reply: "Laisser un commentaire",
@@ -61,7 +65,9 @@
       net: "Le service de commentaires est injoignable. Veuillez réessayer.",
       conn: "Connexion à {0}…", using: "Vous commentez avec votre compte {0}.",
       out: "Se déconnecter", change: "Changer", link: "Associer {0}", closed: "La fenêtre de connexion a été fermée.",
-      signed: "Connecté",
+      signed: "Connecté", dl: "Télécharger mes commentaires", rm: "Supprimer mon compte",
+      rmq: "Supprimer votre compte et tous vos commentaires ? C’est définitif.",
+      data: "Vos données", send: "Envoyez-moi un lien", sent: "Si cette adresse a écrit ici, un lien est en route.",
     },
     es: {
       reply: "Deja una respuesta",
@@ -80,7 +86,9 @@
       net: "No se pudo conectar con el servicio de comentarios. Inténtalo de nuevo.",
       conn: "Conectando con {0}…", using: "Estás comentando con tu cuenta de {0}.",
       out: "Cerrar sesión", change: "Cambiar", link: "Vincular {0}", closed: "Se cerró la ventana de inicio de sesión.",
-      signed: "Sesión iniciada",
+      signed: "Sesión iniciada", dl: "Descargar mis comentarios", rm: "Eliminar mi cuenta",
+      rmq: "¿Eliminar tu cuenta y todos tus comentarios? No se puede deshacer.",
+      data: "Tus datos", send: "Envíame un enlace", sent: "Si esa dirección escribió aquí, un enlace va en camino.",
     },
   };
 
@@ -127,6 +135,7 @@ label{font-weight:600;margin-bottom:.15em}
 .er{color:var(--er);font-weight:600}
 .bd{font-size:.75em;border:1px solid;border-radius:4px;padding:0 .3em}
 .er:empty{display:none}
+summary{cursor:pointer;color:var(--acc);margin:.7em 0}
 .sr,.hp{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 [hidden]{display:none!important}`;
 
@@ -402,6 +411,7 @@ label{font-weight:600;margin-bottom:.15em}
         parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
       h("div", { class: "f ck" }, h("input", { type: "checkbox", id: id("n"), name: "notify" }),
         h("label", { htmlFor: id("n") }, T.notify)));
+      const oops = (x) => (err.textContent = x.message);
       f.up = () => {
         gs.hidden = gs.disabled = !!viewer;
         who.hidden = !viewer;
@@ -410,6 +420,11 @@ label{font-weight:600;margin-bottom:.15em}
           h("p", { class: "u" }, fmt(T.using, viewer.provider_label),
             h("button", { type: "button", onclick: () => out(f, "input") }, T.out),
             h("button", { type: "button", onclick: () => out(f, ".pv") }, T.change)),
+          // The reader's own data: a copy of it, or the account gone with all its comments.
+          !parentLi && h("p", { class: "u x" },
+            h("button", { type: "button", onclick: () => api("/me/export").then(save, oops) }, T.dl),
+            h("button", { type: "button", onclick: () => confirm(T.rmq) &&
+              send("DELETE", "/me", { confirm: true }).then(() => out(f, "input"), oops) }, T.rm)),
           // Another provider's account joins this one: the sign-in carries the reader's token.
           h("div", { class: "bar" }, (cfg.providers || []).filter((p) => p.name !== viewer.provider)
             .map((p) => h("button", { type: "button", onclick: (e) => signIn(p, f, (last = e.currentTarget)) },
@@ -432,6 +447,31 @@ label{font-weight:600;margin-bottom:.15em}
       };
       f.up();
       return f;
+    }
+
+    // Saved as a file by the browser itself: the export never leaves the reader's machine.
+    const save = (j) => {
+      const a = h("a", { download: "comments.json", href: URL.createObjectURL(new Blob([JSON.stringify(j, null, 1)])) });
+      wrap.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1e4);
+    };
+
+    // A guest proves the address is theirs by opening a link mailed to it; the answer is the
+    // same whether or not it wrote anything.
+    function yours() {
+      const n = h("p"), e = h("input", { type: "email", required: true, "aria-labelledby": "aw-pd", placeholder: T.email, value: store.get(guestKey, {}).email || "" });
+      const f = h("form", {
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          send("POST", "/privacy/requests", { email: e.value }).then(() => T.sent, (x) => x.message).then((m) => say(n.textContent = m));
+        },
+      }, h("div", { class: "f" }, e), h("button", null, T.send), n);
+      const d = h("details", null, h("summary", { id: "aw-pd" }, T.data), f);
+      f.up = () => (d.hidden = !!viewer);
+      f.up();
+      return d;
     }
 
     function toggleReply(li, btn) {
@@ -589,7 +629,7 @@ label{font-weight:600;margin-bottom:.15em}
         fill(list, j.comments || [], 1);
         if (page) (before ? before.nextElementSibling : list.firstElementChild)?.focus();
         more.hidden = next == null;
-        if (!wrap.querySelector(":scope > form")) wrap.append(form(null));
+        if (!wrap.querySelector(":scope > form")) wrap.append(form(null), yours());
       } catch (x) {
         if (["origin_not_allowed", "site_not_found", "url_not_allowed"].includes(x.code)) {
           wrap.replaceChildren(h("p", null, T.na));

@@ -1,0 +1,78 @@
+"""The page behind a guest's mailed link. Opening it changes nothing (mail scanners fetch
+every link they see); downloading and deleting are buttons, POSTs with a CSRF token."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.models.types import utcnow
+from app.privacy import bp
+from app.services import privacy
+
+
+@bp.after_request
+def page_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    # The link is the key to someone's data: never in a Referer, a cache or a search index.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.errorhandler(DomainError)
+def link_problem(err: DomainError) -> tuple[str, int]:
+    db.session.rollback()
+    return render_template("privacy/message.html", message=err.message), err.status
+
+
+@bp.errorhandler(CSRFError)
+def stale_form(_err: CSRFError) -> tuple[str, int]:
+    message = "This page was open too long. Open the link from the mail again."
+    return render_template("privacy/message.html", message=message), 400
+
+
+@bp.get("/<token>")
+def page(token: str) -> str:
+    link = privacy.read_guest_token(token)
+    comments = privacy.comments_of_email(link.email)
+    return render_template(
+        "privacy/page.html",
+        email=link.email,
+        counts=privacy.counts_per_site(comments),
+        total=len(comments),
+        subscriptions=len(privacy.subscriptions_of_email(link.email)),
+        used=privacy.link_used(link),
+        token=token,
+        hours=privacy.LINK_SECONDS // 3600,
+    )
+
+
+@bp.post("/<token>/export")
+def export(token: str) -> Response:
+    link = privacy.read_guest_token(token)
+    body = json.dumps(privacy.export_data(email=link.email), ensure_ascii=False, indent=1)
+    response = Response(body, mimetype="application/json")
+    filename = f"afterword-comments-{utcnow():%Y%m%d}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.post("/<token>/delete")
+def delete(token: str) -> str | tuple[str, int]:
+    link = privacy.read_guest_token(token)
+    if request.form.get("confirm") != "yes":
+        message = "Nothing was deleted: tick the box to confirm, then press the button again."
+        return render_template("privacy/message.html", message=message, back=token), 400
+    removed = privacy.erase_with_link(link)
+    return render_template("privacy/deleted.html", removed=removed)
