@@ -330,3 +330,33 @@ def test_a_signed_in_reader_links_a_second_provider(
             select(Identity.user_id).where(Identity.provider_user_id.in_(["2244994945", newcomer]))
         ).all()
         assert len(owners) == 2 and len(set(owners)) == 1  # one reader, two accounts
+
+
+def test_a_signed_in_reader_gives_an_email_only_to_be_notified(
+    social: Live, page: Page, blog: tuple[str, Locator]
+) -> None:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Subscription
+
+    _, widget = blog
+    popup = start_sign_in(page, widget, "Twitter")
+    popup.get_by_role("button", name="Authorize app").click()
+    wait_closed(popup)
+    expect_signed_in(widget, "Twitter", "Ada Lovelace")
+    email = widget.get_by_label("Email for notifications")
+    expect(email).to_be_hidden()
+    widget.get_by_label("Notify me of new comments via email.").check()
+    expect(email).to_be_visible()
+    widget.get_by_label("Comment", exact=True).fill("Tell me when someone answers.")
+    widget.get_by_role("button", name="Post Comment").click()
+    expect(widget.get_by_role("alert")).to_contain_text("Give an email address")
+    email.fill("ada@example.com")
+    widget.get_by_role("button", name="Post Comment").click()
+    expect(widget.locator("li.c", has_text="Tell me when someone answers.")).to_contain_text(
+        PENDING
+    )
+    with social.app.app_context():
+        emails = db.session.scalars(select(Subscription.email)).all()
+        assert "ada@example.com" in emails

@@ -12,7 +12,7 @@
     en: {
       reply: "Leave a Reply", intro: "Fill in your details below or click an icon to log in:",
       login: "Log in with {0}", email: "Email", name: "Name", website: "Website",
-      comment: "Comment", post: "Post Comment", notify: "Notify me of new comments via email.",
+      comment: "Comment", post: "Post Comment", notify: "Notify me of new comments via email.", nmail: "Email for notifications",
       replyBtn: "Reply", pending: "Your comment is awaiting moderation.",
       na: "Comments are not available on this page.", deleted: "This comment was deleted.", mod: "Moderator",
       one: "{0} Comment", many: "{0} Comments", feed: "Comments feed", sort: "Sort by", oldest: "Oldest",
@@ -31,7 +31,7 @@
       intro: "Trage deine Daten unten ein oder klicke auf ein Symbol, um dich anzumelden:",
       login: "Anmelden mit {0}", email: "E-Mail", name: "Name", website: "Website",
       comment: "Kommentar", post: "Kommentar absenden",
-      notify: "Benachrichtige mich per E-Mail über neue Kommentare.", replyBtn: "Antworten",
+      notify: "Benachrichtige mich per E-Mail über neue Kommentare.", nmail: "E-Mail für Benachrichtigungen", replyBtn: "Antworten",
       pending: "Dein Kommentar wartet auf Freigabe.",
       na: "Kommentare sind auf dieser Seite nicht verfügbar.",
       deleted: "Dieser Kommentar wurde gelöscht.", mod: "Moderation", feed: "Kommentar-Feed", one: "{0} Kommentar", many: "{0} Kommentare",
@@ -52,7 +52,7 @@
       intro: "Entrez vos coordonnées ci-dessous ou cliquez sur une icône pour vous connecter :",
       login: "Se connecter avec {0}", email: "E-mail", name: "Nom", website: "Site web",
       comment: "Commentaire", post: "Publier le commentaire",
-      notify: "M’avertir des nouveaux commentaires par e-mail.", replyBtn: "Répondre",
+      notify: "M’avertir des nouveaux commentaires par e-mail.", nmail: "E-mail pour les notifications", replyBtn: "Répondre",
       pending: "Votre commentaire est en attente de modération.",
       na: "Les commentaires ne sont pas disponibles sur cette page.",
       deleted: "Ce commentaire a été supprimé.", mod: "Modération", feed: "Flux des commentaires", one: "{0} commentaire",
@@ -74,7 +74,7 @@
       intro: "Introduce tus datos o haz clic en un icono para iniciar sesión:",
       login: "Iniciar sesión con {0}", email: "Correo electrónico", name: "Nombre",
       website: "Sitio web", comment: "Comentario", post: "Publicar comentario",
-      notify: "Avisarme de nuevos comentarios por correo electrónico.", replyBtn: "Responder",
+      notify: "Avisarme de nuevos comentarios por correo electrónico.", nmail: "Correo para avisos", replyBtn: "Responder",
       pending: "Tu comentario está pendiente de moderación.",
       na: "Los comentarios no están disponibles en esta página.",
       deleted: "Este comentario fue eliminado.", mod: "Moderación", feed: "Feed de comentarios", one: "{0} comentario", many: "{0} comentarios",
@@ -353,6 +353,9 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
         field("name", T.name, "text", "name", true),
         field("website", T.website, "url", "url", false));
 
+      const ne = h("div", { class: "f", hidden: true },
+        h("label", { htmlFor: id("ne") }, T.nmail),
+        h("input", { id: id("ne"), name: "notify_email", type: "email", autocomplete: "email", disabled: true }));
       const f = h("form", {
         noValidate: true, "aria-labelledby": id("h"),
         oninput: () => {
@@ -372,7 +375,7 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
           try {
             const j = await send("POST", "/comments", {
               url, title, parent_id: pid ?? null, body: v.body, name: v.name, email: v.email,
-              website: v.website || undefined, notify: !!v.notify, idempotency_key: key,
+              website: v.website || undefined, notify: !!v.notify, notify_email: v.notify_email, idempotency_key: key,
               hp: v.hp || "", fill_ms: Date.now() - t0,
             });
             key = null;
@@ -409,10 +412,13 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
       h("div", { class: "bar" },
         h("button", { class: "p" }, T.post),
         parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
-      h("div", { class: "f ck" }, h("input", { type: "checkbox", id: id("n"), name: "notify" }),
-        h("label", { htmlFor: id("n") }, T.notify)));
+      h("div", { class: "f ck" }, h("input", { type: "checkbox", id: id("n"), name: "notify", onchange: () => f.up() }),
+        h("label", { htmlFor: id("n") }, T.notify)),
+      // A signed-in reader has no email on file: asked for only when they want mail.
+      ne);
       const oops = (x) => (err.textContent = x.message);
       f.up = () => {
+        ne.hidden = ne.lastChild.disabled = !(viewer && f.elements.namedItem("notify").checked);
         gs.hidden = gs.disabled = !!viewer;
         who.hidden = !viewer;
         who.replaceChildren(...(viewer ? [
