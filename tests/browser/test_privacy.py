@@ -102,7 +102,8 @@ def test_a_guest_gets_a_link_by_mail_and_downloads_and_deletes_on_its_page(
     field.fill("quill@example.com")
     send.click()
     answer = "If that address wrote here, a link is on its way."
-    expect(widget.get_by_text(answer)).to_be_visible()
+    # Shown next to the field, and announced in the live region too.
+    expect(widget.locator("p", has_text=answer)).to_be_visible()
     with live.app.app_context():
         [mail] = db.session.scalars(
             select(OutboxMessage).where(OutboxMessage.to == "quill@example.com")
