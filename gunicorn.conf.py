@@ -17,6 +17,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
+# count.js asks for many page URLs in one GET; allow the longest request line gunicorn can.
+limit_request_line = 8190
 max_requests = 10_000  # recycle workers now and then; jitter keeps them from all going at once
 max_requests_jitter = 1_000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")

@@ -159,3 +159,22 @@ def test_demo_post_page_embeds_the_widget(live: Live, page: Page) -> None:
     expect(page.locator("#afterword").get_by_role("heading", name="Leave a Reply")).to_be_visible()
     page.goto(live.url + "/demo/listing")
     expect(page.locator("a[data-afterword-count]").first).to_have_text("0 Comments")
+
+
+def test_a_long_listing_is_counted_in_requests_short_enough_for_any_server(
+    live: Live, site_id: str, page: Page
+) -> None:
+    origin = live.host.origin
+    urls = [f"{origin}/2026/{'a-rather-long-post-title-' * 3}{i}" for i in range(100)]
+    live.comment(site_id, urls[-1], "The last one has a comment.")
+    links = "".join(f'<a href="{u}" data-afterword-count="{u}">comments</a>' for u in urls)
+    live.host.pages["/long-listing"] = (
+        f'<!doctype html><html lang="en"><body>{links}'
+        f'<script src="{live.url}/count.js" data-site="{site_id}" async></script></body></html>'
+    )
+    live.requests.clear()
+    page.goto(f"{origin}/long-listing")
+    expect(page.locator(f'a[data-afterword-count="{urls[-1]}"]')).to_have_text("1 Comment")
+    expect(page.locator(f'a[data-afterword-count="{urls[0]}"]')).to_have_text("0 Comments")
+    counts = [p for _, p in live.requests if p.endswith("/counts")]
+    assert 1 < len(counts) <= 3  # split, since one request line would pass 8 KB

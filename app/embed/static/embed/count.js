@@ -11,6 +11,8 @@
     fr: ["commentaire", "commentaires"], es: ["comentario", "comentarios"],
   };
   const MAX_URLS = 100; // the API's limit per request
+  // Proxies and servers refuse long request lines (gunicorn: 8190 bytes at most).
+  const MAX_QUERY = 6000;
 
   function run() {
     const links = [...D.querySelectorAll("a[data-afterword-count]")];
@@ -20,9 +22,23 @@
     const target = (a) => a.dataset.afterwordCount || a.href;
     const urls = [...new Set(links.map(target))];
     const base = `${new URL(S.src, location.href).origin}/api/v1/sites/${encodeURIComponent(S.dataset.site)}/counts?`;
-    for (let i = 0; i < urls.length; i += MAX_URLS) {
-      const q = new URLSearchParams();
-      for (const u of urls.slice(i, i + MAX_URLS)) q.append("url", u);
+    // Usually one request; a very long listing is split so that no request line is too long.
+    const batches = [];
+    let q = new URLSearchParams(), n = 0;
+    for (const u of urls) {
+      const next = new URLSearchParams(q);
+      next.append("url", u);
+      if (n && (n === MAX_URLS || next.toString().length > MAX_QUERY)) {
+        batches.push(q);
+        q = new URLSearchParams([["url", u]]);
+        n = 1;
+      } else {
+        q = next;
+        n += 1;
+      }
+    }
+    batches.push(q);
+    for (const q of batches) {
       fetch(base + q, { credentials: "omit" })
         .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
         .then(({ counts }) => {
