@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask_sqlalchemy.record_queries import get_recorded_queries
 
 from app.domain.states import CommentStatus
@@ -39,8 +41,9 @@ def selects_during(action) -> int:
 def test_a_second_guest_read_comes_from_the_cache(client, site):
     for _ in range(5):
         make_comment(site)
+    site = SimpleNamespace(id=site.id)  # asking the model for its id would be a query too
     assert selects_during(lambda: read(client, site)) == 4
-    assert selects_during(lambda: read(client, site)) == 2  # site and thread lookups only
+    assert selects_during(lambda: read(client, site)) == 0  # the site, thread and page: cached
 
 
 def test_guest_reads_carry_an_etag_and_revalidate_to_304(client, site):

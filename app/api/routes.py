@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from typing import Any
@@ -79,16 +80,26 @@ def thread() -> Response:
     }
     threads.check_paging(**paging)
     key = thread_key(request.args.get("url", ""), g.site.origins)
-    found = threads.find_thread(g.site, key)
+
+    looked_up: dict[str, Any] = {}  # the thread, once loaded: never two queries for it
+
+    def find() -> Any:
+        if "thread" not in looked_up:
+            looked_up["thread"] = threads.find_thread(g.site, key)
+        return looked_up["thread"]
 
     def render() -> bytes:
-        page = threads.page_of(found, key, viewer, **paging)
+        page = threads.page_of(find(), key, viewer, **paging)
         return _json_bytes(thread_page_out(page, g.site, viewer))
 
     if viewer.is_anonymous and not g.get("session_expired"):
+        found = cache.thread_id(g.site.id, key, lambda: find() and find().id)
+        if found is None:
+            return _public_json(_with_gzip(render()))
         variant = "{sort}:{page}:{per_page}".format(**paging)
-        body = cache.cached_thread(g.site.id, found.id, variant, render) if found else render()
-        return _public_json(body)
+        return _public_json(
+            cache.cached_thread(g.site.id, found, variant, lambda: _with_gzip(render()))
+        )
     return _private_json(render())
 
 
@@ -99,7 +110,9 @@ def counts() -> Response:
     threads.check_count_urls(urls)
     variant = "\n".join(urls)
     body = cache.cached_counts(
-        g.site.id, variant, lambda: _json_bytes({"counts": threads.counts(g.site, urls)})
+        g.site.id,
+        variant,
+        lambda: _with_gzip(_json_bytes({"counts": threads.counts(g.site, urls)})),
     )
     return _public_json(body)
 
@@ -186,10 +199,22 @@ def _json_bytes(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _public_json(body: bytes) -> Response:
+def _with_gzip(body: bytes) -> tuple[bytes, bytes]:
+    """A body and its gzip form, made once when cached rather than on every answer."""
+    return body, gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def _public_json(bodies: tuple[bytes, bytes]) -> Response:
     """The same for every guest: browsers and CDNs may keep it briefly, then revalidate."""
+    body, gzipped = bodies
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        body, etag = gzipped, etag + "-gz"  # each encoding its own strong ETag
     response = Response(body, mimetype="application/json")
-    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    if body is gzipped:
+        response.headers["Content-Encoding"] = "gzip"  # Flask-Compress leaves it as it is
+    response.vary.add("Accept-Encoding")
+    response.set_etag(etag)
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["THREAD_MAX_AGE"]
     response.vary.add("Authorization")

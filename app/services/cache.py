@@ -48,6 +48,27 @@ def cached_thread(site_id: str, thread_id: int, variant: str, build: Callable[[]
     return _cached([_site_gen_key(site_id), _thread_gen_key(thread_id)], variant, build)
 
 
+def cached_site(site_id: str, build: Callable[[], Any]) -> Any:
+    """A site's read-only view, renewed when its settings change (`touch_site`)."""
+    return _cached([_site_gen_key(site_id)], f"site:{site_id}", build)
+
+
+def thread_id(site_id: str, key: str, find: Callable[[], int | None]) -> int | None:
+    """A page's thread id. A thread never changes its URL, so a found id is kept for good;
+    a page without a thread is asked again next time (its first comment creates one)."""
+    cache_key = "thread-id:" + _digest(site_id, key)
+    try:
+        found = cache.get(cache_key)
+        if found is None:
+            found = find()
+            if found is not None:
+                cache.set(cache_key, found, timeout=0)
+        return found
+    except _CACHE_ERRORS as err:
+        log.warning("cache unavailable (%s); reading from the database", type(err).__name__)
+        return find()
+
+
 def cached_counts(site_id: str, variant: str, build: Callable[[], Any]) -> Any:
     return _cached([_site_gen_key(site_id), _counts_gen_key(site_id)], variant, build)
 
