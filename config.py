@@ -45,6 +45,9 @@ class Config:
     # How many reverse proxies stand in front (each appends to X-Forwarded-For); 0: none.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
+    # "json": one object per line, for collectors; "text": Python's default, for people.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     TWITTER_CLIENT_ID = os.environ.get("TWITTER_CLIENT_ID")
     TWITTER_CLIENT_SECRET = os.environ.get("TWITTER_CLIENT_SECRET")
@@ -166,6 +169,8 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
         super().init_app(app)

@@ -47,6 +47,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         embed,
         errors,
         feeds,
+        logs,
         metrics,
         ops,
         privacy,
@@ -71,5 +72,6 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.register_blueprint(subscribe.bp, url_prefix="/notifications")
     app.register_blueprint(privacy.bp, url_prefix="/privacy")
     metrics.init_app(app)
+    logs.init_app(app)
     cli.init_app(app)
     return app

@@ -97,3 +97,31 @@ def test_postgres_connections_give_up_instead_of_hanging():
     assert options["connect_args"]["connect_timeout"] <= 5
     assert "statement_timeout" in options["connect_args"]["options"]
     assert engine_options("sqlite:///x.db", {}) == {"pool_pre_ping": True}
+
+
+def test_production_logs_are_one_json_object_per_line(tmp_path, capsys):
+    import json
+    import logging
+
+    from app import create_app
+    from config import ProductionConfig
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        app = create_app(
+            ProductionConfig,
+            SECRET_KEY="k",
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
+            LOG_FORMAT="json",
+        )
+        app.test_client().get(
+            "/api/v1/sites/abc/thread", query_string={"url": "https://x.example/"}
+        )
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+        record = json.loads(lines[-1])
+        assert record["level"] == "WARNING" and record["logger"] == "app.errors"
+        assert record["endpoint"] == "api.thread" and record["method"] == "GET"
+        assert "x.example" not in lines[-1]  # no query strings, no readers' data
+    finally:
+        root.handlers[:], root.level = saved
