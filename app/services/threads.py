@@ -51,30 +51,14 @@ def check_paging(sort: str, page: int, per_page: int) -> None:
         raise ValidationError(f"Pages start at 1 and hold up to {MAX_PER_PAGE}.", field="page")
 
 
-def read_page(
-    site: Site,
-    url: str,
-    viewer: Viewer,
-    *,
-    sort: str = "oldest",
-    page: int = 1,
-    per_page: int = 50,
+def page_of(
+    thread: Thread | None, key: str, viewer: Viewer, *, sort: str, page: int, per_page: int
 ) -> ThreadPage:
-    """A page of the thread as `viewer` sees it: approved comments plus the viewer's own pending.
+    """One page of a thread as `viewer` sees it: approved comments plus the viewer's own pending.
 
     Pages are counted in top-level comments, each shipped with its whole reply tree, so a
     10,000-comment thread never loads at once and a conversation is never cut in half.
     """
-    check_paging(sort, page, per_page)
-    key = thread_key(url, site.origins)
-    thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
-    return page_of(thread, key, viewer, sort=sort, page=page, per_page=per_page)
-
-
-def page_of(
-    thread: Thread | None, key: str, viewer: Viewer, *, sort: str, page: int, per_page: int
-) -> ThreadPage:
-    """`read_page` for a thread already looked up (the API looks it up to key its cache)."""
     if thread is None:
         return ThreadPage(url=key, thread=None, roots=[], page=page, next_page=None)
 

@@ -30,6 +30,3 @@ class Viewer:
         if comment.status is CommentStatus.APPROVED:
             return True
         return comment.status is CommentStatus.PENDING and self.owns(comment)
-
-
-ANONYMOUS = Viewer()
