@@ -32,7 +32,25 @@ def _machine() -> tuple[int, int]:
     return total - fields[3] - fields[4], total
 
 
-def _processes(pgids: set[int], names: set[str]) -> int:
+def _other_database(pid: str, database: str) -> bool:
+    """A PostgreSQL backend serving another database (say, a test suite next to us).
+
+    Backends title themselves `postgres: [CLUSTER:] USER DATABASE HOST(PORT) STATE`; the
+    server's own helpers (checkpointer, WAL writer, autovacuum) serve everyone and count as
+    ours.
+    """
+    try:
+        title = Path("/proc", pid, "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        return False
+    words = title.split()
+    for i, word in enumerate(words):
+        if i >= 2 and ((word.endswith(")") and "(" in word) or word == "[local]"):
+            return words[i - 1] != database
+    return False
+
+
+def _processes(pgids: set[int], names: set[str], database: str | None) -> int:
     ticks = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -46,6 +64,8 @@ def _processes(pgids: set[int], names: set[str]) -> int:
         rest = stat[stat.rindex(")") + 2 :].split()
         pgrp, utime, stime = int(rest[2]), int(rest[11]), int(rest[12])
         if pgrp in pgids or comm in names:
+            if comm == "postgres" and database and _other_database(entry.name, database):
+                continue
             ticks += utime + stime
     return ticks
 
@@ -56,10 +76,13 @@ def _children() -> int:
     return round((usage.ru_utime + usage.ru_stime) * TICKS)
 
 
-def snapshot(pgids: Iterable[int], names: Iterable[str] = ()) -> Snapshot:
-    """`names`: other servers the benchmark drives (the database), counted as its own."""
+def snapshot(
+    pgids: Iterable[int], names: Iterable[str] = (), database: str | None = None
+) -> Snapshot:
+    """`names`: other servers the benchmark drives, counted as its own; of PostgreSQL's
+    backends, only those serving `database`."""
     busy, total = _machine()
-    return Snapshot(busy, total, _processes(set(pgids), set(names)) + _children())
+    return Snapshot(busy, total, _processes(set(pgids), set(names), database) + _children())
 
 
 def other_share(before: Snapshot, after: Snapshot) -> float:

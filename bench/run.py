@@ -36,6 +36,7 @@ import isso_server
 import loadgen
 from plan import ORIGIN, POST_PATH, Plan, count_path, make_plan, thread_path
 from servers import Response, Server, ServerError, free_port, request, running
+from sqlalchemy.engine import make_url
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -153,7 +154,8 @@ def _expect_list(expected: list[int]) -> Callable[[Any], str | None]:
 
 def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
     api = f"{base}/api/v1/sites/{site_id}"
-    workloads = []
+    # The ceiling: what gunicorn, Flask and the per-request hooks cost with no work at all.
+    workloads = [Workload("ceiling", "GET /healthz: no database, no cache", f"{base}/healthz")]
     for size in sorted(plan.threads):
         # Exactly the widget's first request: url and sort, default page size (50 roots).
         query = urlencode({"url": ORIGIN + thread_path(size), "sort": "oldest"})
@@ -229,6 +231,7 @@ def isso_workloads(base: str, plan: Plan) -> list[Workload]:
     uris = [count_path(i + 1) for i in range(len(plan.count_threads))]
     body = json.dumps(uris)
     return [
+        Workload("ceiling", "GET /config: Isso's cheapest answer", f"{base}/config"),
         Workload(
             f"thread-{size}",
             f"thread read, {size} comments (Isso: whole thread)",
@@ -319,12 +322,14 @@ def measure(
     quiet_url: str,
     helpers: tuple[str, ...] = (),
     attempts: int = ATTEMPTS,
+    database: str | None = None,
 ) -> Result:
     """Probe, warm up, wait for the backlog to drain, then the measured wrk run.
 
     `helpers`: process names of servers that work for this one (PostgreSQL, Redis), whose
-    CPU time counts as the benchmark's own. With `attempts` > 1 each run waits for an idle
-    machine first, and a run other processes disturbed is measured again.
+    CPU time counts as the benchmark's own (of PostgreSQL's backends, those serving
+    `database`). With `attempts` > 1 each run waits for an idle machine first, and a run
+    other processes disturbed is measured again.
     """
     result = Result(server_name, db, workload.name, workload.label)
     _probe(workload, result)
@@ -338,9 +343,9 @@ def measure(
     for attempt in range(1, attempts + 1):
         if attempts > 1:
             _wait_for_idle()
-        before = cpu.snapshot([server.pgid or 0], helpers)
+        before = cpu.snapshot([server.pgid or 0], helpers, database)
         this = _wrk(workload, seconds, CONNECTIONS, WRK_THREADS, f"{run_tag}a{attempt}")
-        other = cpu.other_share(before, cpu.snapshot([server.pgid or 0], helpers))
+        other = cpu.other_share(before, cpu.snapshot([server.pgid or 0], helpers, database))
         result.drain_seconds = server.wait_quiet(quiet_url, HEADERS)
         if wrk is None or other < result.other_cpu_pct:
             wrk, result.other_cpu_pct, result.attempts = this, other, attempt
@@ -367,8 +372,8 @@ def measure(
 
 
 def code_fingerprint() -> str:
-    """The git revision plus a hash of everything the server runs, so a run that straddles a
-    change of the code (others work in the same tree) is caught, not published."""
+    """A hash of everything the server runs, so that a run straddling a change of the code
+    (others may work in the same tree) is caught, not published. A commit alone leaves it."""
     digest = hashlib.sha256()
     files = [ROOT / "config.py", ROOT / "gunicorn.conf.py", ROOT / "pyproject.toml"]
     files += sorted(
@@ -377,8 +382,7 @@ def code_fingerprint() -> str:
     for path in files:
         if path.exists():
             digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    revision = _first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
-    return f"{revision} ({digest.hexdigest()[:10]})"
+    return digest.hexdigest()[:12]
 
 
 def gunicorn_flags(gunicorn: Path) -> list[str]:
@@ -484,6 +488,7 @@ def bench_afterword(
                     f"{api}/config",
                     helpers,
                     options.attempts,
+                    make_url(options.pg_url).database if kind == "postgres" else None,
                 )
             )
         probe = long_counts_probe(api)
@@ -543,6 +548,7 @@ def _find(results: list[Result], server: str, db: str, workload: str) -> Result 
 def ratios(results: list[Result], dbs: list[str]) -> list[dict[str, Any]]:
     out = []
     pairs = [
+        ("ceiling", "ceiling", "ceiling: the cheapest request (/healthz, Isso's /config)"),
         ("thread-100", "thread-100", "thread read, 100 comments (Afterword: first page)"),
         ("thread-100-all", "thread-100", "thread read, 100 comments (both: whole thread)"),
         ("counts-50", "counts-50", "counts, 50 URLs"),
@@ -654,7 +660,7 @@ def report(summary: dict[str, Any]) -> str:
             if meta.get("gunicorn_conf") == "gunicorn.conf.py"
             else "sync workers (gunicorn's defaults)"
         ),
-        f"Afterword at {meta['revision']}; cache and rate limits "
+        f"Afterword at {meta['revision']} (code {meta.get('code', '?')}); cache and rate limits "
         + (f"in Redis ({meta['redis']})" if meta["redis"] else "in-process (no REDIS_URL)"),
         "",
     ]
@@ -932,7 +938,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     started = time.monotonic()
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    revision = code_fingerprint()
+    revision = _first_line(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+    code = code_fingerprint()
     run = Run(options)
     try:
         with tempfile.TemporaryDirectory(prefix="afterword-bench-") as tmp:
@@ -948,7 +955,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as exc:
         print(f"\nThe benchmark could not finish: {exc}", file=sys.stderr)
         return 1
-    seen = {revision, code_fingerprint()} | {i["code"] for i in run.seeding["afterword"]}
+    seen = {code, code_fingerprint()} | {i["code"] for i in run.seeding["afterword"]}
     code_changed = len(seen) > 1
     summary: dict[str, Any] = {
         "meta": {
@@ -956,6 +963,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine(),
             "versions": versions(options.dbs, options.pg_url, options.with_isso),
             "revision": revision,
+            "code": code,
             "code_changed": code_changed,
             "redis": options.redis_url,
             "gunicorn_conf": "gunicorn.conf.py" if options.project_gunicorn_conf else "defaults",
