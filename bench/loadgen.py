@@ -77,7 +77,7 @@ def parse(output: str) -> WrkResult:
 def wrk_command(
     url: str,
     *,
-    seconds: float,
+    seconds: int,
     connections: int,
     threads: int,
     headers: Mapping[str, str],

@@ -45,9 +45,11 @@ VENV_BIN = Path(sys.executable).parent
 
 WRK_THREADS = 2
 CONNECTIONS = 32
-FULL_SECONDS = 10.0
-QUICK_SECONDS = 3.0
-WARMUP_SECONDS = 1.0  # fills per-process caches (compiled SQL, Isso's author hashes)
+FULL_SECONDS = 10
+QUICK_SECONDS = 3
+# Fills per-process caches (Afterword's, compiled SQL, Isso's author hashes); whole seconds,
+# the only unit wrk takes.
+WARMUP_SECONDS = 1
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, away from other users
 HEADERS = {"Origin": ORIGIN, "Accept-Encoding": "gzip"}
@@ -65,6 +67,7 @@ COUNT_JS_MAX_URLS = 100
 COUNT_JS_MAX_QUERY = 6_000
 ATTEMPTS = 3  # measured runs of a workload at most, while others keep disturbing it
 IDLE_WAIT_SECONDS = 60.0
+SPEED_SPREAD_WARN = 1.25  # slowest / fastest calibration within one run
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class Result:
     drain_seconds: float = 0.0  # until the server answered quickly again
     other_cpu_pct: float = 0.0  # of the machine, taken by processes outside the benchmark
     attempts: int = 1  # a run that other processes disturbed is measured again
+    calibration_ms: float = 0.0  # cpu.calibrate() just before the run: the machine's speed
 
 
 @dataclass
@@ -290,7 +294,9 @@ def _probe(workload: Workload, result: Result) -> None:
         result.problem = workload.check(data)
 
 
-def _wrk(workload: Workload, seconds: float, connections: int, threads: int, tag: str) -> Any:
+def _wrk(
+    workload: Workload, seconds: int, connections: int, threads: int, tag: str
+) -> loadgen.WrkResult:
     args = workload.script_args + ((tag,) if workload.unique_tag else ())
     argv = loadgen.wrk_command(
         workload.url,
@@ -318,7 +324,7 @@ def measure(
     server_name: str,
     db: str,
     workload: Workload,
-    seconds: float,
+    seconds: int,
     quiet_url: str,
     helpers: tuple[str, ...] = (),
     attempts: int = ATTEMPTS,
@@ -328,8 +334,8 @@ def measure(
 
     `helpers`: process names of servers that work for this one (PostgreSQL, Redis), whose
     CPU time counts as the benchmark's own (of PostgreSQL's backends, those serving
-    `database`). With `attempts` > 1 each run waits for an idle machine first, and a run
-    other processes disturbed is measured again.
+    `database`). With `attempts` > 1 the server is warmed up, each run waits for an idle
+    machine first, and a run other processes disturbed is measured again.
     """
     result = Result(server_name, db, workload.name, workload.label)
     _probe(workload, result)
@@ -337,18 +343,21 @@ def measure(
         print(f"  {workload.name:<16} skipped: {result.problem}", flush=True)
         return result
     run_tag = f"r{time.time_ns()}"
-    _wrk(workload, WARMUP_SECONDS, 4, 1, f"{run_tag}w")
-    server.wait_quiet(quiet_url, HEADERS)
+    if attempts > 1:  # a smoke check (--quick) goes without: its numbers are rough anyway
+        _wrk(workload, WARMUP_SECONDS, 4, 1, f"{run_tag}w")
+        server.wait_quiet(quiet_url, HEADERS)
     wrk = None
     for attempt in range(1, attempts + 1):
         if attempts > 1:
             _wait_for_idle()
+        calibration = cpu.calibrate()
         before = cpu.snapshot([server.pgid or 0], helpers, database)
         this = _wrk(workload, seconds, CONNECTIONS, WRK_THREADS, f"{run_tag}a{attempt}")
         other = cpu.other_share(before, cpu.snapshot([server.pgid or 0], helpers, database))
         result.drain_seconds = server.wait_quiet(quiet_url, HEADERS)
         if wrk is None or other < result.other_cpu_pct:
             wrk, result.other_cpu_pct, result.attempts = this, other, attempt
+            result.calibration_ms = calibration
         if other < BUSY_WARN_PCT:
             break
         if attempt < attempts:
@@ -662,6 +671,8 @@ def report(summary: dict[str, Any]) -> str:
         ),
         f"Afterword at {meta['revision']} (code {meta.get('code', '?')}); cache and rate limits "
         + (f"in Redis ({meta['redis']})" if meta["redis"] else "in-process (no REDIS_URL)"),
+        f"CPU calibration (bench/cpu.py, lower is faster): {meta.get('calibration_ms', 0):.0f} ms "
+        "at the start",
         "",
     ]
     rows = []
@@ -707,6 +718,14 @@ def report(summary: dict[str, Any]) -> str:
             "",
             "WARNING: Afterword's code changed during the run; the databases were measured on "
             "different code (see seeding[].code in the JSON). Run again.",
+        ]
+    speeds = [r.calibration_ms for r in results if r.calibration_ms]
+    if speeds and max(speeds) / min(speeds) > SPEED_SPREAD_WARN:
+        parts += [
+            "",
+            f"WARNING: the machine's speed varied during the run (calibration {min(speeds):.0f} "
+            f"to {max(speeds):.0f} ms): compare ratios within the run rather than absolute "
+            "numbers.",
         ]
     busiest = max((r.other_cpu_pct for r in results), default=0.0)
     if busiest >= BUSY_WARN_PCT:
@@ -855,7 +874,7 @@ def versions(dbs: list[str], pg_url: str, with_isso: bool) -> dict[str, str]:
 class Options:
     dbs: list[str]
     with_isso: bool
-    seconds: float
+    seconds: int
     pg_url: str
     redis_url: str | None
     project_gunicorn_conf: bool
@@ -868,7 +887,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--quick", action="store_true", help="3 s runs, SQLite only, no Isso")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], help="default: both")
     parser.add_argument("--skip-isso", action="store_true", help="leave out the Isso comparison")
-    parser.add_argument("--seconds", type=float, help="length of each wrk run")
+    parser.add_argument("--seconds", type=int, help="length of each wrk run (whole seconds)")
     parser.add_argument("--pg-url", default=PG_URL, help=f"database recreated (default {PG_URL})")
     parser.add_argument(
         "--redis",
@@ -929,7 +948,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    idle = cpu.idle_share()
+    idle = cpu.idle_share(1.0)
+    calibration = cpu.calibrate()
     if idle < 100 - BUSY_WARN_PCT:
         print(
             f"Warning: the machine is only {idle:.0f}% idle before the run; "
@@ -969,8 +989,13 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn_conf": "gunicorn.conf.py" if options.project_gunicorn_conf else "defaults",
             "quick": options.quick,
             "seconds": options.seconds,
-            "wrk": {"threads": WRK_THREADS, "connections": CONNECTIONS, "warmup": WARMUP_SECONDS},
+            "wrk": {
+                "threads": WRK_THREADS,
+                "connections": CONNECTIONS,
+                "warmup": WARMUP_SECONDS if options.attempts > 1 else 0,
+            },
             "idle_before_pct": idle,
+            "calibration_ms": calibration,
             "total_seconds": time.monotonic() - started,
         },
         "results": [asdict(r) for r in run.results],
