@@ -286,3 +286,10 @@ def test_next_parameter_cannot_redirect_elsewhere(dash, site):
     assert resp.headers["Location"].endswith("/dashboard/")
     login = dash.client.get("/dashboard/login?next=//evil.example")
     assert login.status_code == 302 and "evil" not in login.headers["Location"]
+
+
+def test_account_page_title_is_plain_text(dash, site):
+    make_moderator(site, email="mod@example.com")
+    dash.sign_in("mod@example.com")
+    html = dash.client.get("/dashboard/account").text
+    assert "<title>Notifications · Afterword</title>" in html
