@@ -93,17 +93,22 @@ class Config:
     # Requests larger than this are refused before Flask reads them.
     MAX_CONTENT_LENGTH = 256 * 1024
 
+    # Readers' browsers and CDNs may reuse a thread page this long; ETags make it cheap after.
+    THREAD_MAX_AGE = int(os.environ.get("THREAD_MAX_AGE", "10"))
     # Thread pages and counts: shared through Redis when there is one, per process otherwise.
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
     CACHE_KEY_PREFIX = "afterword:"
-    CACHE_DEFAULT_TIMEOUT = 3600
+    # Without Redis each process has its own cache and cannot learn of another's writes, so
+    # its entries live only as long as browsers may keep a page anyway (THREAD_MAX_AGE).
+    CACHE_DEFAULT_TIMEOUT = 3600 if REDIS_URL else max(THREAD_MAX_AGE, 1)
+    CACHE_THRESHOLD = 2000  # in-process entries per worker (a page is kept gzipped: ~15 KB)
+    # Cache hits of public reads are answered in front of Flask (app/api/fast_reads.py).
+    CACHED_READS_FAST_PATH = True
     # A Redis that stops answering must not hold requests up: give up quickly, read the DB.
     CACHE_OPTIONS: ClassVar[dict] = (
         {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if REDIS_URL else {}
     )
-    # Readers' browsers and CDNs may reuse a thread page this long; ETags make it cheap after.
-    THREAD_MAX_AGE = int(os.environ.get("THREAD_MAX_AGE", "10"))
     COMPRESS_MIMETYPES: ClassVar[list] = [
         "application/json",
         "text/javascript",
@@ -116,7 +121,9 @@ class Config:
     # Shared between processes through Redis; a Redis outage falls back to per-process limits.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: each would cost another round trip to Redis on every request.
+    # A refusal still says when to come back (Retry-After, app/errors.py).
+    RATELIMIT_HEADERS_ENABLED = False
     # Per address (and per signed-in reader for posting); "N per period" joined by ";".
     RATELIMIT_POST = os.environ.get("RATELIMIT_POST", "6 per minute;60 per hour")
     RATELIMIT_READ = os.environ.get("RATELIMIT_READ", "600 per minute")

@@ -12,16 +12,21 @@ import tempfile
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests mostly wait on the database, so a few more workers than cores keep them busy.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# One thread per worker: requests are short, and a second thread in the same process mostly
+# waits for the first one's share of the interpreter, which lengthens the slowest requests.
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # A request that hangs (a database that stopped answering) is ended, never left to pile up.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 # count.js asks for many page URLs in one GET; allow the longest request line gunicorn can.
 limit_request_line = 8190
-max_requests = 10_000  # recycle workers now and then; jitter keeps them from all going at once
-max_requests_jitter = 1_000
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# Off unless asked for: a busy worker would restart every few seconds, and the requests queued
+# behind a restarting worker wait for it.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+# The reverse proxy in front keeps the access log; set GUNICORN_ACCESSLOG=- to have one here too.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 # No query strings in the access log: thread URLs and edit tokens travel there.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 from app.models.types import render_migration_type
+from app.sessions import CookieSessions
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
 
 
@@ -16,12 +17,8 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config)
     app.config.update(overrides)
+    app.session_interface = CookieSessions()
     config.init_app(app)
-    if app.config["TRUSTED_PROXIES"]:
-        # Only behind that many proxies is X-Forwarded-For the client's; never otherwise,
-        # or anyone could pick the address their rate limits and bans are counted against.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(
@@ -53,6 +50,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         privacy,
         subscribe,
     )
+    from app.api import fast_reads
     from app.auth import providers
     from app.database import close_sessions_safely, configure_engine
 
@@ -74,4 +72,11 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     metrics.init_app(app)
     logs.init_app(app)
     cli.init_app(app)
+    fast_reads.install(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Only behind that many proxies is X-Forwarded-For the client's; never otherwise,
+        # or anyone could pick the address their rate limits and bans are counted against.
+        # Outermost, so that everything inside sees the client's address.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
 from typing import Any
 
 from flask import Flask, request
@@ -11,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.domain.errors import DomainError
-from app.extensions import db
+from app.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,15 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _retry_after() -> int:
+    """Seconds until the limit that refused this request lets the client in again."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    window = breached.limit.get_expiry()  # reset_at rounds up: never say more than a window
+    return min(window, max(1, math.ceil(breached.reset_at - time.time())))
 
 
 def init_app(app: Flask) -> None:
@@ -50,6 +61,8 @@ def init_app(app: Flask) -> None:
         response = app.make_response((body, status))
         if err.code == 405 and getattr(err, "valid_methods", None):
             response.headers["Allow"] = ", ".join(err.valid_methods)
+        if err.code == 429:
+            response.headers["Retry-After"] = str(_retry_after())
         return response
 
     @app.errorhandler(OperationalError)

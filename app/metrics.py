@@ -55,6 +55,13 @@ class QueueCollector(Collector):
         )
 
 
+def record_request(method: str, endpoint: str, status: int, started: float | None) -> None:
+    """Count an answered request; `started` is its time.perf_counter() on arrival."""
+    if started is not None:
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+    REQUESTS.labels(method, endpoint, str(status)).inc()
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def start_timer() -> None:
@@ -62,11 +69,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def record(response):  # noqa: ANN001, ANN202
-        started = g.pop("request_started", None)
         endpoint = request.endpoint or "unmatched"  # never the raw path: no personal data
-        if started is not None:
-            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        record_request(
+            request.method, endpoint, response.status_code, g.pop("request_started", None)
+        )
         return response
 
 

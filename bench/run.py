@@ -486,7 +486,7 @@ def bench_afterword(
     with running(server):
         server.wait_ready(f"{api}/config", HEADERS)
         print(f"  gunicorn -w 2 on {base}; wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{seconds:g}s")
-        for workload in afterword_workloads(base, seeded.site_id, plan):
+        for workload in filter(options.wants, afterword_workloads(base, seeded.site_id, plan)):
             results.append(
                 measure(
                     server,
@@ -529,7 +529,7 @@ def bench_isso(plan: Plan, workdir: Path, options: Options) -> tuple[list[Result
         comments, took = isso_server.seed(base, plan)
         print(f"  seeded {comments:,} comments in {took:.1f}s")
         print(f"  gunicorn -w 2 on {base}; wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{seconds:g}s")
-        for workload in isso_workloads(base, plan):
+        for workload in filter(options.wants, isso_workloads(base, plan)):
             results.append(
                 measure(
                     server,
@@ -880,6 +880,10 @@ class Options:
     project_gunicorn_conf: bool
     quick: bool
     attempts: int  # 1: measure once, whatever else runs on the machine
+    workloads: frozenset[str] | None = None  # None: all of them
+
+    def wants(self, workload: Workload) -> bool:
+        return self.workloads is None or workload.name in self.workloads
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -901,6 +905,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="store_true",
         help="serve Afterword with the repository's gunicorn.conf.py (still -w 2)",
     )
+    parser.add_argument(
+        "--workloads",
+        metavar="NAMES",
+        help="only these workloads, comma-separated (e.g. ceiling,counts-50), for both servers",
+    )
     args = parser.parse_args(argv)
     db = args.db or ("sqlite" if args.quick else "both")
     return Options(
@@ -912,6 +921,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         project_gunicorn_conf=args.project_gunicorn_conf,
         quick=args.quick,
         attempts=1 if args.quick else ATTEMPTS,
+        workloads=frozenset(args.workloads.split(",")) if args.workloads else None,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, g, request
 
 from app.api import bp
+from app.api.answers import cors_headers
 from app.domain.errors import OriginNotAllowed
 from app.services.sites import get_site, site_view
 
@@ -57,9 +58,8 @@ def add_cors_headers(response: Response) -> Response:
     # An error body holds no thread data, so any page may read it: that is how the widget
     # on a foreign page learns to say "Comments are not available on this page."
     readable_error = response.status_code >= 400 and request.method != "OPTIONS"
-    if origin and (allowed or readable_error):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After, ETag"
+    for name, value in cors_headers(origin, readable=allowed or readable_error):
+        response.headers[name] = value
     return response
 
 

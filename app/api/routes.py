@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 from typing import Any
 
 from flask import Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
 from app.api import bp
+from app.api.answers import PUBLIC_VARY, PublicAnswer, json_bytes, public_headers
 from app.api.readers import current_viewer
 from app.api.serializers import (
     comment_out,
@@ -63,7 +61,8 @@ def _author_key() -> str:
     return get_remote_address()
 
 
-reads_limit = limiter.shared_limit(_limit("RATELIMIT_READ"), scope="api-read")
+READS_SCOPE = "api-read"  # one budget for every read; app/api/fast_reads.py counts in it too
+reads_limit = limiter.shared_limit(_limit("RATELIMIT_READ"), scope=READS_SCOPE)
 
 
 @bp.get("/sites/<site_id>/thread")
@@ -79,7 +78,8 @@ def thread() -> Response:
         "per_page": _int_arg("per_page", 50),
     }
     threads.check_paging(**paging)
-    key = thread_key(request.args.get("url", ""), g.site.origins)
+    url = request.args.get("url", "")
+    key = thread_key(url, g.site.origins)
 
     looked_up: dict[str, Any] = {}  # the thread, once loaded: never two queries for it
 
@@ -88,33 +88,38 @@ def thread() -> Response:
             looked_up["thread"] = threads.find_thread(g.site, key)
         return looked_up["thread"]
 
-    def render() -> bytes:
+    def render() -> dict[str, Any]:
         page = threads.page_of(find(), key, viewer, **paging)
-        return _json_bytes(thread_page_out(page, g.site, viewer))
+        return thread_page_out(page, g.site, viewer)
 
     if viewer.is_anonymous and not g.get("session_expired"):
-        found = cache.thread_id(g.site.id, key, lambda: find() and find().id)
+        found = cache.thread_id(g.site.id, url, lambda: find() and find().id)
         if found is None:
-            return _public_json(_with_gzip(render()))
-        variant = "{sort}:{page}:{per_page}".format(**paging)
+            return _public_json(PublicAnswer.of(render()))
+        variant = thread_variant(**paging)
         return _public_json(
-            cache.cached_thread(g.site.id, found, variant, lambda: _with_gzip(render()))
+            cache.cached_thread(g.site.id, found, variant, lambda: PublicAnswer.of(render()))
         )
-    return _private_json(render())
+    return _private_json(json_bytes(render()))
+
+
+def thread_variant(*, sort: str, page: int, per_page: int) -> str:
+    """Which view of a thread a cached page is."""
+    return f"{sort}:{page}:{per_page}"
 
 
 @bp.get("/sites/<site_id>/counts")
 @reads_limit
 def counts() -> Response:
+    """Counts are cached by the query string as sent: a hit needs no parsing of its URLs."""
     urls = request.args.getlist("url")
     threads.check_count_urls(urls)
-    variant = "\n".join(urls)
-    body = cache.cached_counts(
+    answer = cache.cached_counts(
         g.site.id,
-        variant,
-        lambda: _with_gzip(_json_bytes({"counts": threads.counts(g.site, urls)})),
+        request.environ.get("QUERY_STRING", ""),
+        lambda: PublicAnswer.of({"counts": threads.counts(g.site, urls)}),
     )
-    return _public_json(body)
+    return _public_json(answer)
 
 
 @bp.post("/sites/<site_id>/comments")
@@ -195,29 +200,15 @@ def claim_login(flow_id: str) -> tuple[dict[str, Any], int]:
     }, 200
 
 
-def _json_bytes(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _with_gzip(body: bytes) -> tuple[bytes, bytes]:
-    """A body and its gzip form, made once when cached rather than on every answer."""
-    return body, gzip.compress(body, compresslevel=6, mtime=0)
-
-
-def _public_json(bodies: tuple[bytes, bytes]) -> Response:
-    """The same for every guest: browsers and CDNs may keep it briefly, then revalidate."""
-    body, gzipped = bodies
-    etag = hashlib.sha256(body).hexdigest()[:32]
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        body, etag = gzipped, etag + "-gz"  # each encoding its own strong ETag
-    response = Response(body, mimetype="application/json")
-    if body is gzipped:
-        response.headers["Content-Encoding"] = "gzip"  # Flask-Compress leaves it as it is
-    response.vary.add("Accept-Encoding")
-    response.set_etag(etag)
-    response.cache_control.public = True
-    response.cache_control.max_age = current_app.config["THREAD_MAX_AGE"]
-    response.vary.add("Authorization")
+def _public_json(answer: PublicAnswer) -> Response:
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = Response(
+        answer.gzipped if gzipped else answer.body,
+        headers=public_headers(
+            answer, gzipped=gzipped, max_age=current_app.config["THREAD_MAX_AGE"]
+        ),
+    )
+    response.vary.update(PUBLIC_VARY)
     return response.make_conditional(request)
 
 

@@ -18,7 +18,7 @@ def _atom(body: bytes) -> Response:
 @bp.get("/feeds/sites/<site_id>.atom")
 def site_feed(site_id: str) -> Response:
     site = sites.get_site(site_id)
-    return _atom(cache.cached_counts(site.id, "atom", lambda: feeds.site_feed(site)))
+    return _atom(cache.cached_feed(site.id, None, lambda: feeds.site_feed(site)))
 
 
 @bp.get("/feeds/sites/<site_id>/thread.atom")
@@ -29,7 +29,5 @@ def thread_feed(site_id: str) -> Response:
     if thread is None:
         return _atom(feeds.thread_feed(site, None, key))
     return _atom(
-        cache.cached_thread(
-            site.id, thread.id, "atom", lambda: feeds.thread_feed(site, thread, key)
-        )
+        cache.cached_feed(site.id, thread.id, lambda: feeds.thread_feed(site, thread, key))
     )

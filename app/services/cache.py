@@ -1,20 +1,29 @@
 """Cached public thread pages and counts, invalidated when their thread changes.
 
-Entries are keyed by a per-site and a per-thread generation number. A write marks what it
-touched on the session (`touch_thread`, `touch_site`); once the transaction commits, the
-generations move on, so every older entry is simply never read again and ages out. Marking
-after commit (not before) keeps a reader from caching the old state in between.
+Every entry depends on one or two generations (the site's, and the thread's or the site's
+counts'): random tokens, replaced when what they stand for changes. A write marks what it
+touched on the session (`touch_thread`, `touch_site`); once the transaction commits, those
+generations get new tokens. An entry is stored with the generations it was built under and is
+served only while they are still current, so a lookup is one round trip: the generations and
+the entry come back together (`get_many`). Generations are read before the database, and
+replaced after commit (not before), so a reader can never store an old state under a new
+generation. A generation the cache lost (evicted, or Redis emptied) gets a new token: nothing
+stored before can match it, so losing one never brings an old page back.
 
-The cache is Redis or in-process memory (Flask-Caching). If Redis is unreachable, reads go to
-the database and writes carry on: the cache only ever makes things faster.
+The cache is Redis or in-process memory (Flask-Caching). In-process entries expire after
+CACHE_DEFAULT_TIMEOUT (a few seconds, see config.py): without Redis, another process cannot
+tell this one about its writes. If Redis is unreachable, reads go to the database and writes
+carry on: the cache only ever makes things faster.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from typing import Any
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -23,13 +32,77 @@ from app.extensions import cache, db
 
 log = logging.getLogger(__name__)
 _PENDING = "afterword.touched"
-_CACHE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
+CACHE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
 try:  # redis is optional at run time: only needed when REDIS_URL is set
     from redis.exceptions import RedisError
 
-    _CACHE_ERRORS = (OSError, RedisError)
+    CACHE_ERRORS = (OSError, RedisError)
 except ImportError:  # pragma: no cover
     pass
+
+
+class Store(Protocol):
+    """The part of a Flask-Caching backend (cachelib's API) used here."""
+
+    def get(self, key: str) -> Any: ...
+    def get_many(self, *keys: str) -> list[Any]: ...
+    def set(self, key: str, value: Any, timeout: int | None = None) -> Any: ...
+    def add(self, key: str, value: Any, timeout: int | None = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one cached value lives, and the generations it must have been built under."""
+
+    key: str
+    gen_keys: tuple[str, ...]
+
+
+def site_slot(site_id: str) -> Slot:
+    return Slot(f"site:{site_id}", (_site_gen_key(site_id),))
+
+
+def counts_slot(site_id: str, variant: str) -> Slot:
+    return Slot(
+        "counts:" + _digest(site_id, variant), (_site_gen_key(site_id), _counts_gen_key(site_id))
+    )
+
+
+def thread_slot(site_id: str, thread_id: int, variant: str) -> Slot:
+    return Slot(
+        "page:" + _digest(site_id, str(thread_id), variant),
+        (_site_gen_key(site_id), _thread_gen_key(thread_id)),
+    )
+
+
+def thread_id_slot(site_id: str, url: str) -> Slot:
+    """A thread never changes its URL: its id, once found, is kept for good."""
+    return Slot("thread-id:" + _digest(site_id, url), ())
+
+
+def store() -> Store:
+    """The cache backend of the current app."""
+    return cache.cache
+
+
+def read_slots(backend: Store, slots: Sequence[Slot]) -> tuple[list[Any], dict[str, str | None]]:
+    """Each slot's value if still current (else None), and the generations it would be stored
+    under now (None: unknown, do not store); one round trip when the generations exist."""
+    gen_keys = list(dict.fromkeys(key for slot in slots for key in slot.gen_keys))
+    values = backend.get_many(*gen_keys, *(slot.key for slot in slots))
+    generations: dict[str, str | None] = {}
+    for key, value in zip(gen_keys, values, strict=False):
+        if value is None:
+            value = _new_generation()
+            if not backend.add(key, value, timeout=0):
+                value = None  # another request just made one: store nothing under a guess
+        generations[key] = value
+    current = []
+    for slot, stored in zip(slots, values[len(gen_keys) :], strict=True):
+        wanted = tuple(generations[key] for key in slot.gen_keys)
+        fresh = stored is not None and None not in wanted and stored[0] == wanted
+        current.append(stored[1] if fresh else None)
+    return current, generations
 
 
 def touch_thread(site_id: str, thread_id: int) -> None:
@@ -45,57 +118,59 @@ def touch_site(site_id: str) -> None:
 
 def cached_thread(site_id: str, thread_id: int, variant: str, build: Callable[[], Any]) -> Any:
     """`build()`'s result for one view of a thread, from the cache while still current."""
-    return _cached([_site_gen_key(site_id), _thread_gen_key(thread_id)], variant, build)
+    return _cached(thread_slot(site_id, thread_id, variant), build)
 
 
 def cached_site(site_id: str, build: Callable[[], Any]) -> Any:
     """A site's read-only view, renewed when its settings change (`touch_site`)."""
-    return _cached([_site_gen_key(site_id)], f"site:{site_id}", build)
-
-
-def thread_id(site_id: str, key: str, find: Callable[[], int | None]) -> int | None:
-    """A page's thread id. A thread never changes its URL, so a found id is kept for good;
-    a page without a thread is asked again next time (its first comment creates one)."""
-    cache_key = "thread-id:" + _digest(site_id, key)
-    try:
-        found = cache.get(cache_key)
-        if found is None:
-            found = find()
-            if found is not None:
-                cache.set(cache_key, found, timeout=0)
-        return found
-    except _CACHE_ERRORS as err:
-        log.warning("cache unavailable (%s); reading from the database", type(err).__name__)
-        return find()
+    return _cached(site_slot(site_id), build)
 
 
 def cached_counts(site_id: str, variant: str, build: Callable[[], Any]) -> Any:
-    return _cached([_site_gen_key(site_id), _counts_gen_key(site_id)], variant, build)
+    return _cached(counts_slot(site_id, variant), build)
 
 
-def _cached(gen_keys: list[str], variant: str, build: Callable[[], Any]) -> Any:
+def cached_feed(site_id: str, thread_id: int | None, build: Callable[[], Any]) -> Any:
+    """A site's feed (`thread_id` None: it changes with any thread) or a thread's."""
+    site_gen = _site_gen_key(site_id)
+    if thread_id is None:
+        return _cached(Slot(f"feed:{site_id}", (site_gen, _counts_gen_key(site_id))), build)
+    return _cached(
+        Slot(f"feed:{site_id}:{thread_id}", (site_gen, _thread_gen_key(thread_id))), build
+    )
+
+
+def thread_id(site_id: str, url: str, find: Callable[[], int | None]) -> int | None:
+    """The id of the thread of the page `url` (as the reader sent it). A page without a
+    thread is asked again next time (its first comment creates one)."""
+    return _cached(thread_id_slot(site_id, url), find, timeout=0)
+
+
+def _cached(slot: Slot, build: Callable[[], Any], timeout: int | None = None) -> Any:
+    """`build()`, or what it gave before while the slot's generations are current. A None
+    result is not kept."""
     try:
-        generations = cache.get_many(*gen_keys)
-        key = "entry:" + _digest(*gen_keys, *(str(g or 0) for g in generations), variant)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+        backend = store()
+        (value,), generations = read_slots(backend, [slot])
+        if value is not None:
+            return value
         value = build()
-        cache.set(key, value)
+        built_under = tuple(generations[key] for key in slot.gen_keys)
+        if value is not None and None not in built_under:
+            backend.set(slot.key, (built_under, value), timeout=timeout)
         return value
-    except _CACHE_ERRORS as err:
+    except CACHE_ERRORS as err:
         log.warning("cache unavailable (%s); reading from the database", type(err).__name__)
         return build()
 
 
 def _bump(keys: set[str]) -> None:
-    for key in keys:
-        try:
-            # Not atomic across processes, and need not be: any change of number invalidates.
-            cache.set(key, (cache.get(key) or 0) + 1, timeout=0)
-        except _CACHE_ERRORS as err:
-            log.warning("cache unavailable (%s); entries expire on their own", type(err).__name__)
-            return
+    try:
+        backend = store()
+        for key in keys:
+            backend.set(key, _new_generation(), timeout=0)
+    except CACHE_ERRORS as err:
+        log.warning("cache unavailable (%s); entries expire on their own", type(err).__name__)
 
 
 @event.listens_for(Session, "after_commit")
@@ -108,6 +183,10 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def _new_generation() -> str:
+    return secrets.token_hex(8)
 
 
 def _thread_gen_key(thread_id: int) -> str:

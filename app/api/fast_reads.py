@@ -1,0 +1,156 @@
+"""Cached public reads, answered in front of Flask.
+
+Nearly every request a busy post gets is a guest reading a thread page or a listing page's
+counts, and that answer is already in the cache, gzipped, with its ETag. Going through Flask
+for it (request context, session, hooks, routing) would cost more than all the rest, so this
+WSGI layer answers such hits itself, after the checks the views make: the entry is current,
+the page's origin is one of the site's, and the address is within the read limit (counted in
+Flask-Limiter's own storage and bucket, so both paths share one budget).
+
+Anything else goes on to Flask untouched: a miss (which the view then fills), a signed-in
+reader, a refused origin, an exceeded limit, a client that does not take gzip, an error. The
+views stay the reference: tests check that both paths answer alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from limits import RateLimitItem, parse_many
+from werkzeug.http import is_resource_modified
+
+from app.api.answers import (
+    BODY_HEADERS,
+    PUBLIC_VARY,
+    PublicAnswer,
+    cors_headers,
+    public_headers,
+)
+from app.api.routes import READS_SCOPE, thread_variant
+from app.extensions import cache, limiter
+from app.metrics import record_request
+from app.services.cache import Store, counts_slot, read_slots, site_slot, thread_id_slot
+from app.services.cache import thread_slot as page_slot
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Flask
+
+log = logging.getLogger(__name__)
+
+ROUTE = re.compile(r"/api/v1/sites/([^/]{1,32})/(thread|counts)")
+VARY = ", ".join((*PUBLIC_VARY, "Origin"))
+# After an error (Redis away, say), leave every request to Flask for a while.
+PAUSE_AFTER_ERROR = 5.0
+
+
+class CachedReads:
+    """WSGI middleware: `app.wsgi_app = CachedReads(app, app.wsgi_app)`."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._paused_until = 0.0
+        self._limits: tuple[str, list[RateLimitItem]] = ("", [])
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET" and time.monotonic() >= self._paused_until:
+            match = ROUTE.fullmatch(environ.get("PATH_INFO", ""))
+            if match:
+                started = time.perf_counter()
+                try:
+                    answered = self._answer(environ, *match.groups())
+                except Exception:  # an accelerator only: Flask answers whatever went wrong
+                    log.warning("cached reads paused after an error", exc_info=True)
+                    self._paused_until = time.monotonic() + PAUSE_AFTER_ERROR
+                    answered = None
+                if answered is not None:
+                    status, headers, body = answered
+                    start_response(status, headers)
+                    record_request("GET", f"api.{match[2]}", int(status[:3]), started)
+                    return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(
+        self, environ: WSGIEnvironment, site_id: str, kind: str
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        if "HTTP_AUTHORIZATION" in environ or "gzip" not in environ.get("HTTP_ACCEPT_ENCODING", ""):
+            return None
+        backend: Store = self.app.extensions["cache"][cache]
+        query = environ.get("QUERY_STRING", "")
+        if kind == "counts":
+            (site, answer), _ = read_slots(
+                backend, [site_slot(site_id), counts_slot(site_id, query)]
+            )
+        else:
+            site, answer = self._thread_page(backend, site_id, query)
+        origin = environ.get("HTTP_ORIGIN")
+        if (
+            site is None
+            or answer is None
+            or (origin is not None and not site.allows_origin(origin))
+        ):
+            return None
+        if not self._within_read_limit(environ.get("REMOTE_ADDR") or "127.0.0.1"):
+            return None
+        return self._respond(environ, answer, origin)
+
+    def _thread_page(self, backend: Store, site_id: str, query: str) -> tuple[Any, Any]:
+        args: dict[str, str] = {}
+        for name, value in parse_qsl(query):
+            args.setdefault(name, value)  # the first of each, as the view reads them
+        if args.get("mine"):
+            return None, None  # the reader's own pending comments: a private answer
+        try:
+            variant = thread_variant(
+                sort=args.get("sort", "oldest"),
+                page=int(args.get("page", 1)),
+                per_page=int(args.get("per_page", 50)),
+            )
+        except ValueError:
+            return None, None
+        (site, thread_id), _ = read_slots(
+            backend, [site_slot(site_id), thread_id_slot(site_id, args.get("url", ""))]
+        )
+        if site is None or thread_id is None:
+            return None, None
+        (site, answer), _ = read_slots(
+            backend, [site_slot(site_id), page_slot(site_id, thread_id, variant)]
+        )
+        return site, answer
+
+    def _within_read_limit(self, address: str) -> bool:
+        if not limiter.enabled:
+            return True
+        strategy = limiter.limiter  # the in-memory fallback while Redis is away, as for Flask
+        return all(strategy.hit(item, address, READS_SCOPE) for item in self._read_limits())
+
+    def _read_limits(self) -> list[RateLimitItem]:
+        configured = self.app.config["RATELIMIT_READ"]
+        if self._limits[0] != configured:
+            self._limits = (configured, parse_many(configured))
+        return self._limits[1]
+
+    def _respond(
+        self, environ: WSGIEnvironment, answer: PublicAnswer, origin: str | None
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        headers = [
+            *public_headers(answer, gzipped=True, max_age=self.app.config["THREAD_MAX_AGE"]),
+            ("Vary", VARY),
+            *cors_headers(origin, readable=True),
+        ]
+        if not is_resource_modified(environ, etag=answer.gzip_etag):
+            headers = [(name, value) for name, value in headers if name.lower() not in BODY_HEADERS]
+            return "304 NOT MODIFIED", headers, b""
+        headers.append(("Content-Length", str(len(answer.gzipped))))
+        return "200 OK", headers, answer.gzipped
+
+
+def install(app: Flask) -> None:
+    if app.config["CACHED_READS_FAST_PATH"]:
+        app.wsgi_app = CachedReads(app, app.wsgi_app)  # type: ignore[method-assign]
