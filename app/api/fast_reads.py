@@ -34,7 +34,15 @@ from app.api.answers import (
 from app.api.routes import READS_SCOPE, thread_variant
 from app.extensions import cache, limiter
 from app.metrics import record_request
-from app.services.cache import Store, counts_slot, read_slots, site_slot, thread_id_slot
+from app.services.cache import (
+    Store,
+    counts_slot,
+    read_slots,
+    remember_thread_id,
+    remembered_thread_id,
+    site_slot,
+    thread_id_slot,
+)
 from app.services.cache import thread_slot as page_slot
 
 if TYPE_CHECKING:
@@ -114,11 +122,13 @@ class CachedReads:
             )
         except ValueError:
             return None, None
-        (site, thread_id), _ = read_slots(
-            backend, [site_slot(site_id), thread_id_slot(site_id, args.get("url", ""))]
-        )
-        if site is None or thread_id is None:
-            return None, None
+        url = args.get("url", "")
+        thread_id = remembered_thread_id(site_id, url)
+        if thread_id is None:
+            (thread_id,), _ = read_slots(backend, [thread_id_slot(site_id, url)])
+            if thread_id is None:
+                return None, None
+            remember_thread_id(site_id, url, thread_id)
         (site, answer), _ = read_slots(
             backend, [site_slot(site_id), page_slot(site_id, thread_id, variant)]
         )

@@ -143,7 +143,28 @@ def cached_feed(site_id: str, thread_id: int | None, build: Callable[[], Any]) -
 def thread_id(site_id: str, url: str, find: Callable[[], int | None]) -> int | None:
     """The id of the thread of the page `url` (as the reader sent it). A page without a
     thread is asked again next time (its first comment creates one)."""
-    return _cached(thread_id_slot(site_id, url), find, timeout=0)
+    found = remembered_thread_id(site_id, url)
+    if found is None:
+        found = _cached(thread_id_slot(site_id, url), find, timeout=0)
+        remember_thread_id(site_id, url, found)
+    return found
+
+
+# Thread ids are also kept in each process, which saves a cache round trip per read.
+_thread_ids: dict[tuple[str, str], int] = {}
+THREAD_IDS_KEPT = 10_000
+
+
+def remembered_thread_id(site_id: str, url: str) -> int | None:
+    return _thread_ids.get((site_id, url))
+
+
+def remember_thread_id(site_id: str, url: str, found: int | None) -> None:
+    if found is None:
+        return
+    if len(_thread_ids) >= THREAD_IDS_KEPT:
+        _thread_ids.clear()  # simpler than an LRU, and refilled by the next reads
+    _thread_ids[site_id, url] = found
 
 
 def _cached(slot: Slot, build: Callable[[], Any], timeout: int | None = None) -> Any:
