@@ -51,7 +51,7 @@ def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
         # Requests reuse the test's app context, and with it `g`, where Flask-Login and
         # Flask-WTF cache the user and the CSRF token; a real server starts each request
         # afresh, so tests with several browsers must too.
-        for name in ("_login_user", "csrf_token", "session_expired"):
+        for name in ("_login_user", "csrf_token", "session_expired", "signed_in_key"):
             g.pop(name, None)
 
     with app.app_context():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.extensions import db
+from app.models import User
+from app.services.tokens import reader_token
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, post_json
 
 
@@ -57,3 +60,30 @@ def test_x_forwarded_for_is_not_trusted_without_a_proxy(client, site):
         headers={"Origin": HOST_ORIGIN, "X-Forwarded-For": "198.51.100.99"},
     )
     assert spoofed.status_code == 429
+
+
+def test_a_signed_in_reader_is_limited_as_themselves_from_any_address(client, site):
+    reader = User(display_name="Ada")
+    db.session.add(reader)
+    db.session.commit()
+    token = reader_token(reader.id, site.id, "dev")
+
+    def read_from(address: str) -> int:
+        return client.get(
+            f"/api/v1/sites/{site.id}/thread",
+            query_string={"url": POST_URL},
+            headers={"Authorization": f"Bearer {token}"},
+            environ_base={"REMOTE_ADDR": address},
+        ).status_code
+
+    assert [read_from(f"198.51.100.{i}") for i in range(1, 6)] == [200] * 5
+    assert read_from("198.51.100.6") == 429
+    # a guest at a fresh address is not held back by that reader
+    assert (
+        client.get(
+            f"/api/v1/sites/{site.id}/thread",
+            query_string={"url": POST_URL},
+            environ_base={"REMOTE_ADDR": "198.51.100.7"},
+        ).status_code
+        == 200
+    )

@@ -47,13 +47,20 @@ def _limit(name: str) -> Any:
     return lambda: current_app.config[name]
 
 
+def _signed_in_key() -> str | None:
+    """The signed-in reader behind this request, as a rate-limit key (checked once)."""
+    if "signed_in_key" not in g:
+        header = request.headers.get("Authorization", "")
+        claims = reader_claims(header.partition(" ")[2].strip(), g.site.id) if header else None
+        g.signed_in_key = f"user:{claims.user_id}" if claims else None
+    return g.signed_in_key
+
+
 def _author_key() -> str:
     """Limit an author as themselves, wherever they post from: the signed-in reader, or the
     guest's email; the address only when neither is known."""
-    header = request.headers.get("Authorization", "")
-    claims = reader_claims(header.partition(" ")[2].strip(), g.site.id) if header else None
-    if claims:
-        return f"user:{claims.user_id}"
+    if signed_in := _signed_in_key():
+        return signed_in
     data = request.get_json(silent=True)
     email = data.get("email") if isinstance(data, dict) else None
     if isinstance(email, str) and email.strip():
@@ -67,6 +74,12 @@ reads_limit = limiter.shared_limit(_limit("RATELIMIT_READ"), scope=READS_SCOPE)
 
 @bp.get("/sites/<site_id>/thread")
 @reads_limit
+@limiter.limit(  # a signed-in reader also as themselves, from whichever addresses
+    _limit("RATELIMIT_READ"),
+    scope="api-read-reader",
+    key_func=lambda: _signed_in_key() or "",
+    exempt_when=lambda: _signed_in_key() is None,
+)
 def thread() -> Response:
     """A page of a thread. What every guest sees alike is cached and served with an ETag;
     a reader with pending comments or signed in gets a private answer."""
