@@ -1,7 +1,8 @@
 """Several gunicorn processes on one database and one Redis behave as one service.
 
 Runs where Redis is available (REDIS_URL, as in CI): rate limits counted by one worker hold
-in the others, and an approval made anywhere shows in every worker's cached pages at once.
+in the others (also for cached reads answered in front of Flask), and an approval made
+anywhere shows in every worker's cached pages at once.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def workers(app: Flask, tmp_path: Path) -> Iterator[str]:
         "REDIS_URL": redis_url,
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "RATELIMIT_POST": "4 per minute",
+        "RATELIMIT_READ": "30 per minute",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "3",
         "GUNICORN_THREADS": "1",
@@ -85,6 +87,22 @@ def test_rate_limits_are_shared_by_every_worker(site, workers):
     statuses = [fresh_connection_post(workers, site.id, n).status_code for n in range(7)]
     assert statuses[:4] == [201] * 4
     assert set(statuses[4:]) == {429}
+
+
+def test_cached_reads_share_one_limit_across_workers(app, workers):
+    site = make_site()
+    make_comment(site, status=CommentStatus.APPROVED)
+    statuses = [
+        requests.get(
+            f"{workers}/api/v1/sites/{site.id}/thread",
+            params={"url": POST_URL},
+            headers={"Origin": HOST_ORIGIN, "Connection": "close", "Accept-Encoding": "gzip"},
+            timeout=10,
+        ).status_code
+        for _ in range(33)
+    ]
+    assert statuses[:30] == [200] * 30
+    assert set(statuses[30:]) == {429}
 
 
 def test_a_write_in_one_worker_reaches_every_workers_cache(app, workers):
