@@ -66,6 +66,14 @@ def test_opening_the_confirmation_link_changes_nothing(client, site, reader):
     assert db.session.scalars(select(Subscription)).one().confirmed_at is None
 
 
+def test_the_secret_link_never_leaks_from_its_page(client, reader):
+    for page in (client.get(reader), client.get("/notifications/confirm/not-a-token")):
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["X-Robots-Tag"] == "noindex"
+        assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
 def test_confirmed_reader_gets_one_mail_per_approved_comment(client, site, reader):
     assert "You will get an email" in confirm(client, reader).text
     moderator = make_moderator(site)

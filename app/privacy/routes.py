@@ -11,23 +11,11 @@ from flask_wtf.csrf import CSRFError
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.models.types import utcnow
+from app.page_headers import secret_link_page
 from app.privacy import bp
 from app.services import privacy
 
-
-@bp.after_request
-def page_headers(response: Response) -> Response:
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'",
-    )
-    response.headers["X-Frame-Options"] = "DENY"
-    # The link is the key to someone's data: never in a Referer, a cache or a search index.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+bp.after_request(secret_link_page)
 
 
 @bp.errorhandler(DomainError)

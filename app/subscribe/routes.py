@@ -9,8 +9,11 @@ from flask import Response, render_template, request
 from app.domain.errors import DomainError
 from app.extensions import csrf, db
 from app.models import Thread
+from app.page_headers import secret_link_page
 from app.services import subscriptions
 from app.subscribe import bp
+
+bp.after_request(secret_link_page)
 
 
 @bp.errorhandler(DomainError)
