@@ -27,8 +27,13 @@ _md.enable("strikethrough")
 
 def render_markdown(source: str) -> str:
     """Sanitized HTML for a comment's Markdown source."""
+    return sanitize_html(_md.render(source))
+
+
+def sanitize_html(html: str) -> str:
+    """Only the tags, attributes and link schemes a comment may have (imports bring HTML)."""
     return nh3.clean(
-        _md.render(source),
+        html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_SCHEMES,

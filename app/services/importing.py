@@ -8,20 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import nh3
 from markdownify import markdownify
 from sqlalchemy import select
 
 from app.database import begin_write
 from app.domain import policy
 from app.domain.errors import DomainError, UrlNotAllowed, ValidationError
-from app.domain.markdown import (
-    ALLOWED_ATTRIBUTES,
-    ALLOWED_SCHEMES,
-    ALLOWED_TAGS,
-    LINK_REL,
-    render_markdown,
-)
+from app.domain.markdown import render_markdown, sanitize_html
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
@@ -191,14 +184,7 @@ def _clean_html(html: str) -> str:
     if "<p" not in html.lower():
         paragraphs = [p.strip() for p in html.replace("\r\n", "\n").split("\n\n") if p.strip()]
         html = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=ALLOWED_SCHEMES,
-        link_rel=LINK_REL,
-        strip_comments=True,
-    ).strip()
+    return sanitize_html(html)
 
 
 def _website(url: str | None) -> str | None:
