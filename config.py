@@ -98,7 +98,9 @@ class Config:
     # Thread pages and counts: shared through Redis when there is one, per process otherwise.
     CACHE_TYPE = "RedisCache" if REDIS_URL else "SimpleCache"
     CACHE_REDIS_URL = REDIS_URL
-    CACHE_KEY_PREFIX = "afterword:"
+    # The number changes whenever the shape of what is cached changes, so that processes of a
+    # new release never read entries an older one left in Redis.
+    CACHE_KEY_PREFIX = "afterword:2:"
     # Without Redis each process has its own cache and cannot learn of another's writes, so
     # its entries live only as long as browsers may keep a page anyway (THREAD_MAX_AGE).
     CACHE_DEFAULT_TIMEOUT = 3600 if REDIS_URL else max(THREAD_MAX_AGE, 1)

@@ -225,3 +225,14 @@ def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(tmp_pa
         assert len(payload(thread(other_client, site_ref))["comments"]) == 2
         with other.app_context():
             db.engine.dispose()
+
+
+def test_an_entry_of_another_shape_is_a_miss_not_an_error(client, site):
+    """What an older release left in the cache must never break a read."""
+    make_comment(site, body="current")
+    cache.store().set(cache.thread_id_slot(site.id, POST_URL).key, 12345, timeout=0)
+    cache.store().set(cache.site_slot(site.id).key, "not a site view")
+    for _ in range(2):
+        resp = thread(client, site)
+        assert resp.status_code == 200
+        assert payload(resp)["comments"][0]["html"] == "<p>current</p>"

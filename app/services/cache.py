@@ -100,7 +100,13 @@ def read_slots(backend: Store, slots: Sequence[Slot]) -> tuple[list[Any], dict[s
     current = []
     for slot, stored in zip(slots, values[len(gen_keys) :], strict=True):
         wanted = tuple(generations[key] for key in slot.gen_keys)
-        fresh = stored is not None and None not in wanted and stored[0] == wanted
+        # (generations, value); anything else (a value of another shape) is simply a miss
+        fresh = (
+            isinstance(stored, tuple)
+            and len(stored) == 2
+            and None not in wanted
+            and stored[0] == wanted
+        )
         current.append(stored[1] if fresh else None)
     return current, generations
 
