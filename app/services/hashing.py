@@ -6,6 +6,7 @@ it with SECRET_KEY (and a purpose, so hashes for one use never match another) pr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -13,8 +14,14 @@ from flask import current_app
 
 
 def keyed_hash(purpose: str, value: str) -> str:
-    key = hashlib.sha256(f"afterword.{purpose}:{current_app.config['SECRET_KEY']}".encode())
-    return hmac.new(key.digest(), value.encode(), hashlib.sha256).hexdigest()
+    key = _purpose_key(purpose, current_app.config["SECRET_KEY"])
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _purpose_key(purpose: str, secret: str) -> bytes:
+    """A key per purpose, so that a hash made for one use means nothing in another."""
+    return hashlib.sha256(f"afterword.{purpose}:{secret}".encode()).digest()
 
 
 def address_hash(remote_addr: str | None) -> str | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
@@ -97,13 +98,15 @@ def _owned(viewer: Viewer, comment: type[Comment]) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
+@functools.cache
+def _reply() -> Any:
+    """One alias of Comment for the replies under a root, made once: SQLAlchemy memoizes
+    what it works out about an alias, and a new one on every request costs a fifth of it."""
+    return aliased(Comment, name="reply")
+
+
 def _roots_query(thread_id: int, viewer: Viewer, sort: str):  # noqa: ANN202 - a Select
-    reply = aliased(Comment)
-    approved_under = (
-        select(func.count(reply.id))
-        .where(reply.root_id == Comment.id, reply.status == CommentStatus.APPROVED)
-        .scalar_subquery()
-    )
+    reply = _reply()
     has_visible_reply = exists().where(
         reply.root_id == Comment.id,
         reply.id != Comment.id,
@@ -114,11 +117,17 @@ def _roots_query(thread_id: int, viewer: Viewer, sort: str):  # noqa: ANN202 - a
         and_(Comment.status == CommentStatus.PENDING, _owned(viewer, Comment)),
         has_visible_reply,
     )
-    order = {
-        "oldest": (Comment.created_at.asc(), Comment.id.asc()),
-        "newest": (Comment.created_at.desc(), Comment.id.desc()),
-        "best": (approved_under.desc(), Comment.created_at.asc(), Comment.id.asc()),
-    }[sort]
+    if sort == "best":
+        approved_under = (
+            select(func.count(reply.id))
+            .where(reply.root_id == Comment.id, reply.status == CommentStatus.APPROVED)
+            .scalar_subquery()
+        )
+        order = (approved_under.desc(), Comment.created_at.asc(), Comment.id.asc())
+    elif sort == "newest":
+        order = (Comment.created_at.desc(), Comment.id.desc())
+    else:
+        order = (Comment.created_at.asc(), Comment.id.asc())
     return (
         select(Comment.id)
         .where(Comment.thread_id == thread_id, Comment.parent_id.is_(None), visible)
