@@ -125,10 +125,14 @@ def test_what_the_cache_cannot_answer_goes_to_flask(client, flask_calls, site, v
     assert resp.status_code in {200, 400}
 
 
-def test_a_foreign_page_is_refused_by_flask_even_when_cached(client, flask_calls, site):
+@pytest.mark.parametrize(
+    "origin",
+    ["https://blog.example.evil.test", "https://evil.blog.example", "http://blog.example", "null"],
+)
+def test_a_foreign_page_is_refused_by_flask_even_when_cached(client, flask_calls, site, origin):
     make_comment(site)
     thread(client, site)
-    refused = thread(client, site, {"Origin": "https://blog.example.evil.test"})
+    refused = thread(client, site, {"Origin": origin})
     assert refused.status_code == 403
     assert payload(refused)["error"]["code"] == "origin_not_allowed"
     assert "comments" not in payload(refused)
