@@ -42,6 +42,7 @@ def test_every_accepted_comment_is_stored_exactly_once(app, site, server):
     deadline = time.monotonic() + SECONDS
     accepted: list[int] = []
     failures: list[str] = []
+    approvals: list[int] = []
     lock = threading.Lock()
 
     def poster(n: int) -> None:
@@ -83,12 +84,20 @@ def test_every_accepted_comment_is_stored_exactly_once(app, site, server):
 
     def moderator_loop() -> None:
         with app.app_context():
-            mod = db.session.get(Moderator, moderator_id)
             while time.monotonic() < deadline:
-                waiting = moderation.queue(mod).comments[:5]
-                if waiting:
-                    moderation.act(mod, [c.id for c in waiting], "approve")
-                db.session.remove()
+                try:
+                    mod = db.session.get(Moderator, moderator_id)  # a fresh session each round
+                    waiting = moderation.queue(mod).comments[:5]
+                    if waiting:
+                        moderation.act(mod, [c.id for c in waiting], "approve")
+                        with lock:
+                            approvals.append(len(waiting))
+                except Exception as exc:  # a dead moderator thread must fail the test
+                    with lock:
+                        failures.append(f"moderator {type(exc).__name__}: {exc}")
+                    return
+                finally:
+                    db.session.remove()
                 time.sleep(0.05)
 
     threads = [threading.Thread(target=poster, args=(n,)) for n in range(POSTERS)]
@@ -100,6 +109,7 @@ def test_every_accepted_comment_is_stored_exactly_once(app, site, server):
         t.join(timeout=SECONDS + 30)
 
     assert failures == []
+    assert approvals, "the moderator approved nothing while comments came in"
     distinct = set(accepted)
     assert len(accepted) == 2 * len(distinct)  # each retry answered with the first comment
     db.session.rollback()
