@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint
+.PHONY: run test lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# The benchmark against Isso (bench/README.md); wrk comes from the system: apt-get install wrk.
+ISSO_VENV := bench/.isso-venv
+BENCH_ARGS ?=
+
+$(ISSO_VENV)/bin/isso:
+	$(PYTHON) -m venv $(ISSO_VENV)
+	$(ISSO_VENV)/bin/python -m pip install --quiet 'isso==0.14.*' 'gunicorn==23.*'
+
+bench: $(VENV)/.installed-dev $(ISSO_VENV)/bin/isso
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
