@@ -583,28 +583,25 @@ def targets(
     def absent(workload: str) -> tuple[str, bool | None]:
         return ("not run", None) if chosen and workload not in chosen else ("missing", False)
 
+    def ratio_target(
+        name: str, db: str, ours: Result | None, theirs: Result | None, minimum: float
+    ) -> Target:
+        limit = f">= {minimum:g}x"
+        if ours is None or theirs is None:
+            why = "no Isso run" if not isso_ran else "missing result"
+            return Target(name, db, why, limit, "SKIP")
+        ratio = ours.rps / theirs.rps
+        return Target(name, db, f"{ratio:.1f}x", limit, verdict(ratio >= minimum))
+
     isso_thread = _find(results, "isso", "sqlite", "thread-100")
     isso_counts = _find(results, "isso", "sqlite", "counts-50")
     for db in dbs:
         thread = _find(results, "afterword", db, "thread-100")
         counts = _find(results, "afterword", db, "counts-50")
         big = _find(results, "afterword", db, f"thread-{BIG}")
-        if thread and isso_thread:
-            ratio = thread.rps / isso_thread.rps
-            out.append(
-                Target(
-                    "thread 100 req/s vs Isso",
-                    db,
-                    f"{ratio:.1f}x",
-                    f">= {THREAD_RATIO_MIN:g}x",
-                    verdict(ratio >= THREAD_RATIO_MIN),
-                )
-            )
-        else:
-            why = "no Isso run" if not isso_ran else "missing result"
-            out.append(
-                Target("thread 100 req/s vs Isso", db, why, f">= {THREAD_RATIO_MIN:g}x", "SKIP")
-            )
+        out.append(
+            ratio_target("thread 100 req/s vs Isso", db, thread, isso_thread, THREAD_RATIO_MIN)
+        )
         out.append(
             Target(
                 "thread 100 p99",
@@ -614,22 +611,9 @@ def targets(
                 verdict(thread.p99_ms <= THREAD_P99_MAX_MS if thread else absent("thread-100")[1]),
             )
         )
-        if counts and isso_counts:
-            ratio = counts.rps / isso_counts.rps
-            out.append(
-                Target(
-                    "counts 50 req/s vs Isso",
-                    db,
-                    f"{ratio:.1f}x",
-                    f">= {COUNTS_RATIO_MIN:g}x",
-                    verdict(ratio >= COUNTS_RATIO_MIN),
-                )
-            )
-        else:
-            why = "no Isso run" if not isso_ran else "missing result"
-            out.append(
-                Target("counts 50 req/s vs Isso", db, why, f">= {COUNTS_RATIO_MIN:g}x", "SKIP")
-            )
+        out.append(
+            ratio_target("counts 50 req/s vs Isso", db, counts, isso_counts, COUNTS_RATIO_MIN)
+        )
         out.append(
             Target(
                 "thread 10,000 first page p99",
