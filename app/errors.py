@@ -29,11 +29,11 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _retry_after() -> int:
+def retry_after_seconds(default: int = 60) -> int:
     """Seconds until the limit that refused this request lets the client in again."""
     breached = limiter.current_limit
     if breached is None:
-        return 60
+        return default
     window = breached.limit.get_expiry()  # reset_at rounds up: never say more than a window
     return min(window, max(1, math.ceil(breached.reset_at - time.time())))
 
@@ -62,7 +62,7 @@ def init_app(app: Flask) -> None:
         if err.code == 405 and getattr(err, "valid_methods", None):
             response.headers["Allow"] = ", ".join(err.valid_methods)
         if err.code == 429:
-            response.headers["Retry-After"] = str(_retry_after())
+            response.headers["Retry-After"] = str(retry_after_seconds())
         return response
 
     @app.errorhandler(OperationalError)

@@ -39,6 +39,7 @@ from app.dashboard.forms import (
 )
 from app.domain.errors import DomainError
 from app.domain.states import CommentStatus, ModerationMode
+from app.errors import retry_after_seconds
 from app.extensions import db, limiter, login_manager
 from app.models import Moderator, Site
 from app.models.types import utcnow
@@ -81,8 +82,7 @@ def domain_error(err: DomainError) -> Response:
 
 @bp.errorhandler(RateLimitExceeded)
 def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
-    reset_at = getattr(limiter.current_limit, "reset_at", None)
-    seconds = max(int(reset_at - utcnow().timestamp()), 1) if reset_at else 900
+    seconds = retry_after_seconds(default=900)
     minutes = ceil(seconds / 60)
     message = (
         f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
