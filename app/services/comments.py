@@ -87,14 +87,16 @@ def post_comment(
     subscriber = _subscriber(viewer, guest, notify, notify_email)
     # Before the write lock: a spam service may take a moment to answer.
     verdict = spam.assess(
-        body=body,
-        html=html,
-        author_name=viewer.user.display_name if viewer.user else guest.name,
-        author_email=None if viewer.user else guest.email,
-        author_url=None if viewer.user else guest.website,
-        page_url=key,
-        remote_addr=remote_addr,
-        signals=signals or spam.Signals(),
+        spam.Submission(
+            body=body,
+            html=html,
+            author_name=viewer.user.display_name if viewer.user else guest.name,
+            author_email=None if viewer.user else guest.email,
+            author_url=None if viewer.user else guest.website,
+            page_url=key,
+            remote_addr=remote_addr,
+        ),
+        signals or spam.Signals(),
     )
 
     begin_write()

@@ -33,41 +33,35 @@ class Verdict:
     reason: str = ""
 
 
-def assess(
-    *,
-    body: str,
-    html: str,
-    author_name: str,
-    author_email: str | None,
-    author_url: str | None,
-    page_url: str,
-    remote_addr: str | None,
-    signals: Signals,
-) -> Verdict:
+@dataclass(frozen=True)
+class Submission:
+    """What a comment says and who sent it, as the checks see it."""
+
+    body: str
+    html: str
+    author_name: str
+    author_email: str | None
+    author_url: str | None
+    page_url: str
+    remote_addr: str | None
+
+
+def assess(submission: Submission, signals: Signals) -> Verdict:
     config = current_app.config
     if signals.honeypot:
         return Verdict(CommentStatus.SPAM, "honeypot")
     if signals.fill_ms is not None and signals.fill_ms < config["COMMENT_MIN_FILL_MS"]:
         return Verdict(CommentStatus.SPAM, "too fast")
     if config.get("AKISMET_KEY"):
-        verdict = _akismet(body, author_name, author_email, author_url, page_url, remote_addr,
-                           signals)  # fmt: skip
+        verdict = _akismet(submission, signals)
         if verdict is not None:
             return verdict
-    if html.count("<a ") > config["COMMENT_MAX_LINKS"]:
+    if submission.html.count("<a ") > config["COMMENT_MAX_LINKS"]:
         return Verdict(CommentStatus.PENDING, "many links")
     return Verdict(None)
 
 
-def _akismet(
-    body: str,
-    author_name: str,
-    author_email: str | None,
-    author_url: str | None,
-    page_url: str,
-    remote_addr: str | None,
-    signals: Signals,
-) -> Verdict | None:
+def _akismet(submission: Submission, signals: Signals) -> Verdict | None:
     """Akismet's comment-check. When it cannot answer, the comment waits for a moderator."""
     config = current_app.config
     try:
@@ -76,15 +70,15 @@ def _akismet(
             data={
                 "api_key": config["AKISMET_KEY"],
                 "blog": config["PUBLIC_URL"],
-                "user_ip": remote_addr or "",
+                "user_ip": submission.remote_addr or "",
                 "user_agent": signals.user_agent,
                 "referrer": signals.referrer,
-                "permalink": page_url,
+                "permalink": submission.page_url,
                 "comment_type": "comment",
-                "comment_author": author_name,
-                "comment_author_email": author_email or "",
-                "comment_author_url": author_url or "",
-                "comment_content": body,
+                "comment_author": submission.author_name,
+                "comment_author_email": submission.author_email or "",
+                "comment_author_url": submission.author_url or "",
+                "comment_content": submission.body,
             },
             timeout=3,
         )
