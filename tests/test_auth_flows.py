@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -35,33 +36,42 @@ def dev_sign_in(client, flow_id: str, name: str = "Ada Lovelace"):
     )
 
 
-def claim(client, site, flow_id: str, origin: str = HOST_ORIGIN):
-    return post_json(client, site, {}, path=f"logins/{flow_id}/claim", origin=origin)
+def handed_code(done) -> str:
+    """The one-time code the last page hands to the page that started the flow."""
+    if done.status_code == 303:
+        return done.headers["Location"].rpartition("#afterword-login=")[2].partition(".")[2]
+    return re.search(r'code: "([\w-]+)"', done.get_data(as_text=True)).group(1)
+
+
+def claim(client, site, flow_id: str, origin: str = HOST_ORIGIN, **body):
+    return post_json(client, site, body, path=f"logins/{flow_id}/claim", origin=origin)
 
 
 def signed_in_token(client, site, name: str = "Ada Lovelace") -> str:
-    flow_id = new_flow(client, site).json["flow"]
-    dev_sign_in(client, flow_id, name)
-    return claim(client, site, flow_id).json["token"]
+    started = new_flow(client, site).json
+    code = handed_code(dev_sign_in(client, started["flow"], name))
+    return claim(client, site, started["flow"], secret=started["secret"], code=code).json["token"]
 
 
 def test_whole_flow_from_click_to_token(client, site):
     created = new_flow(client, site)
     assert created.status_code == 201
-    flow_id = created.json["flow"]
+    flow_id, secret = created.json["flow"], created.json["secret"]
     assert created.json["start_url"] == f"http://127.0.0.1:5000/auth/dev/start?flow={flow_id}"
-
-    assert claim(client, site, flow_id).status_code == 202  # popup still open
+    assert secret not in created.json["start_url"]
 
     done = dev_sign_in(client, flow_id)
     page = done.get_data(as_text=True)
     assert "You are signed in with Dev" in page
+    assert done.headers["Cache-Control"] == "no-store"
     # postMessage to the exact origin the flow started from, never "*"
-    assert re.search(r'postMessage\([^;]*,\s*"https://blog\.example"\);', page)
+    assert re.search(r'postMessage\([^;]*,\s*"https://blog\.example"\);', page, re.S)
     assert '"*"' not in page
     assert "script-src 'nonce-" in done.headers["Content-Security-Policy"]
+    # Nobody is signed in until the page claims: the popup only holds a code.
+    assert db.session.scalar(select(func.count(User.id))) == 0
 
-    claimed = claim(client, site, flow_id)
+    claimed = claim(client, site, flow_id, secret=secret, code=handed_code(done))
     assert claimed.status_code == 200
     assert claimed.json["viewer"] == {
         "name": "Ada Lovelace",
@@ -70,26 +80,98 @@ def test_whole_flow_from_click_to_token(client, site):
         "provider_label": "Dev",
     }
     assert claimed.json["token"] not in page  # the token never sits in the popup's page
+    assert secret not in page
 
 
 def test_a_flow_is_claimed_once(client, site):
-    flow_id = new_flow(client, site).json["flow"]
-    dev_sign_in(client, flow_id)
-    assert claim(client, site, flow_id).status_code == 200
-    again = claim(client, site, flow_id)
+    started = new_flow(client, site).json
+    code = handed_code(dev_sign_in(client, started["flow"]))
+    body = {"secret": started["secret"], "code": code}
+    assert claim(client, site, started["flow"], **body).status_code == 200
+    again = claim(client, site, started["flow"], **body)
     assert again.status_code == 410
     assert again.json["error"]["code"] == "login_expired"
 
 
 def test_only_the_page_that_started_a_flow_can_claim_it(client, site):
-    flow_id = new_flow(client, site).json["flow"]
-    dev_sign_in(client, flow_id)
+    started = new_flow(client, site).json
+    body = {"secret": started["secret"], "code": handed_code(dev_sign_in(client, started["flow"]))}
     from tests.factories import make_site
 
     other = make_site(origins=["https://other.example"])
-    assert claim(client, other, flow_id, origin="https://other.example").status_code == 404
-    assert claim(client, site, flow_id, origin="https://evil.example").status_code == 403
-    assert claim(client, site, flow_id).status_code == 200
+    assert (
+        claim(client, other, started["flow"], origin="https://other.example", **body).status_code
+        == 404
+    )
+    assert (
+        claim(client, site, started["flow"], origin="https://evil.example", **body).status_code
+        == 403
+    )
+    assert claim(client, site, started["flow"], **body).status_code == 200
+
+
+def test_a_finished_flow_is_not_claimed_without_the_code_its_browser_was_given(client, site):
+    """The attack: a flow made by a script with a forged Origin, its start_url sent to a reader
+    who signs in; its maker, who knows the flow id and secret, gets nothing from it."""
+    attacker = client.application.test_client()
+    started = post_json(attacker, site, {"provider": "dev"}, path="logins").json
+    victim = client
+    handed = handed_code(dev_sign_in(victim, started["flow"], name="Victim Reader"))
+
+    for body in (
+        {"secret": started["secret"]},
+        {"secret": started["secret"], "code": ""},
+        {"secret": started["secret"], "code": "x" * 43},
+        {"secret": started["secret"], "code": handed[:-1] + ("A" if handed[-1] != "A" else "B")},
+    ):
+        resp = claim(attacker, site, started["flow"], **body)
+        assert resp.status_code in (400, 404), resp.json
+        assert "token" not in resp.json
+    # Polling with the flow id alone, as before, is no claim at all.
+    assert claim(attacker, site, started["flow"]).status_code == 400
+    assert db.session.scalar(select(func.count(User.id))) == 0
+    # The code is no use without the secret either.
+    resp = claim(attacker, site, started["flow"], secret="y" * 43, code=handed)
+    assert resp.status_code == 404 and "token" not in resp.json
+
+
+def test_a_link_flow_finished_by_someone_else_links_nothing(client, site):
+    """The attack: a signed-in reader starts a link flow and gets someone else to finish it,
+    to attach that person's provider account to theirs for good."""
+    attacker_token = signed_in_token(client, site, name="Mallory")
+    started = client.post(
+        f"/api/v1/sites/{site.id}/logins",
+        json={"provider": "dev"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {attacker_token}"},
+    ).json
+    victim = client.application.test_client()
+    dev_sign_in(victim, started["flow"], name="Victim Reader")
+    # Finishing the provider's pages links nothing by itself...
+    assert db.session.scalar(select(func.count(Identity.id))) == 1
+    resp = client.post(
+        f"/api/v1/sites/{site.id}/logins/{started['flow']}/claim",
+        json={"secret": started["secret"]},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {attacker_token}"},
+    )
+    # ...and without the code the victim's browser was given, the attacker cannot claim it.
+    assert resp.status_code == 400
+    assert db.session.scalar(select(func.count(Identity.id))) == 1
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_a_link_takes_effect_only_when_claimed_by_the_account_that_asked(client, site):
+    token = signed_in_token(client, site, name="Ada")
+    started = client.post(
+        f"/api/v1/sites/{site.id}/logins",
+        json={"provider": "dev"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    ).json
+    code = handed_code(dev_sign_in(client, started["flow"], name="Ada at work"))
+    body = {"secret": started["secret"], "code": code}
+    # Without the reader's own token (signed out meanwhile), nothing is linked.
+    refused = claim(client, site, started["flow"], **body)
+    assert refused.status_code == 403
+    assert db.session.scalar(select(func.count(Identity.id))) == 1
 
 
 def test_a_foreign_origin_cannot_start_a_flow(client, site):
@@ -118,7 +200,7 @@ def test_dev_form_needs_its_csrf_token(client, site):
     flow_id = new_flow(client, site).json["flow"]
     resp = client.post(f"/auth/dev/start?flow={flow_id}", data={"name": "Mallory"})
     assert resp.status_code == 400  # refused by CSRF protection, nothing signed in
-    assert claim(client, site, flow_id).status_code == 202
+    assert db.session.get(LoginFlow, flow_id).completed_at is None
 
 
 def test_a_flow_runs_once(client, site):
@@ -128,12 +210,14 @@ def test_a_flow_runs_once(client, site):
 
 
 def test_an_old_flow_expires(client, site):
-    flow_id = new_flow(client, site).json["flow"]
-    flow = db.session.get(LoginFlow, flow_id)
+    started = new_flow(client, site).json
+    code = handed_code(dev_sign_in(client, started["flow"]))
+    flow = db.session.get(LoginFlow, started["flow"])
     flow.created_at -= timedelta(minutes=11)
     db.session.commit()
-    assert client.get(f"/auth/dev/start?flow={flow_id}").status_code == 410
-    assert claim(client, site, flow_id).status_code == 410
+    assert client.get(f"/auth/dev/start?flow={started['flow']}").status_code == 410
+    resp = claim(client, site, started["flow"], secret=started["secret"], code=code)
+    assert resp.status_code == 410
 
 
 def test_unknown_flow_is_a_plain_page(client):
@@ -144,17 +228,45 @@ def test_unknown_flow_is_a_plain_page(client):
 
 def test_popup_blocked_fallback_returns_to_the_page_with_a_ticket(client, site):
     page = POST_URL + "?utm=x"
-    flow_id = new_flow(client, site, return_url=page).json["flow"]
-    done = dev_sign_in(client, flow_id)
+    started = new_flow(client, site, return_url=page, popup=False).json
+    done = dev_sign_in(client, started["flow"])
     assert done.status_code == 303
-    assert done.headers["Location"] == f"{page}#afterword-login={flow_id}"
-    assert claim(client, site, flow_id).status_code == 200
+    assert done.headers["Cache-Control"] == "no-store"
+    code = handed_code(done)
+    assert done.headers["Location"] == f"{page}#afterword-login={started['flow']}.{code}"
+    claimed = claim(client, site, started["flow"], secret=started["secret"], code=code)
+    assert claimed.status_code == 200
+
+
+def test_a_popup_cut_off_from_its_opener_goes_to_the_flows_page_with_the_code(client, site):
+    started = new_flow(client, site, return_url=POST_URL, popup=True).json
+    done = dev_sign_in(client, started["flow"])
+    assert done.status_code == 200  # a popup first tries its opener
+    code = handed_code(done)
+    ticket = f"{POST_URL}#afterword-login={started['flow']}.{code}"
+    assert f"location.replace({json.dumps(ticket)})" in done.get_data(as_text=True)
+
+
+def test_a_full_page_sign_in_needs_a_page_to_come_back_to(client, site):
+    resp = new_flow(client, site, popup=False)
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] == "return_url"
+    assert new_flow(client, site, popup="yes").json["error"]["field"] == "popup"
 
 
 def test_return_url_must_be_on_the_sites_origins(client, site):
     resp = new_flow(client, site, return_url="https://evil.example/phish")
     assert resp.status_code == 400
     assert resp.json["error"]["code"] == "url_not_allowed"
+
+
+def test_return_url_must_be_on_the_origin_of_the_page_that_asked(client):
+    from tests.factories import make_site
+
+    site = make_site(origins=[HOST_ORIGIN, "https://other.example"])
+    resp = new_flow(client, site, return_url="https://other.example/post")
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] == "return_url"
 
 
 def test_signed_in_reader_posts_under_their_name(client, site):
@@ -247,8 +359,13 @@ def test_a_signed_in_reader_links_a_second_account(client, site):
         json={"provider": "dev"},
         headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
     )
-    dev_sign_in(client, resp.json["flow"], name="Ada at work")
-    assert claim(client, site, resp.json["flow"]).status_code == 200
+    code = handed_code(dev_sign_in(client, resp.json["flow"], name="Ada at work"))
+    claimed = client.post(
+        f"/api/v1/sites/{site.id}/logins/{resp.json['flow']}/claim",
+        json={"secret": resp.json["secret"], "code": code},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    )
+    assert claimed.status_code == 200
     assert db.session.scalar(select(func.count(User.id))) == 1
     assert db.session.scalar(select(func.count(Identity.id))) == 2
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,12 +61,16 @@ def app(tmp_path, twitter, facebook) -> Iterator[Flask]:
         yield app
 
 
-def start(client, site, provider: str) -> tuple[str, str]:
-    """Click the icon: create the flow, open the popup; returns (flow id, provider URL)."""
-    flow_id = post_json(client, site, {"provider": provider}, path="logins").json["flow"]
-    resp = client.get(f"/auth/{provider}/start?flow={flow_id}")
+def start(client, site, provider: str, **headers: str) -> tuple[dict[str, str], str]:
+    """Click the icon: create the flow, open the popup; returns (the flow, provider URL)."""
+    started = client.post(
+        f"/api/v1/sites/{site.id}/logins",
+        json={"provider": provider},
+        headers={"Origin": HOST_ORIGIN, **headers},
+    ).json
+    resp = client.get(f"/auth/{provider}/start?flow={started['flow']}")
     assert resp.status_code == 302
-    return flow_id, resp.headers["Location"]
+    return started, resp.headers["Location"]
 
 
 def back_from_provider(client, redirect: str):
@@ -74,15 +79,21 @@ def back_from_provider(client, redirect: str):
     return client.get(redirect.removeprefix(PUBLIC_URL))
 
 
-def claim(client, site, flow_id: str):
-    return post_json(client, site, {}, path=f"logins/{flow_id}/claim")
+def claim(client, site, started: dict[str, str], page, **headers: str):
+    """The widget's claim, with the code the popup's last page handed it."""
+    code = re.search(r'code: "([\w-]+)"', page.get_data(as_text=True)).group(1)
+    return client.post(
+        f"/api/v1/sites/{site.id}/logins/{started['flow']}/claim",
+        json={"secret": started["secret"], "code": code},
+        headers={"Origin": HOST_ORIGIN, **headers},
+    )
 
 
 def sign_in(client, site, server: FakeProviderServer, provider: str):
-    flow_id, authorize = start(client, site, provider)
+    started, authorize = start(client, site, provider)
     page = back_from_provider(client, server.consent(authorize))
     assert page.status_code == 200, page.get_data(as_text=True)
-    return claim(client, site, flow_id)
+    return claim(client, site, started, page)
 
 
 def test_config_offers_a_button_per_configured_provider(client, site):
@@ -94,7 +105,7 @@ def test_config_offers_a_button_per_configured_provider(client, site):
 
 
 def test_twitter_sign_in_follows_xs_rules(client, site, twitter):
-    flow_id, authorize = start(client, site, "twitter")
+    started, authorize = start(client, site, "twitter")
     query = parse_qs(urlsplit(authorize).query)
     assert authorize.startswith(twitter.authorize_url)
     assert query["scope"] == ["users.read tweet.read"]
@@ -117,7 +128,7 @@ def test_twitter_sign_in_follows_xs_rules(client, site, twitter):
     [profile_request] = twitter.requests_to("userinfo")
     assert profile_request.data == {"user.fields": "profile_image_url"}
 
-    claimed = claim(client, site, flow_id)
+    claimed = claim(client, site, started, page)
     assert claimed.status_code == 200
     assert claimed.json["viewer"]["name"] == "Ada Lovelace"
     assert claimed.json["viewer"]["provider_label"] == "Twitter"
@@ -163,24 +174,26 @@ def test_twitter_profile_without_picture(client, site, twitter):
 
 
 def test_denied_consent_tells_the_widget_plainly(client, site, twitter):
-    flow_id, authorize = start(client, site, "twitter")
+    started, authorize = start(client, site, "twitter")
     page = back_from_provider(client, twitter.consent(authorize, approve=False))
     assert "You cancelled signing in." in page.get_data(as_text=True)
     assert twitter.requests_to("token") == []
-    failed = claim(client, site, flow_id)
+    failed = claim(client, site, started, page)
     assert failed.status_code == 400
     assert failed.json["error"] == {"code": "login_failed", "message": "You cancelled signing in."}
     assert db.session.scalar(select(func.count(User.id))) == 0
 
 
 def test_a_forged_state_exchanges_nothing(client, site, twitter):
-    flow_id, authorize = start(client, site, "twitter")
+    started, authorize = start(client, site, "twitter")
     redirect = twitter.consent(authorize)
     state = parse_qs(urlsplit(redirect).query)["state"][0]
     page = back_from_provider(client, redirect.replace(state, "forged-state"))
     assert page.status_code == 400
     assert twitter.requests_to("token") == []
-    assert claim(client, site, flow_id).status_code == 202  # the real flow is still open
+    # the real flow is still open: the genuine redirect finishes it
+    page = back_from_provider(client, redirect)
+    assert claim(client, site, started, page).status_code == 200
 
 
 def test_state_from_another_browser_is_refused(app, client, site, twitter):
@@ -208,7 +221,7 @@ def test_a_code_injected_into_another_flow_fails_pkce(app, site, twitter):
     victim_state = parse_qs(urlsplit(victim_authorize).query)["state"][0]
     page = victim.get(f"/auth/twitter/callback?code={stolen_code}&state={victim_state}")
     assert "could not sign you in" in page.get_data(as_text=True)
-    assert claim(victim, site, victim_flow).json["error"]["code"] == "login_failed"
+    assert claim(victim, site, victim_flow, page).json["error"]["code"] == "login_failed"
     assert db.session.scalar(select(func.count(User.id))) == 0
 
 
@@ -222,11 +235,11 @@ def test_redirect_uri_comes_from_public_url_not_the_host_header(client, site):
 @pytest.mark.parametrize("failure", ["FAIL_TOKEN", "FAIL_PROFILE"])
 def test_provider_errors_end_the_flow_with_a_message(client, site, twitter, failure):
     twitter.app.config[failure] = True
-    flow_id, authorize = start(client, site, "twitter")
+    started, authorize = start(client, site, "twitter")
     page = back_from_provider(client, twitter.consent(authorize))
     assert page.status_code == 200
     assert "Not signed in" in page.get_data(as_text=True)
-    failed = claim(client, site, flow_id)
+    failed = claim(client, site, started, page)
     assert failed.json["error"]["code"] == "login_failed"
     assert "Twitter" in failed.json["error"]["message"]
 
@@ -247,15 +260,10 @@ def test_twitter_and_facebook_link_to_one_user_only_when_asked(client, site, twi
     sign_in(client, site, facebook, "facebook")  # no token sent: a separate reader
     assert db.session.scalar(select(func.count(User.id))) == 2
 
-    flow_id = client.post(
-        f"/api/v1/sites/{site.id}/logins",
-        json={"provider": "facebook"},
-        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
-    ).json["flow"]
     facebook.app.config["SIGNED_IN_USER"] = "10158987654321098"
-    authorize = client.get(f"/auth/facebook/start?flow={flow_id}").headers["Location"]
-    back_from_provider(client, facebook.consent(authorize))
-    assert claim(client, site, flow_id).status_code == 200
+    started, authorize = start(client, site, "facebook", Authorization=f"Bearer {token}")
+    page = back_from_provider(client, facebook.consent(authorize))
+    assert claim(client, site, started, page, Authorization=f"Bearer {token}").status_code == 200
     twitter_user = db.session.scalar(select(Identity.user_id).where(Identity.provider == "twitter"))
     linked = db.session.scalar(
         select(Identity.user_id).where(Identity.provider_user_id == "10158987654321098")

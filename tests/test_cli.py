@@ -146,7 +146,7 @@ def test_prune_drops_old_address_hashes_and_flows(runner, client):
     post_json(client, site, guest_payload(body="new"))
     old, new = db.session.scalars(select(Comment).order_by(Comment.id)).all()
     old.created_at -= timedelta(days=31)
-    flow = logins.create_flow(site, origin="https://blog.example", provider="dev")
+    flow = logins.create_flow(site, origin="https://blog.example", provider="dev", popup=True).flow
     flow.created_at -= timedelta(hours=1)
     db.session.commit()
 

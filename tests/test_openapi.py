@@ -33,7 +33,7 @@ from app.services.identities import Profile
 from config import TestingConfig
 from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_moderator
-from tests.test_auth_flows import dev_sign_in
+from tests.test_auth_flows import dev_sign_in, handed_code
 
 SPEC_PATH = "/api/v1/openapi.json"
 SPEC_FILE = Path(__file__).resolve().parents[1] / "app" / "api" / "openapi.json"
@@ -261,12 +261,15 @@ def test_the_edit_window_closes(api_app: Flask, site: Site) -> None:
 
 
 def test_a_reader_signs_in_posts_and_edits_with_the_token(api_app: Flask, site: Site) -> None:
-    flow = call(api_app, "POST", LOGINS, 201, body={"provider": "dev", "return_url": None}).json()
+    flow = call(api_app, "POST", LOGINS, 201, body={"provider": "dev", "popup": True}).json()
     claim = {"site_id": SITE_ID, "flow": flow["flow"]}
-    assert call(api_app, "POST", CLAIM, 202, path_parameters=claim).json()["status"] == "pending"
-    dev_sign_in(api_app.test_client(), flow["flow"])
-    token = call(api_app, "POST", CLAIM, 200, path_parameters=claim).json()["token"]
-    call(api_app, "POST", CLAIM, 410, path_parameters=claim)
+    unfinished = {"secret": flow["secret"], "code": "not-handed-out-yet"}
+    call(api_app, "POST", CLAIM, 404, path_parameters=claim, body=unfinished)
+    code = handed_code(dev_sign_in(api_app.test_client(), flow["flow"]))
+    handed = {"secret": flow["secret"], "code": code}
+    call(api_app, "POST", CLAIM, 400, path_parameters=claim, body={"secret": flow["secret"]})
+    token = call(api_app, "POST", CLAIM, 200, path_parameters=claim, body=handed).json()["token"]
+    call(api_app, "POST", CLAIM, 410, path_parameters=claim, body=handed)
 
     bearer = {"Authorization": f"Bearer {token}"}
     page = call(api_app, "GET", THREAD, 200, query={"url": POST_URL}, headers=bearer).json()
@@ -288,11 +291,12 @@ def test_a_reader_signs_in_posts_and_edits_with_the_token(api_app: Flask, site: 
 def test_a_failed_sign_in_is_told_once(api_app: Flask, site: Site) -> None:
     from app.services import logins
 
-    flow = call(api_app, "POST", LOGINS, 201, body={"provider": "dev"}).json()["flow"]
-    logins.fail_flow(logins.live_flow(flow, "dev"), "You said no.")
-    claim = {"site_id": SITE_ID, "flow": flow}
-    call(api_app, "POST", CLAIM, 400, path_parameters=claim)
-    call(api_app, "POST", CLAIM, 410, path_parameters=claim)
+    flow = call(api_app, "POST", LOGINS, 201, body={"provider": "dev"}).json()
+    code = logins.fail_flow(logins.live_flow(flow["flow"], "dev"), "You said no.")
+    claim = {"site_id": SITE_ID, "flow": flow["flow"]}
+    body = {"secret": flow["secret"], "code": code}
+    call(api_app, "POST", CLAIM, 400, path_parameters=claim, body=body)
+    call(api_app, "POST", CLAIM, 410, path_parameters=claim, body=body)
 
 
 def test_rate_limits_answer_429(api_app: Flask, site: Site) -> None:

@@ -190,22 +190,34 @@ def delete_comment(comment_id: int) -> dict[str, Any]:
 def create_login() -> tuple[dict[str, Any], int]:
     """Start a sign-in; a signed-in reader starting one links the new provider to them."""
     data = _json_body()
+    popup = data.get("popup", data.get("return_url") is None)
+    if not isinstance(popup, bool):
+        raise ValidationError("popup must be true or false.", field="popup")
     viewer = current_viewer(required=False)
-    flow = logins.create_flow(
+    created = logins.create_flow(
         g.site,
         origin=request.headers["Origin"],
         provider=enabled_provider(data.get("provider"), g.site).name,
+        popup=popup,
         return_url=data.get("return_url"),
         link_user_id=viewer.user.id if viewer.user else None,
     )
-    return login_out(flow), 201
+    return login_out(created.flow, created.secret), 201
 
 
 @bp.post("/sites/<site_id>/logins/<flow_id>/claim")
+@limiter.limit(_limit("RATELIMIT_LOGIN"), scope="api-login-claim")
 def claim_login(flow_id: str) -> tuple[dict[str, Any], int]:
-    result = logins.claim_flow(g.site, flow_id, request.headers.get("Origin"))
-    if result.pending:
-        return {"status": "pending"}, 202
+    data = _json_body()
+    viewer = current_viewer(required=False)
+    result = logins.claim_flow(
+        g.site,
+        flow_id,
+        request.headers.get("Origin"),
+        secret=data.get("secret"),
+        code=data.get("code"),
+        signed_in_user_id=viewer.user.id if viewer.user else None,
+    )
     return {
         "status": "signed_in",
         "token": result.token,

@@ -129,9 +129,13 @@ def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
     }
 
 
-def login_out(flow: LoginFlow) -> dict[str, Any]:
+def login_out(flow: LoginFlow, secret: str) -> dict[str, Any]:
     start = f"{current_app.config['PUBLIC_URL']}/auth/{flow.provider}/start"
-    return {"flow": flow.id, "start_url": f"{start}?{urlencode({'flow': flow.id})}"}
+    return {
+        "flow": flow.id,
+        "secret": secret,
+        "start_url": f"{start}?{urlencode({'flow': flow.id})}",
+    }
 
 
 def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, Any]:

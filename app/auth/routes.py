@@ -2,7 +2,9 @@
 
 `state` is random per flow, kept with the PKCE verifier in the popup's session by Authlib, and
 mapped to our flow id; it is used once. The reader's token never appears in a URL or a page:
-the last page only tells the widget (postMessage to the flow's exact origin) to claim it.
+the last page hands a one-time code to the page that started the flow (postMessage to the
+flow's exact origin, or that page's URL with the code in the fragment), which claims the
+token with it and the flow's secret (app/services/logins.py).
 """
 
 from __future__ import annotations
@@ -77,12 +79,10 @@ def dev_start() -> Response | str:
     logins.start_flow(flow)
     name = " ".join(form.name.data.split())
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "reader"
-    user = identities.sign_in(
-        Profile(provider="dev", provider_user_id=slug, name=name, handle=slug),
-        link_to=flow.link_user_id,
+    code = logins.complete_flow(
+        flow, Profile(provider="dev", provider_user_id=slug, name=name, handle=slug)
     )
-    logins.complete_flow(flow, user)
-    return _finish(flow)
+    return _finish(flow, code)
 
 
 @bp.get("/<provider>/start")
@@ -109,13 +109,10 @@ def callback(provider: str) -> Response | str:
             message="This sign-in is not valid any more. Close this window and try again.",
         ), 400
     try:
-        profile = fetch_profile(spec)
+        code = logins.complete_flow(flow, fetch_profile(spec))
     except AuthorizationFailed as err:
-        logins.fail_flow(flow, err.message)
-        return _finish(flow)
-    user = identities.sign_in(profile, link_to=flow.link_user_id)
-    logins.complete_flow(flow, user)
-    return _finish(flow)
+        code = logins.fail_flow(flow, err.message)
+    return _finish(flow, code)
 
 
 def _moderator_callback(spec: ProviderSpec, purpose: dict) -> Response:
@@ -168,14 +165,27 @@ def data_deletion_status(code: str) -> str:
     return render_template("auth/deletion.html", record=record)
 
 
-def _finish(flow: LoginFlow) -> Response | str:
-    """Back to the widget: a full-page sign-in returns to its page, a popup messages it."""
-    if flow.return_url:
-        return redirect(f"{flow.return_url}#afterword-login={flow.id}", code=303)
-    spec = provider_spec(flow.provider)
-    return render_template(
-        "auth/done.html",
-        flow=flow,
-        label=spec.label if spec else flow.provider,
-        nonce=g.csp_nonce,
-    )
+def _finish(flow: LoginFlow, code: str) -> Response | str:
+    """Hand the code to the page that started the flow, and to nothing else.
+
+    A full-page sign-in returns to its page with the code in the fragment, which never reaches
+    a server or a Referer. A popup posts it to its opener at the flow's exact origin; a popup
+    whose opener a provider's Cross-Origin-Opener-Policy cut off goes to the flow's page itself.
+    """
+    ticket = f"{flow.return_url}#afterword-login={flow.id}.{code}" if flow.return_url else None
+    if not flow.popup and ticket:
+        response = redirect(ticket, code=303)
+    else:
+        spec = provider_spec(flow.provider)
+        response = current_app.make_response(
+            render_template(
+                "auth/done.html",
+                flow=flow,
+                code=code,
+                ticket=ticket,
+                label=spec.label if spec else flow.provider,
+                nonce=g.csp_nonce,
+            )
+        )
+    response.cache_control.no_store = True  # the code is for this one page view
+    return response

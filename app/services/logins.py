@@ -1,33 +1,45 @@
-"""Sign-in flows that work across origins without third-party cookies.
+"""Sign-in flows that work across origins without third-party cookies, and cannot be stolen.
 
-1. The widget, on the host page, creates a flow (`create_flow`); the browser's Origin header
-   vouches for the page, and the flow id is a secret only that page knows.
+1. The widget, on the host page, creates a flow (`create_flow`) and is given its secret; the
+   browser's Origin header names the page. The flow id itself is not secret: it is in the
+   popup's URL, and anyone can create a flow with any Origin from a script of their own.
 2. A popup on our own origin runs the provider's pages (`start_flow`, then the callback), and
-   `complete_flow` records who signed in.
-3. The widget claims the result once (`claim_flow`), prompted by a postMessage from the last
-   popup page or, if the provider's Cross-Origin-Opener-Policy cut the popup off, by polling.
-   If the popup was blocked the same steps run in the page itself, and the flow id comes back
-   in the URL fragment of the page the reader was on.
+   `complete_flow` keeps what the provider said and gives that browser a one-time code.
+3. The popup's last page hands the code to the page that opened it: by postMessage to the
+   flow's exact origin, or, when the provider's Cross-Origin-Opener-Policy cut the popup off,
+   by going to the flow's page with the code in the fragment, where the widget passes it on to
+   the page that waits for it (a BroadcastChannel of that origin). A full-page sign-in (popup
+   blocked) comes back to its page the same way.
+4. The widget claims the flow once with the secret and the code (`claim_flow`). Only then is
+   the reader signed in, or the new provider linked: a flow finished in someone else's browser
+   gives its creator nothing, and a code planted in someone's page is useless without the
+   secret, which the widget keeps only for flows it started.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, update
 
 from app.database import begin_write
-from app.domain.errors import DomainError, NotFound, ValidationError
+from app.domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from app.domain.policy import normalize_origin, thread_key
 from app.extensions import db
 from app.models import LoginFlow, Site, User
 from app.models.types import utcnow
-from app.services import tokens
+from app.services import identities, tokens
+from app.services.identities import Profile
 
 FLOW_LIFETIME = timedelta(minutes=10)  # enough to type a password, short for a stolen id
 FLOW_ID_BYTES = 32
+SECRET_BYTES = 32
+SECRET_MAX = 64  # token_urlsafe(32) is 43 characters
 
 
 class FlowExpired(DomainError):
@@ -41,13 +53,31 @@ class FlowFailed(DomainError):
 
 
 @dataclass(frozen=True)
-class ClaimResult:
-    """`token` is set once the reader signed in; `pending` while the popup is still open."""
+class NewFlow:
+    """A created flow and its secret, which is shown once, to the page that created it."""
 
-    pending: bool
-    token: str | None = None
-    user: User | None = None
-    provider: str | None = None
+    flow: LoginFlow
+    secret: str
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    token: str
+    user: User
+    provider: str
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _matches(value: object, digest: str | None) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= SECRET_MAX
+        and digest is not None
+        and hmac.compare_digest(_digest(value), digest)
+    )
 
 
 def create_flow(
@@ -55,23 +85,39 @@ def create_flow(
     *,
     origin: str,
     provider: str,
+    popup: bool,
     return_url: object = None,
     link_user_id: int | None = None,
-) -> LoginFlow:
+) -> NewFlow:
     """A new flow for a page on one of the site's origins (checked by the caller's guard)."""
+    origin = normalize_origin(origin)
     if return_url is not None:
         return_url = thread_key(return_url, site.origins)  # never an open redirect
+        # The code is handed to this page: it must be the page that asked, not another origin
+        # of the same site.
+        parts = urlsplit(return_url)
+        if normalize_origin(f"{parts.scheme}://{parts.netloc}") != origin:
+            raise ValidationError(
+                "The page to come back to must be on the page's own origin.", field="return_url"
+            )
+    elif not popup:
+        raise ValidationError(
+            "A sign-in in the page itself needs the page to come back to.", field="return_url"
+        )
+    secret = secrets.token_urlsafe(SECRET_BYTES)
     flow = LoginFlow(
         id=secrets.token_urlsafe(FLOW_ID_BYTES),
         site_id=site.id,
-        origin=normalize_origin(origin),
+        origin=origin,
         provider=provider,
+        popup=popup,
         return_url=return_url,
         link_user_id=link_user_id,
+        secret_hash=_digest(secret),
     )
     db.session.add(flow)
     db.session.commit()
-    return flow
+    return NewFlow(flow=flow, secret=secret)
 
 
 def live_flow(flow_id: object, provider: str) -> LoginFlow:
@@ -100,41 +146,80 @@ def start_flow(flow: LoginFlow) -> None:
         raise FlowExpired("This sign-in was already started. Close this window and try again.")
 
 
-def complete_flow(flow: LoginFlow, user: User) -> None:
-    flow.user_id = user.id
-    flow.completed_at = utcnow()
+def complete_flow(flow: LoginFlow, profile: Profile) -> str:
+    """Keep who signed in until the page claims it; returns the code for this browser only."""
+    return _finish(flow, profile=asdict(profile))
+
+
+def fail_flow(flow: LoginFlow, message: str) -> str:
+    """A failure is claimed like a success, so the page can say what went wrong."""
+    return _finish(flow, error=message[:300])
+
+
+def _finish(flow: LoginFlow, **outcome: object) -> str:
+    code = secrets.token_urlsafe(SECRET_BYTES)
+    begin_write()
+    finished = db.session.execute(
+        update(LoginFlow)
+        .where(LoginFlow.id == flow.id, LoginFlow.completed_at.is_(None))
+        .values(code_hash=_digest(code), completed_at=utcnow(), **outcome)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
+    if not finished:
+        raise FlowExpired("This sign-in was already finished. Close this window and try again.")
+    return code
 
 
-def fail_flow(flow: LoginFlow, message: str) -> None:
-    flow.error = message[:300]
-    flow.completed_at = utcnow()
-    db.session.commit()
+def claim_flow(
+    site: Site,
+    flow_id: object,
+    origin: str | None,
+    *,
+    secret: object,
+    code: object,
+    signed_in_user_id: int | None,
+) -> ClaimResult:
+    """The widget's one-time exchange of a finished flow for the reader's token.
 
-
-def claim_flow(site: Site, flow_id: object, origin: str | None) -> ClaimResult:
-    """The widget's one-time exchange of a finished flow for the reader's token."""
+    A wrong secret or code reads as an unknown flow: it tells a guesser nothing.
+    """
     if not isinstance(flow_id, str) or len(flow_id) > 64:
         raise ValidationError("The sign-in id is not valid.", field="flow")
-    begin_write()
+    for name, value in (("secret", secret), ("code", code)):
+        if not isinstance(value, str) or not 0 < len(value) <= SECRET_MAX:
+            raise ValidationError(f"The sign-in {name} is missing or not valid.", field=name)
     flow = db.session.get(LoginFlow, flow_id)
-    if flow is None or flow.site_id != site.id or flow.origin != origin:
+    if (
+        flow is None
+        or flow.site_id != site.id
+        or flow.origin != origin
+        or not _matches(secret, flow.secret_hash)
+    ):
         raise NotFound("There is no such sign-in.")
     if flow.claimed_at is not None or utcnow() - flow.created_at > FLOW_LIFETIME:
         raise FlowExpired("This sign-in has expired. Please try again.")
-    if flow.completed_at is None:
-        db.session.commit()
-        return ClaimResult(pending=True)
-    flow.claimed_at = utcnow()
+    if not _matches(code, flow.code_hash):
+        raise NotFound("There is no such sign-in.")
+    if flow.link_user_id is not None and flow.link_user_id != signed_in_user_id:
+        # Linking joins an account only from a page where that account is signed in.
+        raise Forbidden("Sign in again to link another account.")
+    error, profile, link_to, provider = flow.error, flow.profile, flow.link_user_id, flow.provider
+    begin_write()
+    claimed = db.session.execute(
+        update(LoginFlow)
+        .where(LoginFlow.id == flow.id, LoginFlow.claimed_at.is_(None))
+        .values(claimed_at=utcnow(), profile=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
-    if flow.error or flow.user_id is None:
-        raise FlowFailed(flow.error or "Signing in did not work. Please try again.")
-    user = db.session.get(User, flow.user_id)
+    if not claimed:
+        raise FlowExpired("This sign-in has expired. Please try again.")
+    if error or not profile:
+        raise FlowFailed(error or "Signing in did not work. Please try again.")
+    user = identities.sign_in(Profile(**profile), link_to=link_to)
     return ClaimResult(
-        pending=False,
-        token=tokens.reader_token(user.id, site.id, flow.provider),
-        user=user,
-        provider=flow.provider,
+        token=tokens.reader_token(user.id, site.id, provider), user=user, provider=provider
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
 from tests.browser.live import Live
@@ -147,9 +148,9 @@ def test_popup_cut_off_by_the_providers_opener_policy_still_signs_in(
     popup = start_sign_in(page, widget, "Twitter")
     popup.get_by_role("button", name="Authorize app").click()
     expect_signed_in(widget, "Twitter", "Ada Lovelace")
-    # The last page never learnt of its opener: it sent no message and stayed open.
-    expect(popup.get_by_text("You can close this window.")).to_be_visible()
-    assert popup.evaluate("window.opener") is None
+    # Cut off from its opener, the last page handed the code over through the blog's own page,
+    # whose fragment it leaves nowhere, and closed.
+    wait_closed(popup)
 
 
 def test_authorizing_after_the_window_seemed_closed_still_signs_in(
@@ -240,15 +241,81 @@ def test_change_offers_the_providers_again(page: Page, blog: tuple[str, Locator]
     expect_signed_in(widget, "Facebook", "Grace Hopper")
 
 
-def test_a_failed_claim_from_the_fragment_is_shown_and_the_rest_kept(
+class Attacker:
+    """Someone with a script of their own: any Origin header, their own cookie jar."""
+
+    def __init__(self, social: Live, site: str) -> None:
+        self.social, self.site, self.http = social, site, requests.Session()
+
+    def new_flow(self, **payload: object) -> dict[str, str]:
+        resp = self.http.post(
+            f"{self.social.url}/api/v1/sites/{self.site}/logins",
+            json={"provider": "twitter", **payload},
+            headers={"Origin": self.social.host.origin},
+            timeout=5,
+        )
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+    def claim(self, flow: dict[str, str], **body: str) -> requests.Response:
+        return self.http.post(
+            f"{self.social.url}/api/v1/sites/{self.site}/logins/{flow['flow']}/claim",
+            json={"secret": flow["secret"], **body},
+            headers={"Origin": self.social.host.origin},
+            timeout=5,
+        )
+
+
+def claims_seen(page: Page) -> list[str]:
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url) if r.url.endswith("/claim") else None)
+    return seen
+
+
+def test_a_sign_in_finished_in_someone_elses_browser_gives_its_maker_nothing(
     social: Live, page: Page
 ) -> None:
-    url = social.host_page("/signin/fragment", social.create_site())
-    page.goto(f"{url}#comments&afterword-login=not-a-real-flow")
+    """The attacker makes a flow with the blog's Origin and gets a reader to open its
+    start_url; the reader authorizes; the attacker, who knows the flow id and its secret,
+    cannot claim the reader's token, and the reader's browser is signed in as nobody."""
+    site = social.create_site()
+    url = social.host_page("/signin/stolen", site)
+    attacker = Attacker(social, site)
+    flow = attacker.new_flow(popup=True, return_url=url)
+    seen = claims_seen(page)
+
+    page.goto(flow["start_url"])  # a link in a mail, in a tab of the reader's own
+    page.get_by_role("button", name="Authorize app").click()
+    expect(page).to_have_url(url)  # the code went to the blog's page, not to the attacker
     widget = page.locator("#afterword")
-    expect(widget.get_by_role("alert").filter(has_text="no such sign-in")).to_be_visible()
     expect_guest_form(widget)
-    expect(page).to_have_url(f"{url}#comments")
+
+    for attempt in (attacker.claim(flow), attacker.claim(flow, code="guessed")):
+        assert attempt.status_code in (400, 404) and "token" not in attempt.json()
+    assert seen == []  # nobody in the reader's browser claimed it either
+
+
+def test_a_planted_sign_in_link_leaves_the_reader_signed_out(social: Live, page: Page) -> None:
+    """Login CSRF: the attacker finishes a full-page sign-in of their own and sends the page
+    it came back to, code and all; whoever opens it stays signed out."""
+    site = social.create_site()
+    url = social.host_page("/signin/planted", site)
+    attacker = Attacker(social, site)
+    flow = attacker.new_flow(popup=False, return_url=url)
+    authorize = attacker.http.get(flow["start_url"], allow_redirects=False, timeout=5)
+    back = social.providers["twitter"].consent(authorize.headers["Location"])
+    returned = attacker.http.get(back, allow_redirects=False, timeout=5)
+    planted = returned.headers["Location"]
+    assert planted.startswith(f"{url}#afterword-login={flow['flow']}.")
+    seen = claims_seen(page)
+
+    page.goto(planted.replace("#", "#comments&"))
+    widget = page.locator("#afterword")
+    expect_guest_form(widget)
+    expect(page).to_have_url(f"{url}#comments")  # the code is gone, the rest of the fragment kept
+    assert seen == []
+    page.reload()
+    expect_guest_form(widget)
 
 
 def test_a_token_the_service_refuses_is_forgotten_quietly(social: Live, page: Page) -> None:

@@ -170,7 +170,17 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
       try { v == null || v === "" ? localStorage.removeItem(k) : localStorage.setItem(k, JSON.stringify(v)); } catch { /* ignore */ }
     },
   };
+  // The flow a full-page sign-in left to finish: for this tab only, and only until it is back.
+  const sess = (k, v) => {
+    try {
+      if (v === undefined) return JSON.parse(sessionStorage.getItem(k));
+      v ? sessionStorage.setItem(k, JSON.stringify(v)) : sessionStorage.removeItem(k);
+    } catch { return null; }
+  };
   const K = `afterword:${site}:`, tokKey = `${K}tokens:${url}`, guestKey = `${K}guest`;
+  const loginKey = `${K}login`;
+  // Same-origin pages only: where a popup cut off from its opener hands over its code.
+  const bc = self.BroadcastChannel ? new BroadcastChannel(loginKey) : null;
   const authKey = `${K}auth:${base}`; // the reader's session token, for this site and service
   const draftKey = (p) => `${K}draft:${url}:${p || 0}`;
   let tokens = store.get(tokKey, {}); // comment id -> edit token of the reader's own comments
@@ -537,9 +547,12 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
       say(T.gone);
     }
 
-    /* Sign-in runs in a popup on the service's origin. The page learns the outcome by claiming
-       its flow: at once when the popup's last page messages it, and by polling meanwhile, since
-       a provider's Cross-Origin-Opener-Policy can cut the popup off so no message ever comes. */
+    /* Sign-in runs in a popup on the service's origin, or in the page itself when popups are
+       blocked. The service hands a one-time code to this page and nothing else: by postMessage,
+       or, when a provider's Cross-Origin-Opener-Policy cut the popup off, by opening this page
+       in the popup with the code in the fragment, whence it comes here on a BroadcastChannel.
+       The claim needs the code and the flow's secret, which never leaves this page: a flow
+       finished elsewhere, or a code planted in a link, signs nobody in. */
     async function signIn(p, f) {
       // Before any await: browsers allow a popup only within the click itself.
       const w = open("about:blank", "afterword-login", "popup,width=600,height=700");
@@ -547,57 +560,57 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
       const fl = (flow = { w, f });
       f.busy(p.label);
       try {
-        // Popup blocked: the page itself goes to the provider and comes back here.
-        const j = await send("POST", "/logins", { provider: p.name, return_url: w ? undefined : location.href.split("#")[0] });
+        const j = await send("POST", "/logins", { provider: p.name, popup: !!w, return_url: location.href.split("#")[0] });
         if (flow !== fl) return;
         fl.id = j.flow;
-        if (!w) return location.assign(j.start_url);
+        fl.secret = j.secret;
+        if (!w) return sess(loginKey, { id: j.flow, secret: j.secret }), location.assign(j.start_url);
         w.location.href = j.start_url;
-        fl.tm = setTimeout(() => claim(fl), 1500);
+        fl.tm = setInterval(() => watch(fl), 1e3);
       } catch (x) {
         if (flow === fl) { w?.close(); finish(fl, x.message); } // else the window serves a newer flow
       }
     }
 
+    /* `closed` is also what an opener cut off by the provider reports. After a grace period the
+       form comes back, but the page goes on listening until another sign-in starts. */
+    const watch = (fl) => {
+      if (fl.w.closed && !fl.gr) fl.gr = setTimeout(() => { fl.quiet = 1; fl.f.idle(T.closed); }, 5e3);
+    };
+
     const finish = (fl, msg) => {
-      clearTimeout(fl.tm);
+      clearInterval(fl.tm);
       clearTimeout(fl.gr);
       if (flow === fl) flow = null;
       if (!fl.quiet || !msg) fl.f.idle(msg); // the form already came back when it went quiet
     };
 
-    // One claim at a time: a flow is claimed once, and a second request would only see it gone.
-    async function claim(fl) {
-      if (fl.busy) return (fl.again = 1);
-      clearTimeout(fl.tm);
+    // A flow is claimed once: a second code for it is ignored.
+    async function claim(fl, code) {
+      if (fl.busy) return;
       fl.busy = 1;
       try {
-        const j = await send("POST", `/logins/${fl.id}/claim`, {});
+        const j = await send("POST", `/logins/${fl.id}/claim`, { secret: fl.secret, code });
         if (flow !== fl) return;
-        if (j.token) {
-          finish(fl);
-          auth(j.token, j.viewer);
-          say(T.signed);
-          fl.quiet || fl.f.elements.body.focus();
-          return reload();
-        }
-        /* `closed` is also what an opener cut off by the provider reports. After a grace period
-           the form comes back, but claims go on quietly until the service calls the flow
-           expired (10 minutes) or another one starts. */
-        if (fl.w.closed && !fl.gr) fl.gr = setTimeout(() => { fl.quiet = 1; fl.f.idle(T.closed); }, 5e3);
-        fl.tm = setTimeout(() => claim(fl), fl.again ? 0 : fl.quiet ? 3e3 : 1500);
-        fl.again = 0;
+        finish(fl);
+        auth(j.token, j.viewer);
+        say(T.signed);
+        fl.quiet || fl.f.elements.body.focus();
+        return reload();
       } catch (x) {
         if (flow === fl) finish(fl, x.message);
-      } finally {
-        fl.busy = 0;
       }
     }
 
-    addEventListener("message", (e) => {
+    // The code for this page's own flow, from its popup or from a popup cut off from it.
+    const handed = (m) => {
       const fl = flow;
-      if (fl?.id && e.origin === base && e.data?.type === "afterword:login" && e.data.flow === fl.id) claim(fl);
-    });
+      if (!fl?.id || m?.type !== "afterword:login" || m.flow !== fl.id || typeof m.code !== "string") return;
+      claim(fl, m.code);
+      return 1;
+    };
+    addEventListener("message", (e) => e.origin === base && handed(e.data));
+    bc?.addEventListener("message", (e) => handed(e.data) && bc.postMessage({ type: "afterword:claimed", flow: e.data.flow }));
 
     // Log Out leads on to the guest fields, Change to the provider buttons.
     const out = (f, next) => {
@@ -645,17 +658,29 @@ summary{cursor:pointer;color:var(--acc);margin:.7em 0}
       }
     }
 
-    // Back from a sign-in that ran in the page itself: the flow id is in the fragment.
-    const m = /(^#|&)afterword-login=([^&]*)/.exec(location.hash);
+    /* Back from a sign-in with a code in the fragment: this page's own full-page sign-in, whose
+       secret it kept for the trip; or a popup cut off from its opener, which passes the code to
+       the page waiting for it and closes. Anything else (a link someone sent) is dropped. */
+    const m = /(^#|&)afterword-login=([\w-]+)\.([\w-]+)/.exec(location.hash);
     (async () => {
       let msg;
       if (m) {
-        try {
-          const j = await send("POST", `/logins/${m[2]}/claim`, {});
-          if (j.token) { auth(j.token, j.viewer); say(T.signed); }
-        } catch (x) { msg = x.message; }
         const rest = location.hash.replace(m[0], "").replace(/^#?&?/, "");
         history.replaceState(history.state, "", location.href.split("#")[0] + (rest && `#${rest}`));
+        const mine = sess(loginKey);
+        sess(loginKey, null);
+        if (mine?.id === m[2]) {
+          try {
+            const j = await send("POST", `/logins/${m[2]}/claim`, { secret: mine.secret, code: m[3] });
+            auth(j.token, j.viewer);
+            say(T.signed);
+          } catch (x) { msg = x.message; }
+        } else if (bc) {
+          bc.addEventListener("message", (e) => {
+            if (e.data?.type === "afterword:claimed" && e.data.flow === m[2]) { close(); say(T.signed); }
+          });
+          bc.postMessage({ type: "afterword:login", flow: m[2], code: m[3] });
+        }
       }
       await load();
       if (msg) wrap.querySelector(":scope > form")?.idle(msg);
