@@ -149,7 +149,9 @@ def post_comment(
             notifications.comment_waiting(comment, thread, site)
         if subscriber and comment.status is not CommentStatus.SPAM:
             # Never for spam: a bot must not make us mail confirmations to strangers.
-            subscriptions.subscribe(site, thread, *subscriber)
+            subscriptions.subscribe(
+                site, thread, *subscriber, user_id=viewer.user.id if viewer.user else None
+            )
         db.session.commit()
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:
