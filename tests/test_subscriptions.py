@@ -50,6 +50,7 @@ def reader(client, site):
     assert resp.status_code == 201
     [confirmation] = outbox_to("zoe@example.com")
     assert confirmation.subject.startswith("Confirm")
+    assert "without asking you again" not in confirmation.body_text  # asked as a guest
     return link_in(confirmation, "confirm")
 
 
@@ -190,6 +191,9 @@ def test_a_signed_in_reader_confirms_their_address_once(client, site):
     ada = signed_in(site, "Ada")
     assert notify_me(client, site, ada, POST_URL, "ada@example.com").status_code == 201
     [confirmation] = outbox_to("ada@example.com")
+    # The owner of the address is told what confirming for an account means.
+    assert "without asking you again" in confirmation.body_text
+    assert "without asking you again" in confirmation.body_html
     confirm(client, link_in(confirmation, "confirm"))
 
     assert notify_me(client, site, ada, POST_URL + "2", " Ada@Example.com").status_code == 201
