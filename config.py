@@ -133,6 +133,10 @@ class Config:
     # Links mailed to guests for their data: per address and per email, so nobody floods a
     # mailbox with them.
     RATELIMIT_PRIVACY = os.environ.get("RATELIMIT_PRIVACY", "3 per hour")
+    # Mail that anyone can make us send to an address not proven theirs (subscription
+    # confirmations, links to a guest's data), per recipient and per kind: beyond it the
+    # request answers as always and no mail is queued, so it cannot flood a stranger's mailbox.
+    RATELIMIT_RECIPIENT = os.environ.get("RATELIMIT_RECIPIENT", "3 per hour;10 per day")
     # Failed dashboard sign-ins allowed per address and per email before a lockout.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes")
 

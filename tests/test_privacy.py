@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.api import privacy as privacy_api
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import (
@@ -304,6 +305,34 @@ def test_requests_are_limited_per_address_and_per_email(client, site):
         assert request_link(client, site, f"x{n}@example.com", addr="10.0.2.1").status_code == 202
     assert request_link(client, site, "x9@example.com", addr="10.0.2.1").status_code == 429
     assert len(outbox()) == 3
+
+
+def test_links_to_one_mailbox_stop_after_three_an_hour_and_nobody_can_tell(client, site):
+    # Requests from many addresses, each under the request limits: the mailbox still gets
+    # no more than three links.
+    client.application.config["RATELIMIT_PRIVACY"] = "100 per hour"
+    make_comment(site, email="zoe@example.com")
+    make_comment(site, email="bo@example.com")
+    variants = ["zoe@example.com", "Zoe@Example.com", " zoe@example.com ", "ZOE@example.com"]
+    answers = [
+        request_link(client, site, email, addr=f"10.0.3.{n}") for n, email in enumerate(variants)
+    ]
+    assert {(resp.status_code, resp.get_data()) for resp in answers} == {
+        (answers[0].status_code, answers[0].get_data())
+    }
+    assert answers[3].json == {"status": "accepted", "message": privacy_api.REQUEST_ACCEPTED}
+    assert [m.to for m in outbox()] == ["zoe@example.com"] * 3
+    assert request_link(client, site, "bo@example.com", addr="10.0.3.9").status_code == 202
+    assert [m.to for m in outbox()][-1] == "bo@example.com"
+
+
+def test_links_to_one_mailbox_are_limited_per_day_too(client, site):
+    client.application.config["RATELIMIT_PRIVACY"] = "100 per hour"
+    client.application.config["RATELIMIT_RECIPIENT"] = "100 per hour;2 per day"
+    make_comment(site, email="zoe@example.com")
+    for n in range(3):
+        assert request_link(client, site, "zoe@example.com", addr=f"10.0.4.{n}").status_code == 202
+    assert len(outbox()) == 2
 
 
 def test_the_mail_has_the_link_escaped_content_and_no_injected_headers(client):

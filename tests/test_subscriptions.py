@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
 
 from app.domain.states import CommentStatus, ModerationMode
-from app.extensions import db
-from app.models import Comment, OutboxMessage, Subscription
-from app.services import mail, moderation
+from app.extensions import db, limiter
+from app.models import Comment, OutboxMessage, Subscription, Thread
+from app.services import identities, mail, moderation
+from app.services.hashing import email_hash
+from app.services.identities import Profile
+from app.services.tokens import reader_token
 from tests.factories import (
     POST_URL,
     guest_payload,
@@ -46,6 +50,7 @@ def reader(client, site):
     assert resp.status_code == 201
     [confirmation] = outbox_to("zoe@example.com")
     assert confirmation.subject.startswith("Confirm")
+    assert "without asking you again" not in confirmation.body_text  # asked as a guest
     return link_in(confirmation, "confirm")
 
 
@@ -143,15 +148,129 @@ def test_replies_scope_hears_only_replies_to_the_reader(client):
     assert len(mails) == 2 and "an answer" in mails[1].body_text
 
 
-def test_a_confirmed_address_needs_no_second_confirmation_on_the_site(client, site, reader):
+def test_a_confirmed_guest_confirms_again_for_another_page(client, site, reader):
+    """Anyone who knows an address could otherwise sign it up for every page of the site."""
     confirm(client, reader)
+    other_page = POST_URL + "2"
     post_json(
         client,
         site,
-        guest_payload(email="zoe@example.com", body="Elsewhere", notify=True, url=POST_URL + "2"),
+        guest_payload(email="zoe@example.com", body="Elsewhere", notify=True, url=other_page),
     )
-    assert len(outbox_to("zoe@example.com")) == 1
+    mails = outbox_to("zoe@example.com")
+    assert len(mails) == 2 and mails[1].subject.startswith("Confirm")
+    moderator = make_moderator(site)
+    news = make_comment(site, url=other_page, body="News on page two", status=None)
+    moderation.act(moderator, [news.id], "approve")
+    assert len(outbox_to("zoe@example.com")) == 2  # nothing about page two before confirming
+
+    confirm(client, link_in(mails[1], "confirm"))
+    later = make_comment(site, url=other_page, body="More news", status=None)
+    moderation.act(moderator, [later.id], "approve")
+    mails = outbox_to("zoe@example.com")
+    assert len(mails) == 3 and "More news" in mails[2].body_text
+
+
+def signed_in(site, name: str) -> dict[str, str]:
+    user = identities.sign_in(Profile(provider="dev", provider_user_id=name, name=name))
+    return {
+        "Origin": "https://blog.example",
+        "Authorization": f"Bearer {reader_token(user.id, site.id, 'dev')}",
+    }
+
+
+def notify_me(client, site, headers: dict[str, str], url: str, email: str):
+    return client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": url, "body": f"On {url}", "notify": True, "notify_email": email},
+        headers=headers,
+    )
+
+
+def test_a_signed_in_reader_confirms_their_address_once(client, site):
+    ada = signed_in(site, "Ada")
+    assert notify_me(client, site, ada, POST_URL, "ada@example.com").status_code == 201
+    [confirmation] = outbox_to("ada@example.com")
+    # The owner of the address is told what confirming for an account means.
+    assert "without asking you again" in confirmation.body_text
+    assert "without asking you again" in confirmation.body_html
+    confirm(client, link_in(confirmation, "confirm"))
+
+    assert notify_me(client, site, ada, POST_URL + "2", " Ada@Example.com").status_code == 201
+    assert len(outbox_to("ada@example.com")) == 1
     assert all(s.confirmed_at for s in db.session.scalars(select(Subscription)))
+
+
+def test_another_account_cannot_use_an_address_someone_confirmed(client, site, reader):
+    confirm(client, reader)  # Zoë confirmed page one as a guest
+    ada = signed_in(site, "Ada")
+    notify_me(client, site, ada, POST_URL + "2", "ada@example.com")
+    confirm(client, link_in(outbox_to("ada@example.com")[0], "confirm"))
+    # Ada confirmed her own address; Zoë's is still Zoë's to confirm, page by page.
+    assert notify_me(client, site, ada, POST_URL + "3", "zoe@example.com").status_code == 201
+    mails = outbox_to("zoe@example.com")
+    assert len(mails) == 2 and mails[1].subject.startswith("Confirm")
+    unconfirmed = db.session.scalars(
+        select(Subscription).where(Subscription.confirmed_at.is_(None))
+    ).all()
+    assert [s.email for s in unconfirmed] == ["zoe@example.com"]
+
+
+def ask_on_pages(client, site, emails: list[str], *, first: int = 0) -> list:
+    return [
+        post_json(
+            client,
+            site,
+            guest_payload(email=email, body=f"Note {n}", notify=True, url=f"{POST_URL}/{n}"),
+        )
+        for n, email in enumerate(emails, start=first)
+    ]
+
+
+def answer_shape(resp) -> tuple:
+    comment = resp.json["comment"]
+    return resp.status_code, tuple(sorted(resp.json)), tuple(sorted(comment)), comment["status"]
+
+
+def test_a_fourth_confirmation_in_an_hour_is_not_queued_and_nobody_can_tell(client, site):
+    answers = ask_on_pages(client, site, ["victim@example.com"] * 4)
+    assert len(outbox_to("victim@example.com")) == 3
+    assert len({answer_shape(resp) for resp in answers}) == 1
+    assert answers[3].status_code == 201
+    assert (
+        db.session.scalar(
+            select(Subscription).join(Thread).where(Thread.url == f"{POST_URL}/3")
+        ).confirmed_at
+        is None
+    )
+
+
+def test_variants_of_an_address_are_one_recipient_and_others_are_unaffected(client, site):
+    ask_on_pages(client, site, ["victim@example.com", "Victim@Example.COM", " victim@example.com "])
+    ask_on_pages(client, site, ["VICTIM@example.com", "other@example.com"], first=3)
+    assert len(outbox_to("victim@example.com")) == 3
+    assert len(outbox_to("other@example.com")) == 1
+
+
+def test_the_daily_limit_counts_too(client, site):
+    client.application.config["RATELIMIT_RECIPIENT"] = "100 per hour;2 per day"
+    ask_on_pages(client, site, ["victim@example.com"] * 3)
+    assert len(outbox_to("victim@example.com")) == 2
+
+
+def limiter_keys() -> list[str]:
+    storage = limiter.storage.storage  # a Counter in memory, a client for Redis
+    if isinstance(storage, Counter):
+        return list(storage)
+    return [key.decode() for key in storage.keys("*")]
+
+
+def test_the_limit_keeps_no_address_in_the_limiters_storage(client, site):
+    ask_on_pages(client, site, ["victim@example.com"])
+    keys = " ".join(limiter_keys())
+    assert "victim" not in keys and "example.com" not in keys
+    hashed = email_hash("victim@example.com")
+    assert any("confirmation" in key and hashed in key for key in limiter_keys())
 
 
 def test_spam_never_subscribes_anyone(app, client):

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from email_validator import EmailNotValidError, validate_email
 
 from app.domain.errors import BodyTooLong, UrlNotAllowed, ValidationError
+from app.domain.names import strip_invisible
 from app.domain.states import CommentStatus, ModerationMode
 
 BODY_MAX = 10_000
@@ -42,9 +43,11 @@ def clean_body(body: object) -> str:
 
 
 def clean_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
+    """A guest's display name, without invisible characters (see app/domain/names.py)."""
+    if isinstance(name, str):
+        name = " ".join(strip_invisible(name).split())  # no newlines or tabs either
+    if not isinstance(name, str) or not name:
         raise ValidationError("Please give your name.", field="name")
-    name = " ".join(name.split())  # no newlines or tabs in a display name
     if len(name) > NAME_MAX:
         raise ValidationError(f"A name holds up to {NAME_MAX} characters.", field="name")
     return name

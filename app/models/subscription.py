@@ -13,7 +13,8 @@ class Subscription(db.Model):
     """A reader who asked to hear about new comments on one page, by email.
 
     Nothing is sent before `confirmed_at` (double opt-in), and nothing after
-    `unsubscribed_at`.
+    `unsubscribed_at`. Each page is confirmed on its own, except for a signed-in reader
+    (`user_id`) who confirmed the address for their account once.
     """
 
     __table_args__ = (
@@ -24,6 +25,11 @@ class Subscription(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
+    # The signed-in reader who asked for it, if any; kept from the first request only, so
+    # nobody else's confirmation ever vouches for an account.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
     # "thread": every new comment on the page; "replies": replies to this reader's comments.
     scope: Mapped[str] = mapped_column(String(16), default="thread")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.database import begin_write
-from app.domain import policy
+from app.domain import names, policy
 from app.domain.errors import (
     CommentNotFound,
     DuplicateComment,
@@ -30,7 +30,7 @@ from app.extensions import db
 from app.metrics import COMMENTS_POSTED
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services import cache, moderation, notifications, spam, subscriptions
+from app.services import cache, moderation, moderators, notifications, spam, subscriptions
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.viewers import Viewer
@@ -77,6 +77,11 @@ def post_comment(
     body = policy.clean_body(body)
     if viewer.user is None and guest is None:
         raise ValidationError("Please give your name and email.", field="name")
+    if viewer.user is None and names.is_reserved(
+        guest.name, [site.name, *moderators.names_on_site(site.id)]
+    ):
+        # Replies by moderators carry the site's name: a guest must not seem to be one.
+        raise ValidationError("This name is reserved on this site.", field="name")
     if idempotency_key is not None and (
         not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY.match(idempotency_key)
     ):
@@ -149,7 +154,9 @@ def post_comment(
             notifications.comment_waiting(comment, thread, site)
         if subscriber and comment.status is not CommentStatus.SPAM:
             # Never for spam: a bot must not make us mail confirmations to strangers.
-            subscriptions.subscribe(site, thread, *subscriber)
+            subscriptions.subscribe(
+                site, thread, *subscriber, user_id=viewer.user.id if viewer.user else None
+            )
         db.session.commit()
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:

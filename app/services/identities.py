@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
 from app.database import begin_write
+from app.domain.names import strip_invisible
 from app.extensions import db
 from app.models import Comment, DataDeletion, Identity, Thread, User
 from app.models.types import utcnow
@@ -32,6 +33,12 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
     Accounts are linked only when a signed-in reader asks (`link_to`), never by email: an
     address a provider did not verify would let anyone take over an account.
     """
+    # Names are shown beside comments: no bidi overrides or hidden characters in them.
+    profile = replace(
+        profile,
+        name=strip_invisible(profile.name),
+        handle=strip_invisible(profile.handle) if profile.handle else profile.handle,
+    )
     begin_write()
     identity = db.session.scalar(
         select(Identity).where(

@@ -8,6 +8,7 @@ sender from cron or a systemd timer, or as `flask mail send-pending --loop 30`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 from collections import defaultdict
@@ -19,15 +20,21 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import current_app
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
 
 from app.database import begin_write
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import OutboxMessage
 from app.models.types import utcnow
+from app.services.hashing import email_hash
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# Counts while the limiter's storage (Redis) is away: per process, as Flask-Limiter does.
+_LOCAL_COUNTS = FixedWindowRateLimiter(MemoryStorage())
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -57,6 +64,29 @@ def enqueue(
     )
     db.session.add(message)
     return message
+
+
+def recipient_allows(kind: str, to: str) -> bool:
+    """Whether one more mail of `kind` may go to `to` now (RATELIMIT_RECIPIENT); counts it.
+
+    For mail a request can aim at any address. Counted in the rate limiter's storage, so
+    every process shares the counts, under a keyed hash of the address: the storage never
+    holds the address itself, and case or surrounding spaces make no other recipient.
+    """
+    if not limiter.enabled:
+        return True
+    scope, recipient = f"mail-recipient-{kind}", email_hash(to) or ""
+    items = _recipient_limits(current_app.config["RATELIMIT_RECIPIENT"])
+    try:
+        return all(limiter.limiter.hit(item, scope, recipient) for item in items)
+    except limiter.storage.base_exceptions:
+        log.warning("rate limit storage unreachable; counting mail per process meanwhile")
+        return all(_LOCAL_COUNTS.hit(item, scope, recipient) for item in items)
+
+
+@functools.lru_cache(maxsize=8)
+def _recipient_limits(configured: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(configured))
 
 
 @dataclass(frozen=True)

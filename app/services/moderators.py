@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.domain.errors import NotFound, ValidationError
 from app.domain.policy import clean_email
 from app.extensions import db
-from app.models import Moderator, ModeratorIdentity
+from app.models import Moderator, ModeratorIdentity, moderator_sites
 from app.services.identities import Profile
 from app.services.sites import get_site
 
@@ -91,6 +91,29 @@ def linked_identities(moderator: Moderator) -> list[ModeratorIdentity]:
             select(ModeratorIdentity)
             .where(ModeratorIdentity.moderator_id == moderator.id)
             .order_by(ModeratorIdentity.provider)
+        )
+    )
+
+
+def names_on_site(site_id: str) -> list[str]:
+    """The names the site's moderators are known by: those of the provider accounts they
+    linked (a moderator has no other name; replies as the site carry the site's name)."""
+    return list(
+        db.session.scalars(
+            select(ModeratorIdentity.name)
+            .join(Moderator, Moderator.id == ModeratorIdentity.moderator_id)
+            .where(
+                ModeratorIdentity.name != "",
+                or_(
+                    Moderator.all_sites.is_(True),
+                    Moderator.id.in_(
+                        select(moderator_sites.c.moderator_id).where(
+                            moderator_sites.c.site_id == site_id
+                        )
+                    ),
+                ),
+            )
+            .distinct()
         )
     )
 

@@ -391,10 +391,13 @@ def request_guest_link(email: object, site: Site) -> bool:
     """Mail a link to the guest page when the address has data here; True if one was queued.
 
     Callers answer the same either way, so nobody learns whether an address wrote anything;
-    the mail is prepared either way too, so that the time taken tells little more.
+    the mail is prepared and counted against the address's limit (RATELIMIT_RECIPIENT)
+    either way too, so that the time taken tells little more. Past that limit nothing is
+    queued, and the caller still answers the same.
     Raises ValidationError for something that is not an email address.
     """
     address = policy.clean_email(email)
+    allowed = mail.recipient_allows("privacy-link", address)
     link = f"{current_app.config['PUBLIC_URL']}/privacy/{make_guest_token(address)}"
     context = {"site": site, "link": link, "hours": LINK_SECONDS // 3600}
     text = render_template("mail/privacy_link.txt", **context)
@@ -407,7 +410,7 @@ def request_guest_link(email: object, site: Site) -> bool:
         .select_from(Subscription)
         .where(Subscription.email.in_(email_forms(address)))
     )
-    if has_data:
+    if has_data and allowed:
         mail.enqueue(address, f"[{site.name}] Your comments: download or delete them", text, html)
     db.session.commit()
-    return bool(has_data)
+    return bool(has_data and allowed)

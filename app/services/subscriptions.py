@@ -20,26 +20,31 @@ _CONFIRM_SALT = "afterword.subscription-confirm"
 _UNSUBSCRIBE_SALT = "afterword.subscription-unsubscribe"
 
 
-def subscribe(site: Site, thread: Thread, email: str, scope: str = "thread") -> Subscription:
+def subscribe(
+    site: Site, thread: Thread, email: str, scope: str = "thread", *, user_id: int | None = None
+) -> Subscription:
     """Ask for mail about a page; inside the caller's transaction.
 
-    The first subscription of an address on a site sends a confirmation mail and nothing
-    else; once an address confirmed on the site, later pages need no new confirmation.
+    Each page needs its own confirmation by mail: anyone may type anyone's address, and an
+    address confirmed once must not let strangers sign it up for every other page. Only a
+    signed-in reader (`user_id`) who confirmed the address for their account needs no more.
+    Confirmations per address are limited (RATELIMIT_RECIPIENT); past that, the request
+    goes on as if one were sent.
     """
     scope = scope if scope in SCOPES else "thread"
     subscription = db.session.scalar(
         select(Subscription).where(Subscription.thread_id == thread.id, Subscription.email == email)
     )
     if subscription is None:
-        subscription = Subscription(thread_id=thread.id, email=email, scope=scope)
+        subscription = Subscription(thread_id=thread.id, email=email, scope=scope, user_id=user_id)
         db.session.add(subscription)
     elif scope == "thread":
         subscription.scope = "thread"  # "every comment" includes "replies to me"
     subscription.unsubscribed_at = None
     if subscription.confirmed_at is None:
-        if _confirmed_on_site(site, email):
+        if user_id is not None and _confirmed_for_account(user_id, email):
             subscription.confirmed_at = utcnow()
-        else:
+        elif mail.recipient_allows("confirmation", email):
             db.session.flush()
             _send_confirmation(site, thread, subscription)
     return subscription
@@ -122,13 +127,13 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
     return sent
 
 
-def _confirmed_on_site(site: Site, email: str) -> bool:
+def _confirmed_for_account(user_id: int, email: str) -> bool:
+    """Whether the address's owner confirmed a subscription this account asked for."""
     return bool(
         db.session.scalar(
             select(Subscription.id)
-            .join(Thread)
             .where(
-                Thread.site_id == site.id,
+                Subscription.user_id == user_id,
                 Subscription.email == email,
                 Subscription.confirmed_at.is_not(None),
             )
@@ -144,6 +149,7 @@ def _send_confirmation(site: Site, thread: Thread, subscription: Subscription) -
         "site": site,
         "thread": thread,
         "confirm_url": f"{base}/notifications/confirm/{token}",
+        "for_account": subscription.user_id is not None,
     }
     mail.enqueue(
         subscription.email,
