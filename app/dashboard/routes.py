@@ -94,31 +94,36 @@ def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]
     )
 
 
-def _failed_sign_in(response: Response) -> bool:
-    return response.status_code != 302
-
-
 def _email_key() -> str:
     return "login-email:" + (request.form.get("email") or "").strip().lower()
 
 
+def _give_back_sign_in_attempt() -> None:
+    """Only failed sign-ins lead to a lockout, yet every attempt is counted before its
+    password is checked: counting afterwards (Flask-Limiter's `deduct_when`) let parallel
+    guesses all pass the check before any was counted. One that worked gives its count back
+    (a negative hit: Flask-Limiter's fixed-window strategy, the one configured, allows it)."""
+    for counted in limiter.current_limits:
+        counted.limiter.hit(counted.limit, *counted.request_args, cost=-1)
+
+
+# Each attempt is counted atomically in the limiter's storage (Redis when REDIS_URL is set)
+# before the view runs; over the limit, even the right password is refused.
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_sign_in
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    methods=["POST"],
-    key_func=_email_key,
-    deduct_when=_failed_sign_in,
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_email_key
 )
 def login() -> Response | str:
     if current_user.is_authenticated:
+        if request.method == "POST":
+            _give_back_sign_in_attempt()
         return redirect(url_for("dashboard.queue"))
     form = LoginForm()
     if form.validate_on_submit():
         moderator = moderators.authenticate(form.email.data, form.password.data)
         if moderator is not None:
+            _give_back_sign_in_attempt()
             login_user(moderator)
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.queue"))
         flash("That email and password do not match.", "error")

@@ -1,0 +1,95 @@
+"""Attacks on the dashboard's sign-in: guesses sent in parallel, copied session cookies.
+
+With REDIS_URL set (as in CI) the lockout is counted in Redis, otherwise in-process.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.extensions import db
+from tests.factories import MODERATOR_PASSWORD, make_moderator
+from tests.test_dashboard import csrf_from
+
+GUESSERS = 24
+LIMIT = 5  # LOGIN_RATE_LIMIT's default: "5 per 15 minutes"
+
+
+def post_together(app: Flask, passwords: list[str], email: str) -> list[int]:
+    """Each password from its own browser, all released at one moment; the statuses."""
+    clients = [app.test_client() for _ in passwords]
+    tokens = [csrf_from(c.get("/dashboard/login").text) for c in clients]
+    db.session.remove()
+    barrier = threading.Barrier(len(passwords))
+    statuses: list[int] = [0] * len(passwords)
+
+    def guess(i: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                statuses[i] = (
+                    clients[i]
+                    .post(
+                        "/dashboard/login",
+                        data={"email": email, "password": passwords[i], "csrf_token": tokens[i]},
+                    )
+                    .status_code
+                )
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(len(passwords))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return statuses
+
+
+def sign_in(client: FlaskClient, email: str, password: str = MODERATOR_PASSWORD) -> TestResponse:
+    token = csrf_from(client.get("/dashboard/login").text)
+    return client.post(
+        "/dashboard/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+def test_parallel_guesses_get_no_more_password_checks_than_the_limit(app, site):
+    make_moderator(site, email="mod@example.com")
+    statuses = post_together(app, [f"guess {i}" for i in range(GUESSERS)], "mod@example.com")
+    checked = [s for s in statuses if s != 429]
+    assert checked == [200] * LIMIT, statuses
+    locked = sign_in(app.test_client(), "mod@example.com")
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert "Too many sign-in attempts." in locked.text
+
+
+def test_the_right_password_among_parallel_guesses_wins_only_within_the_limit(app, site):
+    make_moderator(site, email="mod@example.com")
+    passwords = [f"guess {i}" for i in range(GUESSERS - 1)] + [MODERATOR_PASSWORD]
+    statuses = post_together(app, passwords, "mod@example.com")
+    assert len([s for s in statuses if s != 429]) <= LIMIT, statuses
+    if statuses[-1] == 429:  # the right one came too late: it is refused like the guesses
+        assert sign_in(app.test_client(), "mod@example.com").status_code == 429
+
+
+def test_guesses_spread_over_emails_are_counted_per_address(app, site):
+    for i in range(3):
+        make_moderator(site, email=f"mod{i}@example.com")
+    client = app.test_client()
+    answers = [sign_in(client, f"mod{i % 3}@example.com", "guess").status_code for i in range(7)]
+    assert answers == [200] * LIMIT + [429, 429]
+
+
+def test_successful_sign_ins_do_not_count_towards_the_lockout(app, site):
+    make_moderator(site, email="mod@example.com")
+    for _ in range(LIMIT + 2):
+        client = app.test_client()
+        assert sign_in(client, "mod@example.com").status_code == 302
+    for _ in range(LIMIT):
+        assert sign_in(app.test_client(), "mod@example.com", "guess").status_code == 200
+    assert sign_in(app.test_client(), "mod@example.com").status_code == 429
