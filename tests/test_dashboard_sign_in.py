@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.extensions import db
+from tests.conftest import fresh_app
 from tests.factories import MODERATOR_PASSWORD, make_moderator
 from tests.test_dashboard import csrf_from
 
@@ -93,3 +94,55 @@ def test_successful_sign_ins_do_not_count_towards_the_lockout(app, site):
     for _ in range(LIMIT):
         assert sign_in(app.test_client(), "mod@example.com", "guess").status_code == 200
     assert sign_in(app.test_client(), "mod@example.com").status_code == 429
+
+
+VICTIM, THIEF, PROXY = "203.0.113.7", "198.51.100.9", "10.0.0.2"
+
+
+def browser(app: Flask, address: str = "127.0.0.1") -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def copy_session(source: FlaskClient, target: FlaskClient) -> FlaskClient:
+    """What someone who read the cookie off a shared machine or a backup can do."""
+    target.set_cookie("session", source.get_cookie("session").value)
+    return target
+
+
+def signed_in(client: FlaskClient) -> bool:
+    answer = client.get("/dashboard/")
+    if answer.status_code == 302:
+        assert "/dashboard/login" in answer.headers["Location"]
+        return False
+    assert answer.status_code == 200
+    return True
+
+
+def test_a_copied_cookie_does_not_pass_for_its_owners_address_by_claiming_it(app, site):
+    """Session protection ties a session to its address; with TRUSTED_PROXIES=0 (the default)
+    an X-Forwarded-For header is anyone's to write and must not stand in for the address."""
+    make_moderator(site, email="mod@example.com")
+    owner = browser(app, VICTIM)
+    sign_in(owner, "mod@example.com")
+    thief = copy_session(owner, browser(app, THIEF))
+    thief.environ_base["HTTP_X_FORWARDED_FOR"] = VICTIM
+    assert not signed_in(thief)
+    assert signed_in(owner)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_a_session_is_tied_to(tmp_path):
+    with fresh_app(tmp_path, TRUSTED_PROXIES=1) as app:
+        make_moderator(email="mod@example.com")
+        owner = browser(app, PROXY)
+        owner.environ_base["HTTP_X_FORWARDED_FOR"] = VICTIM
+        sign_in(owner, "mod@example.com")
+        assert signed_in(owner)
+        thief = copy_session(owner, browser(app, PROXY))
+        thief.environ_base["HTTP_X_FORWARDED_FOR"] = THIEF
+        assert not signed_in(thief)
+        # The proxy appends the address it saw: what the thief wrote before it is ignored.
+        liar = copy_session(owner, browser(app, PROXY))
+        liar.environ_base["HTTP_X_FORWARDED_FOR"] = f"{VICTIM}, {THIEF}"
+        assert not signed_in(liar)
