@@ -97,6 +97,7 @@ def test_successful_sign_ins_do_not_count_towards_the_lockout(app, site):
 
 
 VICTIM, THIEF, PROXY = "203.0.113.7", "198.51.100.9", "10.0.0.2"
+NEW_PASSWORD = "a new and longer passphrase"
 
 
 def browser(app: Flask, address: str = "127.0.0.1") -> FlaskClient:
@@ -111,6 +112,22 @@ def copy_session(source: FlaskClient, target: FlaskClient) -> FlaskClient:
     return target
 
 
+def token_of(client: FlaskClient, path: str = "/dashboard/") -> str:
+    return csrf_from(client.get(path).text)
+
+
+def change_password(client: FlaskClient, current: str, new: str = NEW_PASSWORD) -> TestResponse:
+    return client.post(
+        "/dashboard/account/password",
+        data={
+            "current_password": current,
+            "new_password": new,
+            "confirm": new,
+            "csrf_token": token_of(client, "/dashboard/account"),
+        },
+    )
+
+
 def signed_in(client: FlaskClient) -> bool:
     answer = client.get("/dashboard/")
     if answer.status_code == 302:
@@ -118,6 +135,93 @@ def signed_in(client: FlaskClient) -> bool:
         return False
     assert answer.status_code == 200
     return True
+
+
+def test_signing_out_ends_the_session_wherever_its_cookie_was_copied(app, site):
+    make_moderator(site, email="mod@example.com")
+    owner = browser(app)
+    assert sign_in(owner, "mod@example.com").status_code == 302
+    copy = copy_session(owner, browser(app))
+    assert signed_in(copy)
+    owner.post("/dashboard/logout", data={"csrf_token": token_of(owner)})
+    assert not signed_in(owner)
+    assert not signed_in(copy)
+    assert sign_in(owner, "mod@example.com").status_code == 302  # signing in again works
+    assert signed_in(owner) and not signed_in(copy)
+
+
+def test_a_session_made_before_session_versions_existed_is_ended(app, site):
+    moderator_id = make_moderator(site, email="mod@example.com").id
+    client = browser(app)
+    sign_in(client, "mod@example.com")
+    with client.session_transaction() as session:
+        session["_user_id"] = str(moderator_id)  # what such a cookie holds
+    assert not signed_in(client)
+
+
+def test_a_new_password_ends_other_sessions_and_keeps_this_one(app, site):
+    make_moderator(site, email="mod@example.com")
+    here, elsewhere = browser(app), browser(app)
+    sign_in(here, "mod@example.com")
+    sign_in(elsewhere, "mod@example.com")
+    copy = copy_session(here, browser(app))
+    answer = change_password(here, MODERATOR_PASSWORD)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/dashboard/account")
+    assert "Password changed" in here.get("/dashboard/account").text
+    assert signed_in(here)
+    assert not signed_in(elsewhere) and not signed_in(copy)
+    assert sign_in(browser(app), "mod@example.com", NEW_PASSWORD).status_code == 302
+    assert sign_in(browser(app), "mod@example.com").status_code == 200  # the old one is gone
+
+
+def test_a_new_password_needs_the_current_one(app, site):
+    make_moderator(site, email="mod@example.com")
+    here, elsewhere = browser(app), browser(app)
+    sign_in(here, "mod@example.com")
+    sign_in(elsewhere, "mod@example.com")
+    answer = change_password(here, "not my password")
+    assert answer.status_code == 200 and "That is not your current password." in answer.text
+    differing = here.post(
+        "/dashboard/account/password",
+        data={
+            "current_password": MODERATOR_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD + "!",
+            "csrf_token": token_of(here, "/dashboard/account"),
+        },
+    )
+    assert differing.status_code == 200 and "The two do not match." in differing.text
+    too_short = change_password(here, MODERATOR_PASSWORD, "short")
+    assert too_short.status_code == 200 and "at least 10 characters" in too_short.text
+    assert signed_in(here) and signed_in(elsewhere)
+    assert sign_in(browser(app), "mod@example.com").status_code == 302
+
+
+def test_guessing_the_current_password_from_a_stolen_session_is_limited(app, site):
+    make_moderator(site, email="mod@example.com")
+    thief = browser(app)
+    sign_in(thief, "mod@example.com")
+    for i in range(LIMIT):
+        assert change_password(thief, f"guess {i}").status_code == 200
+    locked = change_password(thief, MODERATOR_PASSWORD)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert "Too many wrong passwords." in locked.text
+    assert sign_in(browser(app), "mod@example.com").status_code == 302  # unchanged
+
+
+def test_a_password_reset_from_the_command_line_ends_every_session(app, site, runner):
+    make_moderator(site, email="mod@example.com")
+    owner = browser(app)
+    sign_in(owner, "mod@example.com")
+    result = runner.invoke(
+        args=["moderator", "set-password", "MOD@example.com"],
+        input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert not signed_in(owner)
+    assert sign_in(owner, "mod@example.com", NEW_PASSWORD).status_code == 302
+    unknown = runner.invoke(args=["moderator", "set-password", "nobody@example.com"], input="x\n")
+    assert unknown.exit_code != 0 and "No moderator" in unknown.output
 
 
 def test_a_copied_cookie_does_not_pass_for_its_owners_address_by_claiming_it(app, site):
