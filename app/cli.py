@@ -85,6 +85,21 @@ def create_moderator(email: str, site_ids: tuple[str, ...], password: str | None
     click.echo(f"Moderator {moderator.email} can moderate {scope}.")
 
 
+@moderator_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", help="Prompted for, hidden, when not given.")
+def set_moderator_password(email: str, password: str | None) -> None:
+    """Give the moderator with EMAIL a new password; their sessions everywhere end."""
+    try:
+        moderator = moderators.find_by_email(email)
+        if password is None:
+            password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        moderators.set_password(moderator, password)
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    click.echo(f"Moderator {moderator.email} has a new password and is signed out everywhere.")
+
+
 @click.command("demo", hidden=True)
 def demo() -> None:
     """Make sure the site `demo`, allowed on this service's own origin, exists."""

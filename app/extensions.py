@@ -11,6 +11,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app.sessions import session_identifier
+
 # Named constraints give stable names across SQLite and PostgreSQL, so migrations can drop them.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -29,6 +31,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Flask-Login has no public setting for this; its default believes any X-Forwarded-For.
+login_manager._session_identifier_generator = session_identifier
 # Storage comes from RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, else in-process).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Redis when REDIS_URL is set (shared by every process), in-process otherwise; see config.py.

@@ -1,6 +1,9 @@
-"""Flask's signed-cookie sessions, without `Vary: Cookie` on the widget's API."""
+"""Flask's signed-cookie sessions, without `Vary: Cookie` on the widget's API, and what
+Flask-Login's session protection ties a dashboard session to."""
 
 from __future__ import annotations
+
+from hashlib import sha512
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
@@ -17,3 +20,16 @@ class CookieSessions(SecureCookieSessionInterface):
         if request.blueprint == "api":
             # Lower case: Werkzeug's HeaderSet.remove only finds a header named so.
             response.vary.discard("cookie")
+
+
+def session_identifier() -> str:
+    """The client's address and User-Agent, hashed: a session used from elsewhere is ended
+    ("strong" session protection).
+
+    Replaces Flask-Login's own, which takes the address from X-Forwarded-For whoever sent it,
+    so that a copied cookie passed wherever its holder claimed the owner's address. Here the
+    address is `request.remote_addr`: the peer's, or the forwarded one only where ProxyFix
+    was put in front for TRUSTED_PROXIES (app/__init__.py).
+    """
+    base = f"{request.remote_addr}|{request.headers.get('User-Agent', '')}"
+    return sha512(base.encode("utf-8")).hexdigest()

@@ -35,9 +35,10 @@ from app.dashboard.forms import (
     EraseAuthorForm,
     LoginForm,
     NotifyForm,
+    PasswordForm,
     SiteSettingsForm,
 )
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, ValidationError
 from app.domain.states import CommentStatus, ModerationMode
 from app.errors import retry_after_seconds
 from app.extensions import db, limiter, login_manager
@@ -49,8 +50,8 @@ STATUSES = [s.value for s in CommentStatus]
 
 
 @login_manager.user_loader
-def load_moderator(moderator_id: str) -> Moderator | None:
-    return db.session.get(Moderator, int(moderator_id)) if moderator_id.isdigit() else None
+def load_moderator(session_id: str) -> Moderator | None:
+    return moderators.signed_in(session_id)
 
 
 login_manager.login_view = "dashboard.login"
@@ -84,41 +85,49 @@ def domain_error(err: DomainError) -> Response:
 def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
     seconds = retry_after_seconds(default=900)
     minutes = ceil(seconds / 60)
-    message = (
-        f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    wait = f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    headers = {"Retry-After": str(seconds)}
+    if request.endpoint == "dashboard.change_password":
+        return _account_page(lockout=f"Too many wrong passwords. {wait}"), 429, headers
+    page = render_template(
+        "dashboard/login.html",
+        form=LoginForm(),
+        lockout=f"Too many sign-in attempts. {wait}",
+        providers=[],
     )
-    return (
-        render_template("dashboard/login.html", form=LoginForm(), lockout=message, providers=[]),
-        429,
-        {"Retry-After": str(seconds)},
-    )
-
-
-def _failed_sign_in(response: Response) -> bool:
-    return response.status_code != 302
+    return page, 429, headers
 
 
 def _email_key() -> str:
     return "login-email:" + (request.form.get("email") or "").strip().lower()
 
 
+def _give_back_sign_in_attempt() -> None:
+    """Only failed sign-ins lead to a lockout, yet every attempt is counted before its
+    password is checked: counting afterwards (Flask-Limiter's `deduct_when`) let parallel
+    guesses all pass the check before any was counted. One that worked gives its count back
+    (a negative hit: Flask-Limiter's fixed-window strategy, the one configured, allows it)."""
+    for counted in limiter.current_limits:
+        counted.limiter.hit(counted.limit, *counted.request_args, cost=-1)
+
+
+# Each attempt is counted atomically in the limiter's storage (Redis when REDIS_URL is set)
+# before the view runs; over the limit, even the right password is refused.
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_sign_in
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    methods=["POST"],
-    key_func=_email_key,
-    deduct_when=_failed_sign_in,
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_email_key
 )
 def login() -> Response | str:
     if current_user.is_authenticated:
+        if request.method == "POST":
+            _give_back_sign_in_attempt()
         return redirect(url_for("dashboard.queue"))
     form = LoginForm()
     if form.validate_on_submit():
         moderator = moderators.authenticate(form.email.data, form.password.data)
         if moderator is not None:
+            _give_back_sign_in_attempt()
             login_user(moderator)
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.queue"))
         flash("That email and password do not match.", "error")
@@ -160,6 +169,7 @@ def unlink_account(link_id: int) -> Response:
 @login_required
 def logout() -> Response:
     if EmptyForm().validate_on_submit():
+        moderators.end_sessions(current_user)  # also where the cookie was copied to
         logout_user()
     return redirect(url_for("dashboard.login"))
 
@@ -366,9 +376,48 @@ def account() -> Response | str:
         moderators.set_notify(current_user, form.notify.data)
         flash("Saved.", "ok")
         return redirect(url_for("dashboard.account"))
+    return _account_page(form=form)
+
+
+def _password_key() -> str:
+    return f"password-change:{current_user.id}"
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_password_key, scope="password"
+)
+def change_password() -> Response | str:
+    """Counted like sign-ins, so that a stolen session cannot guess the current password."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        moderator = current_user._get_current_object()
+        try:
+            moderators.change_password(
+                moderator, form.current_password.data, form.new_password.data
+            )
+        except ValidationError as err:
+            getattr(form, err.field or "new_password").errors.append(err.message)
+        else:
+            _give_back_sign_in_attempt()
+            login_user(moderator)  # this session only: it names the new session version
+            flash("Password changed. You are signed out everywhere else.", "ok")
+            return redirect(url_for("dashboard.account"))
+    return _account_page(password_form=form)
+
+
+def _account_page(
+    *,
+    form: NotifyForm | None = None,
+    password_form: PasswordForm | None = None,
+    lockout: str | None = None,
+) -> str:
     return render_template(
         "dashboard/account.html",
-        form=form,
+        form=form if form is not None else NotifyForm(formdata=None, notify=current_user.notify),
+        password_form=password_form if password_form is not None else PasswordForm(formdata=None),
+        lockout=lockout,
         linked=moderators.linked_identities(current_user),
         providers=social_providers(),
         button=EmptyForm(),

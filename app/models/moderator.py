@@ -28,6 +28,8 @@ class Moderator(UserMixin, db.Model):
     # "each": a mail per waiting comment; "digest": one a day; "off": none.
     notify: Mapped[str] = mapped_column(String(16), default="each", server_default="each")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of what a session cookie names (get_id); raised to end every session made before.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     sites: Mapped[list[Site]] = relationship(secondary=moderator_sites, lazy="raise_on_sql")
 
@@ -36,6 +38,11 @@ class Moderator(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the session: a copy of the cookie names the moderator only
+        while the version is unchanged, so signing out ends it too."""
+        return f"{self.id}:{self.session_version}"
 
     def __repr__(self) -> str:
         return f"<Moderator {self.email}>"

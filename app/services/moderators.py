@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.domain.errors import NotFound, ValidationError
@@ -18,10 +18,7 @@ PASSWORD_MIN = 10
 def create_moderator(email: str, password: str, *, site_ids: list[str] | None = None) -> Moderator:
     """A moderator of the given sites, or of every site when none are given."""
     email = clean_email(email)
-    if len(password) < PASSWORD_MIN:
-        raise ValidationError(
-            f"A password needs at least {PASSWORD_MIN} characters.", field="password"
-        )
+    _check_password_length(password, field="password")
     if db.session.scalar(select(Moderator).where(Moderator.email == email)):
         raise ValidationError("A moderator with that email already exists.", field="email")
     sites = [get_site(site_id) for site_id in site_ids or []]
@@ -30,6 +27,11 @@ def create_moderator(email: str, password: str, *, site_ids: list[str] | None = 
     db.session.add(moderator)
     db.session.commit()
     return moderator
+
+
+def _check_password_length(password: str, *, field: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise ValidationError(f"A password needs at least {PASSWORD_MIN} characters.", field=field)
 
 
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -45,6 +47,58 @@ def authenticate(email: str, password: str) -> Moderator | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return moderator if moderator.check_password(password) else None
+
+
+def find_by_email(email: str) -> Moderator:
+    moderator = db.session.scalar(
+        select(Moderator).where(Moderator.email == (email or "").strip().lower())
+    )
+    if moderator is None:
+        raise NotFound("No moderator has that email.", field="email")
+    return moderator
+
+
+def signed_in(session_id: str) -> Moderator | None:
+    """The moderator a session names (Moderator.get_id), unless that session was ended since.
+
+    An id without a version is from before versions existed, and is ended too."""
+    moderator_id, _, version = session_id.partition(":")
+    if not (moderator_id.isdigit() and version.isdigit()):
+        return None
+    moderator = db.session.get(Moderator, int(moderator_id))
+    if moderator is None or moderator.session_version != int(version):
+        return None
+    return moderator
+
+
+def end_sessions(moderator: Moderator) -> None:
+    """Sign the moderator out everywhere, wherever a session cookie was copied to."""
+    _raise_session_version(moderator)
+    db.session.commit()
+
+
+def set_password(moderator: Moderator, password: str) -> None:
+    """A new password (a reset): every session made with the old one ends with it."""
+    _check_password_length(password, field="new_password")
+    moderator.set_password(password)
+    _raise_session_version(moderator)
+    db.session.commit()
+
+
+def change_password(moderator: Moderator, current: str, new: str) -> None:
+    """The moderator's own change; the caller signs the current session in again."""
+    if not moderator.check_password(current):
+        raise ValidationError("That is not your current password.", field="current_password")
+    set_password(moderator, new)
+
+
+def _raise_session_version(moderator: Moderator) -> None:
+    # In SQL, so that two sign-outs at once both count.
+    db.session.execute(
+        update(Moderator)
+        .where(Moderator.id == moderator.id)
+        .values(session_version=Moderator.session_version + 1)
+    )
 
 
 def set_notify(moderator: Moderator, notify: str) -> None:

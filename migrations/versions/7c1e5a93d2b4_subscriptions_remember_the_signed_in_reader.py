@@ -1,7 +1,7 @@
 """subscriptions remember the signed-in reader who asked
 
 Revision ID: 7c1e5a93d2b4
-Revises: 4dd93ec06267
+Revises: b7c1d2e3f405
 Create Date: 2026-12-02 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7c1e5a93d2b4'
-down_revision = '4dd93ec06267'
+down_revision = 'b7c1d2e3f405'
 branch_labels = None
 depends_on = None
 
