@@ -44,6 +44,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         embed,
         errors,
         feeds,
+        inputs,
         logs,
         metrics,
         ops,
@@ -57,6 +58,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     with app.app_context():
         configure_engine(db.engine)
     close_sessions_safely(app)
+    inputs.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)  # JSON-only writes with an Origin check; see app/api/guards.py

@@ -336,8 +336,14 @@ def test_a_comment_id_beyond_64_bits_is_not_found(api_app: Flask, site: Site, me
     call(api_app, method, COMMENT, 404, path_parameters=ids, body={"body": "x"})
 
 
-def test_a_parent_id_beyond_64_bits_is_not_found(api_app: Flask, site: Site) -> None:
-    call(api_app, "POST", COMMENTS, 422, body=guest(parent_id=INT64_MAX + 1))
+def test_a_parent_id_no_row_can_have_is_not_found(api_app: Flask, site: Site) -> None:
+    call(api_app, "POST", COMMENTS, 422, body=guest(parent_id=INT64_MAX))
+
+
+def test_a_number_beyond_64_bits_is_refused_as_it_is_read(api_app: Flask, site: Site) -> None:
+    refused = call(api_app, "POST", COMMENTS, 400, body=guest(parent_id=INT64_MAX + 1)).json()
+    assert refused["error"]["code"] == "invalid_input"
+    assert refused["error"]["field"] == "parent_id"
 
 
 def test_a_page_far_beyond_any_thread_is_refused(api_app: Flask, site: Site) -> None:

@@ -21,6 +21,19 @@ class BodyTooLong(ValidationError):
     code = "body_too_long"
 
 
+class InvalidJson(DomainError):
+    """Text that is not JSON, or JSON nested deeper than any real document."""
+
+    code = "invalid_json"
+
+
+class InvalidInput(ValidationError):
+    """A value no database column can hold: text with a NUL or a lone surrogate (not
+    encodable as UTF-8), an integer beyond 64 bits."""
+
+    code = "invalid_input"
+
+
 class UrlNotAllowed(DomainError):
     code = "url_not_allowed"
 

@@ -29,6 +29,7 @@ from sqlalchemy import delete, update
 
 from app.database import begin_write
 from app.domain.errors import DomainError, Forbidden, NotFound, ValidationError
+from app.domain.json_input import is_storable_text
 from app.domain.policy import normalize_origin, thread_key
 from app.extensions import db
 from app.models import LoginFlow, Site, User
@@ -122,7 +123,7 @@ def create_flow(
 
 def live_flow(flow_id: object, provider: str) -> LoginFlow:
     """A flow that may still run, for the popup's pages."""
-    if not isinstance(flow_id, str) or len(flow_id) > 64:
+    if not isinstance(flow_id, str) or len(flow_id) > 64 or not is_storable_text(flow_id):
         raise NotFound("This sign-in link is not valid.")
     flow = db.session.get(LoginFlow, flow_id)
     if flow is None or flow.provider != provider:
@@ -184,7 +185,7 @@ def claim_flow(
 
     A wrong secret or code reads as an unknown flow: it tells a guesser nothing.
     """
-    if not isinstance(flow_id, str) or len(flow_id) > 64:
+    if not isinstance(flow_id, str) or len(flow_id) > 64 or not is_storable_text(flow_id):
         raise ValidationError("The sign-in id is not valid.", field="flow")
     for name, value in (("secret", secret), ("code", code)):
         if not isinstance(value, str) or not 0 < len(value) <= SECRET_MAX:

@@ -38,6 +38,8 @@ ACTIONS: dict[str, CommentStatus] = {
     "delete": CommentStatus.DELETED,
 }
 QUEUE_PAGE_SIZE = 50
+# Fifty million comments back; a larger page would only overflow the query's offset.
+QUEUE_MAX_PAGE = 1_000_000
 
 
 def set_status(
@@ -161,7 +163,7 @@ def ban_author(
 def lift_ban(moderator: Moderator, ban_id: int) -> str:
     """Remove a ban; returns its site's id."""
     begin_write()
-    ban = db.session.get(Ban, ban_id)
+    ban = db.session.get(Ban, ban_id) if policy.is_id(ban_id) else None
     if ban is None or not can_moderate(moderator, ban.site_id):
         raise NotFound("There is no such ban.")
     site_id = ban.site_id
@@ -278,8 +280,9 @@ def queue(
         stmt = stmt.where(Thread.site_id.in_(allowed))
     if site_id:
         stmt = stmt.where(Thread.site_id == site_id)
-    if thread_id:
-        stmt = stmt.where(Comment.thread_id == thread_id)
+    if thread_id is not None:
+        # An id no row can have (negative, beyond the column) names no thread: nothing shows.
+        stmt = stmt.where(Comment.thread_id == thread_id if policy.is_id(thread_id) else false())
     if text.strip():
         needle = f"%{_escape_like(text.strip()[:100])}%"
         stmt = stmt.where(
@@ -289,7 +292,7 @@ def queue(
                 Comment.guest_email.ilike(needle, escape="\\"),
             )
         )
-    page = max(page, 1)
+    page = min(max(page, 1), QUEUE_MAX_PAGE)
     rows = list(
         db.session.scalars(stmt.limit(QUEUE_PAGE_SIZE + 1).offset((page - 1) * QUEUE_PAGE_SIZE))
     )

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.domain.errors import NotFound, ValidationError
-from app.domain.policy import clean_email
+from app.domain.policy import clean_email, is_id
 from app.extensions import db
 from app.models import Moderator, ModeratorIdentity, moderator_sites
 from app.services.identities import Profile
@@ -173,7 +173,7 @@ def names_on_site(site_id: str) -> list[str]:
 
 
 def unlink_identity(moderator: Moderator, link_id: int) -> None:
-    link = db.session.get(ModeratorIdentity, link_id)
+    link = db.session.get(ModeratorIdentity, link_id) if is_id(link_id) else None
     if link is None or link.moderator_id != moderator.id:
         raise NotFound("There is no such linked account.")
     db.session.delete(link)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.domain.errors import SiteNotFound, ValidationError
+from app.domain.json_input import is_storable_text
 from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
@@ -42,7 +43,9 @@ def ensure_site(*, name: str, origin: str) -> Site:
 
 
 def get_site(site_id: str) -> Site:
-    site = db.session.get(Site, site_id) if isinstance(site_id, str) else None
+    # A NUL in the id (`%00` in the path) would reach PostgreSQL, which refuses it outright.
+    known = isinstance(site_id, str) and is_storable_text(site_id)
+    site = db.session.get(Site, site_id) if known else None
     if site is None:
         raise SiteNotFound("There is no site with that id.")
     return site
