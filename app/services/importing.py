@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.database import begin_write
 from app.domain import policy
 from app.domain.errors import DomainError, UrlNotAllowed, ValidationError
+from app.domain.json_input import is_storable_text
 from app.domain.markdown import render_markdown, sanitize_html
 from app.domain.states import CommentStatus
 from app.extensions import db
@@ -90,6 +91,7 @@ def import_threads(
 
 
 def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary) -> None:
+    _check_storable(f"the thread {imported.url!r}", url=imported.url, title=imported.title)
     try:
         key = policy.thread_key(imported.url, site.origins)
     except (ValidationError, UrlNotAllowed):
@@ -150,12 +152,26 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
 
 def _new_comment(thread: Thread, item: ImportedComment, parent: Comment | None) -> Comment:
     # A deleted comment may come without text (its author took it back); others always have.
+    _check_storable(
+        f"comment {item.key}",
+        key=item.key,
+        name=item.name,
+        body=item.body,
+        email=item.email,
+        website=item.website,
+        address=item.remote_addr,
+    )
     empty = "" if item.status is CommentStatus.DELETED else "(empty)"
     if item.body_is_html:
         html = _clean_html(item.body)
         # The editable source is Markdown, as for comments written here: links, emphasis
         # and paragraphs survive a moderator's edit or a later export.
-        body = markdownify(html, heading_style="ATX").strip() or empty
+        try:
+            body = markdownify(html, heading_style="ATX").strip() or empty
+        except RecursionError:  # markdownify walks the tree recursively
+            raise ImportFormatError(
+                f"comment {item.key}: its HTML is nested too deeply to convert"
+            ) from None
     else:
         body = item.body.strip() or empty
         html = render_markdown(body) if body else ""
@@ -177,6 +193,16 @@ def _new_comment(thread: Thread, item: ImportedComment, parent: Comment | None) 
     db.session.flush()
     comment.root_id = parent.root_id if parent else comment.id
     return comment
+
+
+def _check_storable(what: str, **texts: str | None) -> None:
+    """Formats that are not XML (an Isso database, an export from a SQLite server) may hold
+    text PostgreSQL cannot: say which, rather than fail in the middle of the transaction."""
+    for name, text in texts.items():
+        if text is not None and not is_storable_text(text):
+            raise ImportFormatError(
+                f"{what}: the {name} holds a NUL or a lone surrogate, which cannot be stored"
+            )
 
 
 def _clean_html(html: str) -> str:

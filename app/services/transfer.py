@@ -16,6 +16,8 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.domain.errors import InvalidInput, InvalidJson
+from app.domain.json_input import parse_json
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
@@ -84,12 +86,13 @@ def _comment_out(comment: Comment) -> dict[str, Any]:
 def parse(path: Path) -> Iterator[ImportedThread]:
     """Read an Afterword export back as threads for `importing.import_threads`."""
     try:
-        with path.open(encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as err:
-        raise ImportFormatError(f"not valid JSON: {err.msg}", line=err.lineno) from None
+        data = parse_json(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ImportFormatError("not UTF-8 text") from None
+    except InvalidJson as err:
+        raise ImportFormatError(err.message.rstrip(".")) from None
+    except InvalidInput as err:
+        raise ImportFormatError(f"{err.field or 'the file'}: {err.message.rstrip('.')}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ImportFormatError(f'not an Afterword export (no "format": "{FORMAT}")')
     if data.get("version") != VERSION:

@@ -81,7 +81,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _thread(thread_id: int, rows: list[tuple], base_url: str) -> ImportedThread:
-    uri, title = rows[0][1], rows[0][2]
+    uri, title = (_text(value, f"thread {thread_id}") for value in rows[0][1:3])
     if not uri:
         raise ImportFormatError(f"thread {thread_id} has no uri")
     comments = [_comment(row) for row in rows]
@@ -97,7 +97,9 @@ def _thread(thread_id: int, rows: list[tuple], base_url: str) -> ImportedThread:
 
 def _comment(row: tuple) -> ImportedComment:
     (_, _, _, comment_id, parent, created, modified, mode) = row[:8]
-    remote_addr, text, author, email, website = row[8:]
+    remote_addr, text, author, email, website = (
+        _text(value, f"comment {comment_id}") for value in row[8:]
+    )
     created_at = _time(created, comment_id)
     if created_at is None:
         raise ImportFormatError(f"comment {comment_id} has no created time")
@@ -114,6 +116,15 @@ def _comment(row: tuple) -> ImportedComment:
         status=MODES.get(mode, CommentStatus.PENDING),
         remote_addr=remote_addr or None,
     )
+
+
+def _text(value: object, owner: str) -> str | None:
+    """A text column's value; SQLite keeps whatever it was given, and a BLOB is no text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise ImportFormatError(f"{owner} holds binary data where text belongs")
 
 
 def _time(value: float | str | None, comment_id: int) -> datetime | None:
