@@ -34,6 +34,42 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
+MIN_SECRET_KEY_BYTES = 32
+HOW_TO_MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
+# Compared with the key lowercased and stripped of everything but letters and digits; only
+# words long enough that a random key never contains one by chance.
+_PLACEHOLDER_WORDS = (
+    "changeme",
+    "replaceme",
+    "secretkey",
+    "yoursecret",
+    "notforproduction",
+    "insecure",
+    "placeholder",
+    "password",
+)
+
+
+def weak_secret_key(key: str | bytes) -> str | None:
+    """Why `key` is too weak to sign sessions and links, or None if it will do.
+
+    Each rule catches keys people type instead of generate: short, a placeholder copied from
+    an example (possibly padded to length), a short pattern repeated.
+    """
+    raw = key if isinstance(key, bytes) else key.encode()
+    key = raw.decode(errors="replace")
+    if len(raw) < MIN_SECRET_KEY_BYTES:
+        return f"it is shorter than {MIN_SECRET_KEY_BYTES} bytes"
+    letters = "".join(ch for ch in key.lower() if ch.isalnum())
+    if any(word in letters for word in _PLACEHOLDER_WORDS):
+        return "it looks like a placeholder"
+    if len(set(key)) < 8:
+        return "it uses fewer than 8 different characters"
+    if key in (key + key)[1:-1]:
+        return "it repeats a shorter pattern"
+    return None
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
@@ -187,8 +223,22 @@ class ProductionConfig(Config):
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
         super().init_app(app)
-        if not app.config.get("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in production (AFTERWORD_ENV=production).")
+        key = app.config.get("SECRET_KEY")
+        if not key:
+            raise RuntimeError(
+                "SECRET_KEY must be set in production (AFTERWORD_ENV=production). "
+                f"Make one with: {HOW_TO_MAKE_A_KEY}"
+            )
+        if reason := weak_secret_key(key):
+            raise RuntimeError(
+                f"SECRET_KEY is too weak for production: {reason}. "
+                f"Make one with: {HOW_TO_MAKE_A_KEY}"
+            )
+        if app.config.get("DEV_LOGIN"):
+            # The Dev provider signs anyone in under any name they type.
+            raise RuntimeError(
+                "DEV_LOGIN must be off in production: it lets anyone sign in as anyone."
+            )
 
 
 class TestingConfig(Config):

@@ -48,6 +48,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         logs,
         metrics,
         ops,
+        page_headers,
         privacy,
         subscribe,
     )
@@ -75,6 +76,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     logs.init_app(app)
     cli.init_app(app)
     fast_reads.install(app)
+    page_headers.install(app)
     if app.config["TRUSTED_PROXIES"]:
         # Only behind that many proxies is X-Forwarded-For the client's; never otherwise,
         # or anyone could pick the address their rate limits and bans are counted against.

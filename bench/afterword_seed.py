@@ -15,6 +15,7 @@ collide with a seeded id.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from plan import ORIGIN, Plan, PlannedComment, count_path, thread_path
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "bench"  # noqa: S105 - a throwaway key for a throwaway database
+SECRET_KEY = secrets.token_hex(32)  # a throwaway key for a throwaway database
 
 
 class SetupError(RuntimeError):

@@ -17,6 +17,7 @@ from app import create_app
 from app.api.fast_reads import CachedReads
 from app.domain.states import ModerationMode
 from app.extensions import db
+from app.page_headers import AnswerHeaders
 from app.services import cache
 from config import TestingConfig
 from tests.conftest import fresh_app
@@ -42,8 +43,9 @@ def flask_calls(app: Flask) -> list[str]:
 @pytest.fixture
 def flask_only(app: Flask) -> Client:
     """A client of the same app with the fast path left out: the reference answers."""
-    assert isinstance(app.wsgi_app, CachedReads)
-    return Client(app.wsgi_app.wsgi_app, Response)
+    outer = app.wsgi_app  # headers every answer carries, around the fast path
+    assert isinstance(outer, AnswerHeaders) and isinstance(outer.wsgi_app, CachedReads)
+    return Client(AnswerHeaders(app, outer.wsgi_app.wsgi_app), Response)
 
 
 def thread(client, site, headers=None, **params):

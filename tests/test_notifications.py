@@ -114,6 +114,49 @@ def test_a_thread_title_cannot_inject_headers(client, site, inbox):
     assert "\n" not in message["Subject"]
 
 
+# RFC 2047 encoded-words that decode to CR/LF and a header: some Python 3.11 releases decode
+# them while refolding a header and write the result out raw (CVE-2024-6923).
+ENCODED_INJECTIONS = [
+    "=?utf-8?q?=0D=0AReply-To:_x@evil.example=0D=0A?=",
+    "=?UTF-8?B?DQpSZXBseS1UbzogeEBldmlsLmV4YW1wbGUNCg==?=",
+    "Rye =?utf-8?q?=0A?=\t=?Utf-8?Q?Reply-To:_x@evil.example?=",
+]
+
+
+@pytest.mark.parametrize("title", ENCODED_INJECTIONS)
+def test_an_encoded_word_in_a_title_or_site_name_arrives_as_plain_subject_text(
+    client, site, inbox, title
+):
+    site.name = "Blog =?utf-8?q?=0D=0ABcc:_all@evil.example?="
+    db.session.commit()
+    make_moderator(site, email="mod@example.com")
+    post_json(client, site, guest_payload(title=title))
+    [row] = outbox_rows()
+    assert "=?" not in row.subject
+    assert mail.send_pending().sent == 1
+    [message] = inbox.messages
+    assert message["Reply-To"] is None and message["Bcc"] is None
+    assert sorted(message.keys()) == sorted(
+        ["From", "To", "Date", "Message-ID", "Subject", "Content-Type", "MIME-Version"]
+    )
+    subject = message["Subject"]
+    assert "\n" not in subject and "\r" not in subject
+    assert "Bcc:_all@evil.example" in subject  # what was typed, still readable
+    assert "Reply-To" in subject or "DQpSZXBseS1Ub" in subject
+
+
+def test_header_text_strips_controls_and_breaks_encoded_words():
+    assert mail.header_text("a\r\nBcc: x@example.com") == "a Bcc: x@example.com"
+    assert mail.header_text("a\rb\nc\x00d\x07e\x1bf\x7fg\x85h\u2028i") == "a b c d e f g h i"
+    assert mail.header_text("one \r\n\t two") == "one two"  # folding whitespace
+    for word in ("=?utf-8?q?=0D=0A?=", "=?UTF-8?B?DQo=?=", "=?Iso-8859-1?Q?x?="):
+        assert "=?" not in mail.header_text(f"Re: {word} end")
+    assert mail.header_text("=\r\n ?utf-8?q?x?=") == "= ?utf-8?q?x?="  # folded to form one
+    assert mail.header_text("==??=?") == "== ??= ?"
+    assert mail.header_text("Café “quoted”: 1+1=2? a=b?") == "Café “quoted”: 1+1=2? a=b?"
+    assert len(mail.header_text("=?" * 500)) == 200
+
+
 def test_without_mail_server_mail_is_logged_not_sent(client, site, caplog):
     make_moderator(site, email="mod@example.com")
     post_json(client, site, guest_payload(body="logged only"))

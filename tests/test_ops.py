@@ -102,6 +102,7 @@ def test_postgres_connections_give_up_instead_of_hanging():
 def test_production_logs_are_one_json_object_per_line(tmp_path, capsys):
     import json
     import logging
+    import secrets
 
     from app import create_app
     from config import ProductionConfig
@@ -111,7 +112,7 @@ def test_production_logs_are_one_json_object_per_line(tmp_path, capsys):
     try:
         app = create_app(
             ProductionConfig,
-            SECRET_KEY="k",
+            SECRET_KEY=secrets.token_hex(32),
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
             LOG_FORMAT="json",
         )

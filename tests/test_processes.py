@@ -8,6 +8,7 @@ anywhere shows in every worker's cached pages at once.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,6 +35,8 @@ def workers(app: Flask, tmp_path: Path) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # Production refuses the testing key; the test's own app signs and hashes with this too.
+    app.config["SECRET_KEY"] = secrets.token_hex(32)
     env = {
         **os.environ,
         "AFTERWORD_ENV": "production",

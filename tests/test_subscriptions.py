@@ -308,3 +308,13 @@ def test_a_name_cannot_inject_headers_into_reader_mail(client, site, reader):
     [message] = [mail.build_message([m]) for m in outbox_to("zoe@example.com")[1:]]
     assert message["Bcc"] is None
     assert "Bcc" not in str(message["Subject"])
+
+
+def test_an_encoded_word_in_a_title_stays_text_in_reader_mail(client, site):
+    title = "=?utf-8?q?=0D=0AReply-To:_x@evil.example=0D=0A?="
+    post_json(client, site, guest_payload(email="zoe@example.com", title=title, notify=True))
+    [confirmation] = outbox_to("zoe@example.com")
+    assert "=?" not in confirmation.subject
+    message = mail.build_message([confirmation])
+    assert message["Reply-To"] is None
+    assert "Reply-To:_x@evil.example" in message["Subject"]

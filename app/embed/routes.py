@@ -40,7 +40,6 @@ def _serve(name: str) -> Response:
     # Public, credential-free files: any page may load them, including with COEP enabled.
     resp.headers["Access-Control-Allow-Origin"] = "*"
     resp.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp.make_conditional(request)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,9 +38,22 @@ MAX_ATTEMPTS = 5
 _LOCAL_COUNTS = FixedWindowRateLimiter(MemoryStorage())
 
 
-def one_line(text: str, limit: int = 200) -> str:
-    """A header-safe line: no CR/LF (header injection), no runs of whitespace, bounded."""
-    return " ".join(text.split())[:limit]
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: each can end a
+# header line for some parser, or hide part of one from the reader.
+_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def header_text(text: str, limit: int = 200) -> str:
+    """A header-safe line from text a reader or a site owner typed (titles, names).
+
+    No CR/LF or other controls (header injection), no runs of whitespace, bounded; and no
+    RFC 2047 encoded-word: a parser decodes "=?utf-8?q?=0D=0A...?=" into whatever it encodes,
+    CR/LF included, and some Python 3.11 releases then write that out raw (CVE-2024-6923).
+    A space after every "=" before a "?" leaves nothing any parser takes for one, and the
+    text still reads the same to a person.
+    """
+    line = " ".join(_LINE_BREAKERS.sub(" ", text).split())
+    return line.replace("=?", "= ?")[:limit]
 
 
 def enqueue(
@@ -55,10 +69,10 @@ def enqueue(
     """Add a message to the caller's transaction; it is sent once the transaction commits."""
     message = OutboxMessage(
         to=to,
-        subject=one_line(subject),
+        subject=header_text(subject),
         body_text=text,
         body_html=html,
-        headers={k: one_line(v, 1000) for k, v in (headers or {}).items()},
+        headers={k: header_text(v, 1000) for k, v in (headers or {}).items()},
         digest_key=digest_key,
         send_after=send_after or utcnow(),
     )
@@ -137,7 +151,7 @@ def send_pending(limit: int = 100) -> SendReport:
 def build_message(batch: list[OutboxMessage]) -> EmailMessage:
     """One EmailMessage for one row, or a digest of several for the same recipient.
 
-    EmailMessage refuses CR/LF in header values, so nothing a reader typed can add headers.
+    Header values pass through header_text again, for rows queued before it existed.
     """
     first = batch[0]
     message = EmailMessage()
@@ -146,14 +160,14 @@ def build_message(batch: list[OutboxMessage]) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=current_app.config["MAIL_FROM"].split("@")[-1])
     if len(batch) == 1:
-        message["Subject"] = first.subject
+        message["Subject"] = header_text(first.subject)
         for name, value in first.headers.items():
-            message[name] = value
+            message[name] = header_text(value, 1000)
         message.set_content(first.body_text)
         if first.body_html:
             message.add_alternative(first.body_html, subtype="html")
         return message
-    message["Subject"] = one_line(f"{len(batch)} comments are waiting for you")
+    message["Subject"] = header_text(f"{len(batch)} comments are waiting for you")
     separator = "\n\n" + "-" * 60 + "\n\n"
     message.set_content(separator.join(row.body_text for row in batch))
     htmls = [row.body_html for row in batch if row.body_html]
