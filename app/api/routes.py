@@ -106,7 +106,7 @@ def thread() -> Response:
         return thread_page_out(page, g.site, viewer)
 
     if viewer.is_anonymous and not g.get("session_expired"):
-        found = cache.thread_id(g.site.id, url, lambda: find() and find().id)
+        found = cache.thread_id(g.site.id, url, key, lambda: find() and find().id)
         if found is None:
             return _public_json(PublicAnswer.of(render()))
         variant = thread_variant(**paging)
@@ -124,10 +124,11 @@ def thread_variant(*, sort: str, page: int, per_page: int) -> str:
 @bp.get("/sites/<site_id>/counts")
 @reads_limit
 def counts() -> Response:
-    """Counts are cached by the query string as sent: a hit needs no parsing of its URLs."""
+    """Each process keeps answers by the query string as sent, so a repeat needs no parsing of
+    its URLs; the counts behind them are shared by canonical keys (`threads.counts`)."""
     urls = request.args.getlist("url")
     threads.check_count_urls(urls)
-    answer = cache.cached_counts(
+    answer = cache.counts_answer(
         g.site.id,
         request.environ.get("QUERY_STRING", ""),
         lambda: PublicAnswer.of({"counts": threads.counts(g.site, urls)}),
