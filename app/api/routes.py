@@ -167,7 +167,7 @@ def post_comment() -> tuple[dict[str, Any], int]:
         ),
     )
     owner = current_viewer(edit_tokens=[token := edit_token(comment.id)])
-    body = {"comment": comment_out(comment, owner), "edit_token": token}
+    body = {"comment": comment_out(comment, owner, g.site.id), "edit_token": token}
     return body, 201 if created else 200
 
 
@@ -176,14 +176,14 @@ def edit_comment(comment_id: int) -> dict[str, Any]:
     data = _json_body()
     viewer = current_viewer(edit_tokens=[data.get("edit_token")])
     comment = comments.edit_comment(g.site, viewer, comment_id, data.get("body"))
-    return {"comment": comment_out(comment, viewer)}
+    return {"comment": comment_out(comment, viewer, g.site.id)}
 
 
 @bp.delete("/sites/<site_id>/comments/<int:comment_id>")
 def delete_comment(comment_id: int) -> dict[str, Any]:
     viewer = current_viewer(edit_tokens=[_json_body().get("edit_token")])
     comment = comments.delete_comment(g.site, viewer, comment_id)
-    return {"comment": comment_out(comment, viewer, visible=False)}
+    return {"comment": comment_out(comment, viewer, g.site.id, visible=False)}
 
 
 @bp.post("/sites/<site_id>/logins")
