@@ -113,7 +113,8 @@ def demo() -> None:
 
 @click.command("prune")
 def prune() -> None:
-    """Drop address hashes, expired sign-ins and old sent mail past their retention (cron-safe)."""
+    """Drop address hashes, expired sign-ins, old sent mail and used deletion requests past
+    their retention (cron-safe)."""
     report = retention.prune(
         address_days=current_app.config["COMMENT_ADDRESS_RETENTION_DAYS"],
         mail_days=current_app.config["MAIL_RETENTION_DAYS"],
@@ -123,6 +124,7 @@ def prune() -> None:
         f"{report.login_flows} expired sign-in(s)."
     )
     click.echo(f"Dropped {report.mail_messages} old message(s) from the outbox.")
+    click.echo(f"Dropped {report.signed_requests} used deletion request(s) too old to replay.")
 
 
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")

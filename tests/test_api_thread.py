@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,16 @@ from flask_sqlalchemy.record_queries import get_recorded_queries
 
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment
+from app.models import Comment, User
 from app.services import moderation
-from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, post_json
+from tests.factories import (
+    HOST_ORIGIN,
+    POST_URL,
+    guest_payload,
+    make_comment,
+    make_site,
+    post_json,
+)
 
 
 def read(client, site, url=POST_URL, **params):
@@ -218,3 +226,35 @@ def test_counts_refuse_more_than_a_hundred_urls(client, site):
     urls = [f"{HOST_ORIGIN}/p/{i}" for i in range(101)]
     resp = client.get(f"/api/v1/sites/{site.id}/counts", query_string={"url": urls})
     assert resp.status_code == 400
+
+
+def seed_of(client, site, email: str) -> str:
+    """The avatar seed of a guest's public comment with this address."""
+    make_comment(site, email=email, url=POST_URL)
+    return read(client, site).json["comments"][-1]["author"]["avatar_seed"]
+
+
+def test_an_avatar_seed_is_stable_for_one_author_on_one_site(client, site):
+    first = seed_of(client, site, "ada@example.com")
+    assert seed_of(client, site, "ada@example.com") == first
+    assert seed_of(client, site, "grace@example.com") != first
+
+
+def test_an_avatar_seed_does_not_tell_who_wrote_on_another_site(client, site):
+    """Posting elsewhere with a guessed address must not confirm who wrote a comment."""
+    other = make_site()
+    assert seed_of(client, site, "ada@example.com") != seed_of(client, other, "ada@example.com")
+    reader = User(display_name="Ada")
+    db.session.add(reader)
+    db.session.commit()
+    make_comment(site, user=reader)
+    make_comment(other, user=reader)
+    seeds = {read(client, s).json["comments"][-1]["author"]["avatar_seed"] for s in (site, other)}
+    assert len(seeds) == 2
+
+
+def test_an_avatar_seed_cannot_be_worked_out_from_the_address(client, site):
+    seed = seed_of(client, site, "ada@example.com")
+    for value in ("ada@example.com", "guest:ada@example.com", f"{site.id}ada@example.com"):
+        for algorithm in (hashlib.md5, hashlib.sha1, hashlib.sha256):
+            assert not algorithm(value.encode()).hexdigest().startswith(seed)

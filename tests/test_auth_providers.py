@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import re
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment, Identity, User
+from app.models import Comment, DataDeletion, Identity, UsedSignedRequest, User
+from app.models.types import utcnow
 from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_site, post_json
 from tests.fakes import FakeProviderServer, create_fake_provider, facebook_signed_request
+from tests.test_concurrency import run_together
 
 PUBLIC_URL = "http://127.0.0.1:5000"
 
@@ -322,6 +328,118 @@ def test_data_deletion_refuses_an_unsigned_request(client, site, facebook, signe
     resp = client.post("/auth/facebook/data-deletion", data={"signed_request": signed_request})
     assert resp.status_code == 400
     assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+FACEBOOK_USER = "10158123456789012"
+FACEBOOK_SECRET = "facebook-client-secret"
+
+
+def delete_data(client, signed_request: str):
+    return client.post("/auth/facebook/data-deletion", data={"signed_request": signed_request})
+
+
+def signed(payload: dict) -> str:
+    """A signed_request with exactly this payload (the fake fills in what is missing)."""
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    digest = hmac.new(FACEBOOK_SECRET.encode(), encoded.encode(), hashlib.sha256).digest()
+    return f"{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}.{encoded}"
+
+
+def assert_refused(resp) -> None:
+    assert resp.status_code == 400
+    assert resp.json["error"]["code"] == "invalid_signed_request"
+    assert set(resp.json["error"]) <= {"code", "message", "field"}
+
+
+def counts_of_users_and_receipts() -> tuple[int, int]:
+    db.session.rollback()  # a fresh look, past this thread's snapshot
+    return (
+        db.session.scalar(select(func.count(User.id))),
+        db.session.scalar(select(func.count(DataDeletion.confirmation_code))),
+    )
+
+
+def test_a_replayed_deletion_request_is_refused_and_erases_nothing_again(client, site, facebook):
+    sign_in(client, site, facebook, "facebook")
+    request = facebook_signed_request({"user_id": FACEBOOK_USER}, FACEBOOK_SECRET)
+    assert delete_data(client, request).status_code == 200
+    # The reader comes back and writes again; whoever kept the old request cannot erase that.
+    token = sign_in(client, site, facebook, "facebook").json["token"]
+    posted = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "Back again"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    )
+    assert posted.status_code == 201
+    for _ in range(2):
+        assert_refused(delete_data(client, request))
+    assert counts_of_users_and_receipts() == (1, 1)
+    assert db.session.get(Comment, posted.json["comment"]["id"]).body == "Back again"
+
+
+def test_deletion_requests_sent_twice_at_once_erase_once(app, site, facebook):
+    client = app.test_client()
+    sign_in(client, site, facebook, "facebook")
+    request = facebook_signed_request({"user_id": FACEBOOK_USER}, FACEBOOK_SECRET)
+    statuses = run_together(app, lambda _: delete_data(app.test_client(), request).status_code)
+    assert sorted(statuses) == [200] + [400] * (len(statuses) - 1)
+    assert counts_of_users_and_receipts() == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "issued_at",
+    [
+        lambda now: now - 2 * 3600,  # kept from long ago
+        lambda now: now - 3600 - 60,  # just past the hour a request is good for
+        lambda now: now + 3600,  # from the future: no clock is that wrong
+        lambda now: None,
+        lambda now: str(now),
+        lambda now: True,
+        lambda now: float(now),
+    ],
+)
+def test_a_deletion_request_too_old_or_without_its_time_is_refused(
+    client, site, facebook, issued_at
+):
+    sign_in(client, site, facebook, "facebook")
+    payload = {"user_id": FACEBOOK_USER, "issued_at": issued_at(int(time.time()))}
+    assert_refused(delete_data(client, facebook_signed_request(payload, FACEBOOK_SECRET)))
+    assert counts_of_users_and_receipts() == (1, 0)
+
+
+def test_a_deletion_request_without_issued_at_is_refused(client, site, facebook):
+    sign_in(client, site, facebook, "facebook")
+    assert_refused(
+        delete_data(client, signed({"algorithm": "HMAC-SHA256", "user_id": FACEBOOK_USER}))
+    )
+    assert counts_of_users_and_receipts() == (1, 0)
+
+
+@pytest.mark.parametrize("age", [0, 50 * 60, -60])  # a minute ahead: clocks differ a little
+def test_a_recent_deletion_request_is_accepted(client, site, facebook, age):
+    sign_in(client, site, facebook, "facebook")
+    payload = {"user_id": FACEBOOK_USER, "issued_at": int(time.time()) - age}
+    assert delete_data(client, facebook_signed_request(payload, FACEBOOK_SECRET)).status_code == 200
+    assert counts_of_users_and_receipts() == (0, 1)
+
+
+def test_prune_forgets_used_deletion_requests_once_too_old_to_replay(client, runner, site):
+    now = int(time.time())
+    for age in (2 * 3600, 50 * 60):
+        # Issued within the hour when they came; the first one two hours ago by now.
+        request = facebook_signed_request(
+            {"user_id": f"user-{age}", "issued_at": now}, FACEBOOK_SECRET
+        )
+        assert delete_data(client, request).status_code == 200
+        db.session.execute(
+            update(UsedSignedRequest)
+            .where(UsedSignedRequest.issued_at > utcnow() - timedelta(minutes=1))
+            .values(issued_at=utcnow() - timedelta(seconds=age))
+        )
+        db.session.commit()
+    assert runner.invoke(args=["prune"]).exit_code == 0
+    kept = db.session.scalars(select(UsedSignedRequest.issued_at)).all()
+    assert len(kept) == 1 and kept[0] > utcnow() - timedelta(hours=1)
 
 
 def test_data_deletion_is_off_without_facebook(tmp_path):

@@ -32,13 +32,15 @@ from app.api.answers import (
     public_headers,
 )
 from app.api.routes import READS_SCOPE, thread_variant
+from app.domain.errors import ValidationError
+from app.domain.policy import canonical_url
 from app.extensions import cache, limiter
 from app.metrics import record_request
 from app.services.cache import (
     Store,
-    counts_slot,
     read_slots,
     remember_thread_id,
+    remembered_counts,
     remembered_thread_id,
     site_slot,
     thread_id_slot,
@@ -92,9 +94,7 @@ class CachedReads:
         backend: Store = self.app.extensions["cache"][cache]
         query = environ.get("QUERY_STRING", "")
         if kind == "counts":
-            (site, answer), _ = read_slots(
-                backend, [site_slot(site_id), counts_slot(site_id, query)]
-            )
+            site, answer = remembered_counts(backend, site_id, query)
         else:
             site, answer = self._thread_page(backend, site_id, query)
         origin = environ.get("HTTP_ORIGIN")
@@ -125,7 +125,11 @@ class CachedReads:
         url = args.get("url", "")
         thread_id = remembered_thread_id(site_id, url)
         if thread_id is None:
-            (thread_id,), _ = read_slots(backend, [thread_id_slot(site_id, url)])
+            try:
+                key = canonical_url(url)
+            except ValidationError:
+                return None, None
+            (thread_id,), _ = read_slots(backend, [thread_id_slot(site_id, key)])
             if thread_id is None:
                 return None, None
             remember_thread_id(site_id, url, thread_id)

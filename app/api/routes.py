@@ -102,7 +102,7 @@ def thread() -> Response:
         return thread_page_out(page, g.site, viewer)
 
     if viewer.is_anonymous and not g.get("session_expired"):
-        found = cache.thread_id(g.site.id, url, lambda: find() and find().id)
+        found = cache.thread_id(g.site.id, url, key, lambda: find() and find().id)
         if found is None:
             return _public_json(PublicAnswer.of(render()))
         variant = thread_variant(**paging)
@@ -120,10 +120,11 @@ def thread_variant(*, sort: str, page: int, per_page: int) -> str:
 @bp.get("/sites/<site_id>/counts")
 @reads_limit
 def counts() -> Response:
-    """Counts are cached by the query string as sent: a hit needs no parsing of its URLs."""
+    """Each process keeps answers by the query string as sent, so a repeat needs no parsing of
+    its URLs; the counts behind them are shared by canonical keys (`threads.counts`)."""
     urls = request.args.getlist("url")
     threads.check_count_urls(urls)
-    answer = cache.cached_counts(
+    answer = cache.counts_answer(
         g.site.id,
         request.environ.get("QUERY_STRING", ""),
         lambda: PublicAnswer.of({"counts": threads.counts(g.site, urls)}),
@@ -162,7 +163,7 @@ def post_comment() -> tuple[dict[str, Any], int]:
         ),
     )
     owner = current_viewer(edit_tokens=[token := edit_token(comment.id)])
-    body = {"comment": comment_out(comment, owner), "edit_token": token}
+    body = {"comment": comment_out(comment, owner, g.site.id), "edit_token": token}
     return body, 201 if created else 200
 
 
@@ -171,14 +172,14 @@ def edit_comment(comment_id: int) -> dict[str, Any]:
     data = _json_body()
     viewer = current_viewer(edit_tokens=[data.get("edit_token")])
     comment = comments.edit_comment(g.site, viewer, comment_id, data.get("body"))
-    return {"comment": comment_out(comment, viewer)}
+    return {"comment": comment_out(comment, viewer, g.site.id)}
 
 
 @bp.delete("/sites/<site_id>/comments/<int:comment_id>")
 def delete_comment(comment_id: int) -> dict[str, Any]:
     viewer = current_viewer(edit_tokens=[_json_body().get("edit_token")])
     comment = comments.delete_comment(g.site, viewer, comment_id)
-    return {"comment": comment_out(comment, viewer, visible=False)}
+    return {"comment": comment_out(comment, viewer, g.site.id, visible=False)}
 
 
 @bp.post("/sites/<site_id>/logins")

@@ -22,20 +22,22 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def avatar_seed(comment: Comment) -> str:
-    """A stable per-author value for generated avatars that does not reveal the email."""
+def avatar_seed(comment: Comment, site_id: str) -> str:
+    """A stable value per author and site for generated avatars. Keyed with the secret, so it
+    cannot be worked out from an email address, and per site, so that posting on another site
+    with a guessed address never shows the same seed as a comment here."""
     who = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.guest_email}"
-    return keyed_hash("avatar", who)[:16]
+    return keyed_hash("avatar", f"{site_id}\x1f{who}")[:16]
 
 
-def author_out(comment: Comment) -> dict[str, Any]:
+def author_out(comment: Comment, site_id: str) -> dict[str, Any]:
     user = comment.user
     if user is not None:
         return {
             "name": user.display_name,
             "website": None,
             "avatar_url": user.avatar_url,
-            "avatar_seed": avatar_seed(comment),
+            "avatar_seed": avatar_seed(comment, site_id),
             "provider": comment.provider,
             "moderator": False,
         }
@@ -43,14 +45,19 @@ def author_out(comment: Comment) -> dict[str, Any]:
         "name": comment.guest_name or "",
         "website": comment.guest_website,
         "avatar_url": None,
-        "avatar_seed": avatar_seed(comment),
+        "avatar_seed": avatar_seed(comment, site_id),
         "provider": None,
         "moderator": comment.moderator_id is not None,
     }
 
 
 def comment_out(
-    comment: Comment, viewer: Viewer, *, visible: bool = True, replies: list | None = None
+    comment: Comment,
+    viewer: Viewer,
+    site_id: str,
+    *,
+    visible: bool = True,
+    replies: list | None = None,
 ) -> dict[str, Any]:
     if not visible:
         return {
@@ -77,7 +84,7 @@ def comment_out(
         "id": comment.id,
         "parent_id": comment.parent_id,
         "status": status,
-        "author": author_out(comment),
+        "author": author_out(comment, site_id),
         "html": comment.html,
         "created_at": iso(comment.created_at),
         "edited_at": iso(comment.edited_at),
@@ -87,12 +94,13 @@ def comment_out(
     } | ({"body": comment.body} if editable_until else {})
 
 
-def node_out(node: CommentNode, viewer: Viewer) -> dict[str, Any]:
+def node_out(node: CommentNode, viewer: Viewer, site_id: str) -> dict[str, Any]:
     return comment_out(
         node.comment,
         viewer,
+        site_id,
         visible=node.visible,
-        replies=[node_out(r, viewer) for r in node.replies],
+        replies=[node_out(r, viewer, site_id) for r in node.replies],
     )
 
 
@@ -146,7 +154,7 @@ def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, A
             "title": thread.title if thread else "",
             "count": thread.approved_count if thread else 0,
         },
-        "comments": [node_out(n, viewer) for n in page.roots],
+        "comments": [node_out(n, viewer, site.id) for n in page.roots],
         "page": page.page,
         "next_page": page.next_page,
         "config": site_config_out(site),

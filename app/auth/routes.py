@@ -33,10 +33,11 @@ from app.auth.authorization import (
     pop_purpose,
     redirect_to_provider,
 )
-from app.auth.facebook import InvalidSignedRequest, parse_signed_request
+from app.auth.facebook import parse_signed_request
 from app.auth.forms import DevLoginForm
 from app.auth.providers import ProviderSpec, enabled_provider, oauth_client, provider_spec
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidSignedRequest
+from app.errors import error_body
 from app.extensions import csrf, db
 from app.models import LoginFlow
 from app.services import identities, logins, moderators
@@ -144,10 +145,13 @@ def facebook_data_deletion() -> Response:
     if not provider_spec("facebook").is_configured(current_app.config):
         abort(404)
     try:
-        payload = parse_signed_request(request.form.get("signed_request", ""), secret)
-    except InvalidSignedRequest:
-        return jsonify(error={"code": "invalid_signed_request", "message": "Bad request."}), 400
-    record = identities.erase_on_request("facebook", str(payload["user_id"]))
+        signed = parse_signed_request(request.form.get("signed_request", ""), secret)
+        record = identities.erase_on_request(
+            "facebook", signed.user_id, signature=signed.signature, issued_at=signed.issued_at
+        )
+    except InvalidSignedRequest as err:
+        body, status = error_body(err.status, err.code, err.message)
+        return jsonify(body), status
     status_url = url_for(
         "auth.data_deletion_status", code=record.confirmation_code, _external=False
     )

@@ -85,6 +85,13 @@ class LinkInvalid(DomainError):
     code = "link_invalid"
 
 
+class InvalidSignedRequest(DomainError):
+    """A provider's signed request (Facebook's data deletion) that is forged, malformed, too
+    old, or already acted on."""
+
+    code = "invalid_signed_request"
+
+
 class LinkExpired(DomainError):
     """A genuine link from a mail that is too old, or was already used."""
 

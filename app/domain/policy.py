@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -143,8 +143,17 @@ def clean_origins(origins: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def thread_key(url: object, origins: list[str]) -> str:
+def thread_key(url: object, origins: Collection[str]) -> str:
     """The canonical key of a page: its URL without fragment, on one of the site's origins."""
+    key = canonical_url(url)
+    if origin_of(key) not in origins:
+        raise UrlNotAllowed("This page is not on one of the site's addresses.", field="url")
+    return key
+
+
+def canonical_url(url: object) -> str:
+    """One spelling for every way of writing a page's URL: no fragment, the host in lower case,
+    no default port, `/` for an empty path. The query is kept as written: it may name the page."""
     if not isinstance(url, str) or not url.strip():
         raise ValidationError("The page URL is missing.", field="url")
     url = url.strip()
@@ -155,8 +164,6 @@ def thread_key(url: object, origins: list[str]) -> str:
         origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
     except ValueError:
         raise ValidationError("The page URL is not valid.", field="url") from None
-    if origin not in origins:
-        raise UrlNotAllowed("This page is not on one of the site's addresses.", field="url")
     return urlunsplit((parts.scheme, origin.split("://", 1)[1], parts.path or "/", parts.query, ""))
 
 

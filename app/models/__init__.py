@@ -1,7 +1,7 @@
 """Typed models. Import from here: `from app.models import Comment, Site, Thread`."""
 
 from app.models.comment import Comment, CommentStatus
-from app.models.login import DataDeletion, LoginFlow
+from app.models.login import DataDeletion, LoginFlow, UsedSignedRequest
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
 from app.models.site import ModerationMode, Site
@@ -25,6 +25,7 @@ __all__ = [
     "Subscription",
     "Thread",
     "UsedActionToken",
+    "UsedSignedRequest",
     "User",
     "moderator_sites",
 ]

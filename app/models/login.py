@@ -46,6 +46,15 @@ class LoginFlow(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class UsedSignedRequest(db.Model):
+    """A provider's signed request already acted on (Facebook's data deletion), so that a copy
+    sent again erases nothing. Kept while a request issued then would still be accepted."""
+
+    # A keyed hash of the signature, unique: of two copies arriving together, one is refused.
+    signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class DataDeletion(db.Model):
     """A provider-initiated request to erase a reader's data (Facebook's data-deletion callback)."""
 

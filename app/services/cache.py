@@ -14,20 +14,32 @@ The cache is Redis or in-process memory (Flask-Caching). In-process entries expi
 CACHE_DEFAULT_TIMEOUT (a few seconds, see config.py): without Redis, another process cannot
 tell this one about its writes. If Redis is unreachable, reads go to the database and writes
 carry on: the cache only ever makes things faster.
+
+Guests choose what they ask for, so nothing they can make the cache keep lasts for good or
+multiplies with their spelling: every entry expires (generations too, after many entry
+lifetimes), pages are keyed by canonical thread keys, counts by the set of their canonical
+keys, and a miss on a site that does not exist takes back the generation it made. What is kept
+by the URL or query string as sent, to spare a hit the parsing, stays in the process, in a
+`Memo` of bounded size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.domain.policy import URL_MAX
 from app.extensions import cache, db
 
 log = logging.getLogger(__name__)
@@ -40,13 +52,48 @@ try:  # redis is optional at run time: only needed when REDIS_URL is set
 except ImportError:  # pragma: no cover
     pass
 
+# Generations outlive the entries stored under them, by this many entry lifetimes
+# (CACHE_DEFAULT_TIMEOUT): one that expires costs each of its entries one early miss.
+GENERATION_LIFETIMES = 24
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
 
 class Store(Protocol):
     """The part of a Flask-Caching backend (cachelib's API) used here."""
 
+    default_timeout: int
+
     def get_many(self, *keys: str) -> list[Any]: ...
     def set(self, key: str, value: Any, timeout: int | None = None) -> Any: ...
     def add(self, key: str, value: Any, timeout: int | None = None) -> bool: ...
+    def delete_many(self, *keys: str) -> Any: ...
+
+
+class Memo(Generic[K, V]):
+    """A dict of at most `capacity` entries that forgets the least recently used first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()  # gunicorn's threaded workers share it
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True)
@@ -61,10 +108,10 @@ def site_slot(site_id: str) -> Slot:
     return Slot(f"site:{site_id}", (_site_gen_key(site_id),))
 
 
-def counts_slot(site_id: str, variant: str) -> Slot:
-    return Slot(
-        "counts:" + _digest(site_id, variant), (_site_gen_key(site_id), _counts_gen_key(site_id))
-    )
+def counts_slot(site_id: str, keys: Iterable[str]) -> Slot:
+    """The counts of some pages, by their canonical keys: however a reader orders, repeats or
+    spells the URLs, one entry."""
+    return Slot("counts:" + _digest(site_id, *sorted(set(keys))), _counts_gen_keys(site_id))
 
 
 def thread_slot(site_id: str, thread_id: int, variant: str) -> Slot:
@@ -74,9 +121,10 @@ def thread_slot(site_id: str, thread_id: int, variant: str) -> Slot:
     )
 
 
-def thread_id_slot(site_id: str, url: str) -> Slot:
-    """A thread never changes its URL: its id, once found, is kept for good."""
-    return Slot("thread-id:" + _digest(site_id, url), ())
+def thread_id_slot(site_id: str, key: str) -> Slot:
+    """The id of the thread of a page, by its canonical key (`policy.canonical_url`). A thread
+    never changes its URL: its id, once found, is kept as long as a generation."""
+    return Slot("thread-id:" + _digest(site_id, key), ())
 
 
 def store() -> Store:
@@ -84,16 +132,30 @@ def store() -> Store:
     return cache.cache
 
 
-def read_slots(backend: Store, slots: Sequence[Slot]) -> tuple[list[Any], dict[str, str | None]]:
+def read_slots(
+    backend: Store, slots: Sequence[Slot], also: Sequence[str] = ()
+) -> tuple[list[Any], dict[str, str | None]]:
     """Each slot's value if still current (else None), and the generations it would be stored
-    under now (None: unknown, do not store); one round trip when the generations exist."""
-    gen_keys = list(dict.fromkeys(key for slot in slots for key in slot.gen_keys))
+    under now (None: unknown, do not store), with those named in `also`; one round trip when
+    the generations exist."""
+    values, generations, _ = _read_slots(backend, slots, also)
+    return values, generations
+
+
+def _read_slots(
+    backend: Store, slots: Sequence[Slot], also: Sequence[str] = ()
+) -> tuple[list[Any], dict[str, str | None], list[str]]:
+    """`read_slots`, and the generations it made."""
+    gen_keys = list(dict.fromkeys([*(key for slot in slots for key in slot.gen_keys), *also]))
     values = backend.get_many(*gen_keys, *(slot.key for slot in slots))
     generations: dict[str, str | None] = {}
+    made = []
     for key, value in zip(gen_keys, values, strict=False):
         if value is None:
             value = _new_generation()
-            if not backend.add(key, value, timeout=0):
+            if backend.add(key, value, timeout=_generation_timeout(backend)):
+                made.append(key)
+            else:
                 value = None  # another request just made one: store nothing under a guess
         generations[key] = value
     current = []
@@ -107,7 +169,7 @@ def read_slots(backend: Store, slots: Sequence[Slot]) -> tuple[list[Any], dict[s
             and stored[0] == wanted
         )
         current.append(stored[1] if fresh else None)
-    return current, generations
+    return current, generations, made
 
 
 def touch_thread(site_id: str, thread_id: int) -> None:
@@ -131,8 +193,65 @@ def cached_site(site_id: str, build: Callable[[], Any]) -> Any:
     return _cached(site_slot(site_id), build)
 
 
-def cached_counts(site_id: str, variant: str, build: Callable[[], Any]) -> Any:
-    return _cached(counts_slot(site_id, variant), build)
+def cached_counts(site_id: str, keys: Sequence[str], build: Callable[[], Any]) -> Any:
+    """`build()`'s counts of the pages of these canonical keys, shared by every process."""
+    return _cached(counts_slot(site_id, keys), build)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A counts answer kept in this process: until when, and under which generations."""
+
+    expires: float
+    built_under: tuple[str | None, ...]
+    answer: Any
+
+
+# Counts answers by the query string as sent (the answer names each URL as it was sent), so
+# that a repeat parses nothing; kept in each process, where their number has a bound.
+COUNTS_ANSWERS_KEPT = 1_000
+COUNTS_ANSWERS: Memo[tuple[str, str], _Answer] = Memo(COUNTS_ANSWERS_KEPT)
+
+
+def counts_answer(site_id: str, query: str, build: Callable[[], Any]) -> Any:
+    """`build()`'s answer to counts asked with this query string, from this process's memo
+    while the site's counts stay current."""
+    try:
+        backend = store()
+        _, generations = read_slots(backend, [], _counts_gen_keys(site_id))
+    except CACHE_ERRORS as err:
+        log.warning("cache unavailable (%s); reading from the database", type(err).__name__)
+        return build()
+    built_under = tuple(generations[key] for key in _counts_gen_keys(site_id))
+    kept = COUNTS_ANSWERS.get((site_id, query))
+    if kept is not None and _is_current(kept, built_under):
+        return kept.answer
+    answer = build()
+    if answer is not None and None not in built_under:
+        lifetime = backend.default_timeout or math.inf
+        COUNTS_ANSWERS.put(
+            (site_id, query), _Answer(time.monotonic() + lifetime, built_under, answer)
+        )
+    return answer
+
+
+def remembered_counts(backend: Store, site_id: str, query: str) -> tuple[Any, Any]:
+    """The site's view and this process's answer to counts asked with this query string, each
+    None unless current; one round trip, none when this process has no such answer."""
+    kept = COUNTS_ANSWERS.get((site_id, query))
+    if kept is None:
+        return None, None
+    (site,), generations = read_slots(backend, [site_slot(site_id)], _counts_gen_keys(site_id))
+    built_under = tuple(generations[key] for key in _counts_gen_keys(site_id))
+    return site, kept.answer if _is_current(kept, built_under) else None
+
+
+def _is_current(kept: _Answer, generations: tuple[str | None, ...]) -> bool:
+    return (
+        None not in generations
+        and kept.built_under == generations
+        and (time.monotonic() < kept.expires)
+    )
 
 
 def cached_feed(site_id: str, thread_id: int | None, build: Callable[[], Any]) -> Any:
@@ -145,58 +264,74 @@ def cached_feed(site_id: str, thread_id: int | None, build: Callable[[], Any]) -
     )
 
 
-def thread_id(site_id: str, url: str, find: Callable[[], int | None]) -> int | None:
-    """The id of the thread of the page `url` (as the reader sent it). A page without a
-    thread is asked again next time (its first comment creates one)."""
+def thread_id(site_id: str, url: str, key: str, find: Callable[[], int | None]) -> int | None:
+    """The id of the thread of the page `url` (as the reader sent it; `key` is its canonical
+    key). A page without a thread is asked again next time (its first comment creates one)."""
     found = remembered_thread_id(site_id, url)
     if found is None:
-        found = _cached(thread_id_slot(site_id, url), find, timeout=0)
+        found = _cached(thread_id_slot(site_id, key), find, lasting=True)
         remember_thread_id(site_id, url, found)
     return found
 
 
-# Thread ids are also kept in each process, which saves a cache round trip per read.
-_thread_ids: dict[tuple[str, str], int] = {}
+# Thread ids are also kept in each process by the URL as sent, which saves a hit the cache
+# round trip and the parsing of the URL.
 THREAD_IDS_KEPT = 10_000
+THREAD_IDS: Memo[tuple[str, str], int] = Memo(THREAD_IDS_KEPT)
 
 
 def remembered_thread_id(site_id: str, url: str) -> int | None:
-    return _thread_ids.get((site_id, url))
+    return THREAD_IDS.get((site_id, url))
 
 
 def remember_thread_id(site_id: str, url: str, found: int | None) -> None:
-    if found is None:
-        return
-    if len(_thread_ids) >= THREAD_IDS_KEPT:
-        _thread_ids.clear()  # simpler than an LRU, and refilled by the next reads
-    _thread_ids[site_id, url] = found
+    if found is not None and len(url) <= URL_MAX:  # padded beyond, it would only take room
+        THREAD_IDS.put((site_id, url), found)
 
 
-def _cached(slot: Slot, build: Callable[[], Any], timeout: int | None = None) -> Any:
+def _cached(slot: Slot, build: Callable[[], Any], *, lasting: bool = False) -> Any:
     """`build()`, or what it gave before while the slot's generations are current. A None
-    result is not kept."""
+    result is not kept; a `lasting` one is kept as long as a generation."""
     try:
         backend = store()
-        (value,), generations = read_slots(backend, [slot])
-        if value is not None:
-            return value
-        value = build()
-        built_under = tuple(generations[key] for key in slot.gen_keys)
-        if value is not None and None not in built_under:
-            backend.set(slot.key, (built_under, value), timeout=timeout)
-        return value
+        (value,), generations, made = _read_slots(backend, [slot])
     except CACHE_ERRORS as err:
         log.warning("cache unavailable (%s); reading from the database", type(err).__name__)
         return build()
+    if value is not None:
+        return value
+    try:
+        value = build()
+    except Exception:
+        # Nothing was found to keep (a site id that names no site, say): a guest's guesses
+        # must not leave generations behind. Losing a generation is always safe.
+        if made:
+            _forget(backend, made)
+        raise
+    built_under = tuple(generations[key] for key in slot.gen_keys)
+    if value is not None and None not in built_under:
+        timeout = _generation_timeout(backend) if lasting else None
+        try:
+            backend.set(slot.key, (built_under, value), timeout=timeout)
+        except CACHE_ERRORS as err:
+            log.warning("cache unavailable (%s); not keeping the answer", type(err).__name__)
+    return value
 
 
 def _bump(keys: set[str]) -> None:
     try:
         backend = store()
         for key in keys:
-            backend.set(key, _new_generation(), timeout=0)
+            backend.set(key, _new_generation(), timeout=_generation_timeout(backend))
     except CACHE_ERRORS as err:
         log.warning("cache unavailable (%s); entries expire on their own", type(err).__name__)
+
+
+def _forget(backend: Store, keys: list[str]) -> None:
+    try:
+        backend.delete_many(*keys)
+    except CACHE_ERRORS as err:
+        log.warning("cache unavailable (%s); generations expire on their own", type(err).__name__)
 
 
 @event.listens_for(Session, "after_commit")
@@ -213,6 +348,14 @@ def _after_rollback(session: Session) -> None:
 
 def _new_generation() -> str:
     return secrets.token_hex(8)
+
+
+def _generation_timeout(backend: Store) -> int:
+    return int(backend.default_timeout) * GENERATION_LIFETIMES
+
+
+def _counts_gen_keys(site_id: str) -> tuple[str, str]:
+    return (_site_gen_key(site_id), _counts_gen_key(site_id))
 
 
 def _thread_gen_key(thread_id: int) -> str:

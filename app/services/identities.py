@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.database import begin_write
+from app.domain.errors import InvalidSignedRequest
 from app.domain.names import strip_invisible
 from app.extensions import db
-from app.models import Comment, DataDeletion, Identity, Thread, User
+from app.models import Comment, DataDeletion, Identity, Thread, UsedSignedRequest, User
 from app.models.types import utcnow
 from app.services import cache, privacy
 from app.services.hashing import keyed_hash
+
+# A provider signs a deletion request as it sends it: one issued longer ago than this is a copy
+# kept and sent again. Clocks differ a little, so one may seem to come from just ahead.
+SIGNED_REQUEST_MAX_AGE = timedelta(hours=1)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,16 @@ def erase_provider_user(provider: str, provider_user_id: str) -> int:
     Returns how many comments were removed. Replies by others keep their place under a
     "deleted" placeholder (see `privacy.erase_user`, which does the work).
     """
-    user_id = db.session.scalar(
+    user_id = _user_of(provider, provider_user_id)
+    return privacy.erase_user(user_id) if user_id is not None else 0
+
+
+def _user_of(provider: str, provider_user_id: str) -> int | None:
+    return db.session.scalar(
         select(Identity.user_id).where(
             Identity.provider == provider, Identity.provider_user_id == provider_user_id
         )
     )
-    return privacy.erase_user(user_id) if user_id is not None else 0
 
 
 def _touch_threads_of(user_id: int) -> None:
@@ -102,9 +114,33 @@ def _is_https(url: str | None) -> bool:
     return bool(url) and url.startswith("https://") and len(url) <= 1000
 
 
-def erase_on_request(provider: str, provider_user_id: str) -> DataDeletion:
-    """Erase at a provider's request and keep a receipt the provider's user can look up."""
-    removed = erase_provider_user(provider, provider_user_id)
+def erase_on_request(
+    provider: str, provider_user_id: str, *, signature: str, issued_at: datetime
+) -> DataDeletion:
+    """Erase at a provider's signed request and keep a receipt the provider's user can look up.
+
+    A request is acted on once, and only while fresh: whoever kept a copy (from a log, say)
+    must not erase the account its owner opened again since. The request is recorded first,
+    in the transaction that erases, so that of two copies arriving together one is refused
+    before it erases anything.
+    """
+    now = utcnow()
+    if not now - SIGNED_REQUEST_MAX_AGE <= issued_at <= now + CLOCK_SKEW:
+        raise InvalidSignedRequest("The signed_request is too old, or from the future.")
+    begin_write()
+    db.session.add(
+        UsedSignedRequest(
+            signature_hash=keyed_hash("signed-request", f"{provider}:{signature}"),
+            issued_at=issued_at,
+        )
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidSignedRequest("This signed_request was already acted on.") from None
+    user_id = _user_of(provider, provider_user_id)
+    removed = privacy.forget_user(user_id) if user_id is not None else 0
     record = DataDeletion(
         confirmation_code=secrets.token_hex(10),
         provider=provider,
@@ -115,6 +151,15 @@ def erase_on_request(provider: str, provider_user_id: str) -> DataDeletion:
     db.session.add(record)
     db.session.commit()
     return record
+
+
+def prune_used_requests() -> int:
+    """Forget used signed requests too old to be accepted again anyway; returns how many."""
+    return db.session.execute(
+        delete(UsedSignedRequest)
+        .where(UsedSignedRequest.issued_at < utcnow() - SIGNED_REQUEST_MAX_AGE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def deletion_record(code: str) -> DataDeletion | None:

@@ -230,8 +230,9 @@ def erase_comments(condition: ColumnElement[bool], **forget: Any) -> dict[str, i
     return dict(per_site)
 
 
-def _forget_user(user_id: int) -> int:
-    """Erase all of a user's comments and delete the account with its linked identities."""
+def forget_user(user_id: int) -> int:
+    """Erase all of a user's comments and delete the account with its linked identities,
+    inside the caller's write transaction; returns how many comments."""
     removed = erase_comments(Comment.user_id == user_id, user_id=None, provider=None)
     # Identities, sign-in flows and bans go with the user (ON DELETE CASCADE).
     db.session.execute(delete(User).where(User.id == user_id))
@@ -244,7 +245,7 @@ def erase_user(user_id: int) -> int:
     if db.session.get(User, user_id) is None:
         db.session.commit()
         return 0
-    removed = _forget_user(user_id)
+    removed = forget_user(user_id)
     db.session.commit()
     return removed
 

@@ -11,6 +11,7 @@ from app.database import begin_write
 from app.extensions import db
 from app.models import Comment, OutboxMessage
 from app.models.types import utcnow
+from app.services.identities import prune_used_requests
 from app.services.logins import prune_flows
 from app.services.mail import MAX_ATTEMPTS
 
@@ -20,11 +21,13 @@ class PruneReport:
     address_hashes: int
     login_flows: int
     mail_messages: int = 0
+    signed_requests: int = 0
 
 
 def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
-    """Drop address hashes older than `address_days`, sign-in flows past their lifetime and,
-    with `mail_days`, outbox mail sent (or given up on) longer ago than that."""
+    """Drop address hashes older than `address_days`, sign-in flows past their lifetime, used
+    signed requests too old to replay and, with `mail_days`, outbox mail sent (or given up on)
+    longer ago than that."""
     begin_write()
     cleared = db.session.execute(
         update(Comment)
@@ -47,5 +50,11 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
             )
             .execution_options(synchronize_session=False)
         ).rowcount
+    requests = prune_used_requests()
     db.session.commit()
-    return PruneReport(address_hashes=cleared, login_flows=prune_flows(), mail_messages=mails)
+    return PruneReport(
+        address_hashes=cleared,
+        login_flows=prune_flows(),
+        mail_messages=mails,
+        signed_requests=requests,
+    )

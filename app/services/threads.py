@@ -15,6 +15,8 @@ from app.domain.policy import thread_key
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
+from app.services import cache
+from app.services.sites import SiteView
 from app.services.viewers import Viewer
 
 Sort = Literal["oldest", "newest", "best"]
@@ -158,8 +160,9 @@ def check_count_urls(urls: list[str]) -> None:
         raise ValidationError(f"Ask for up to {MAX_COUNT_URLS} URLs at once.", field="url")
 
 
-def counts(site: Site, urls: list[str]) -> dict[str, int]:
-    """Approved comments per URL, from the counter on each thread: one indexed query."""
+def counts(site: Site | SiteView, urls: list[str]) -> dict[str, int]:
+    """Approved comments per URL, from the counter on each thread: one indexed query, cached
+    by the set of canonical keys asked for."""
     check_count_urls(urls)
     keys: dict[str, str] = {}
     for url in urls:
@@ -167,17 +170,22 @@ def counts(site: Site, urls: list[str]) -> dict[str, int]:
             keys[url] = thread_key(url, site.origins)
         except (ValidationError, UrlNotAllowed):
             continue  # a foreign or broken link on a listing page simply has no comments
-    rows = (
-        db.session.execute(
-            select(Thread.url, Thread.approved_count).where(
-                Thread.site_id == site.id, Thread.url.in_(set(keys.values()))
-            )
-        ).all()
-        if keys
-        else []
+    wanted = sorted(set(keys.values()))
+    by_key = (
+        cache.cached_counts(site.id, wanted, lambda: _approved_counts(site.id, wanted))
+        if wanted
+        else {}
     )
-    by_key = {url: count for url, count in rows}
     return {url: by_key.get(keys.get(url, ""), 0) for url in urls}
+
+
+def _approved_counts(site_id: str, keys: list[str]) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Thread.url, Thread.approved_count).where(
+            Thread.site_id == site_id, Thread.url.in_(keys)
+        )
+    ).all()
+    return {url: count for url, count in rows}
 
 
 def adjust_approved_count(thread_id: int, delta: int) -> None:
