@@ -40,14 +40,18 @@ def check_origin() -> Response | None:
     if site is None:
         return None
     if request.method == "OPTIONS":
-        if not site.allows_origin(origin):
+        if not _allowed(origin):
             raise OriginNotAllowed("This page is not allowed to use these comments.")
         return _preflight(origin)
     # Reads without Origin come from same-origin pages or non-browser clients: public data.
     # Writes always carry Origin in browsers, so a missing one is refused.
-    if (origin is not None or request.method in WRITE_METHODS) and not site.allows_origin(origin):
+    if (origin is not None or request.method in WRITE_METHODS) and not _allowed(origin):
         raise OriginNotAllowed("This page is not allowed to use these comments.")
     return None
+
+
+def _allowed(origin: str | None) -> bool:
+    return origin is not None and origin in g.site_origins
 
 
 @bp.after_request

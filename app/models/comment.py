@@ -73,9 +73,5 @@ class Comment(db.Model):
     thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
     user: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
-    @property
-    def is_visible_to_everyone(self) -> bool:
-        return self.status is CommentStatus.APPROVED
-
     def __repr__(self) -> str:
         return f"<Comment {self.id} {self.status}>"

@@ -44,8 +44,5 @@ class Site(db.Model):
 
     threads: Mapped[list[Thread]] = relationship(back_populates="site", lazy="raise_on_sql")
 
-    def allows_origin(self, origin: str | None) -> bool:
-        return origin is not None and origin in self.origins
-
     def __repr__(self) -> str:
         return f"<Site {self.id} {self.name!r}>"

@@ -341,10 +341,6 @@ def pending_total() -> int:
     )
 
 
-def thread_of(comment: Comment) -> Thread:
-    return db.session.get(Thread, comment.thread_id)
-
-
 def author_key(comment: Comment) -> str:
     if comment.user_id:
         return f"user:{comment.user_id}"
