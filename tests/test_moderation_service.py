@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from flask_sqlalchemy.record_queries import get_recorded_queries
 from sqlalchemy import select
 
 from app.domain.errors import CommentNotFound, Forbidden, ValidationError
@@ -212,3 +214,41 @@ def test_approval_shows_in_the_thread_at_once(client, site):
     thread = client.get(f"/api/v1/sites/{site.id}/thread", query_string={"url": POST_URL}).json
     assert [c["html"] for c in thread["comments"]] == ["<p>hello</p>"]
     assert thread["thread"]["count"] == 1
+
+
+def plans_of_queries(run: Callable[[], object]) -> list[tuple[str, str]]:
+    """Each query on `comment` that `run` makes, with SQLite's plan for it."""
+    before = len(get_recorded_queries())
+    run()
+    connection = db.session.connection()
+    plans = []
+    for query in get_recorded_queries()[before:]:
+        if "FROM comment" not in query.statement:
+            continue
+        rows = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {query.statement}", query.parameters
+        ).all()
+        plans.append((query.statement, " / ".join(row[-1] for row in rows)))
+    return plans
+
+
+@pytest.mark.parametrize("of_every_site", [False, True])
+def test_the_queue_and_its_length_read_the_index_of_pending_comments(site, of_every_site):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL may rightly prefer a scan of a table this small")
+    moderator = make_moderator() if of_every_site else make_moderator(site)
+    for status in (None, CommentStatus.APPROVED, CommentStatus.SPAM):
+        make_comment(site, status=status)
+
+    plans = plans_of_queries(lambda: moderation.queue(moderator))
+    plans += plans_of_queries(lambda: moderation.pending_count(moderator))
+    plans += plans_of_queries(moderation.pending_total)
+
+    # The page of the queue, its length, and the total for metrics: all from the small
+    # index, never a scan of every comment (nor of every comment of the site's threads).
+    assert len(plans) >= 3
+    for statement, plan in plans[:1] + plans[-2:]:
+        assert "ix_comment_pending" in plan, (statement, plan)
+        assert "SCAN comment " not in plan.replace(
+            "SCAN comment USING INDEX ix_comment_pending", ""
+        )
