@@ -25,6 +25,11 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
     return {"error": error}, status
 
 
+def http_error_code(err: HTTPException) -> str:
+    """The `code` of an HTTP error raised by Flask or an extension: 405 `method_not_allowed`."""
+    return (err.name or "error").lower().replace(" ", "_")
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -50,7 +55,7 @@ def init_app(app: Flask) -> None:
     def http_error(err: HTTPException):  # noqa: ANN202
         if not _wants_json():
             return err
-        code = (err.name or "error").lower().replace(" ", "_")
+        code = http_error_code(err)
         message = {
             404: "There is nothing here.",
             405: "This address does not take that method.",

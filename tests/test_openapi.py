@@ -10,8 +10,10 @@ sign-in, rate limits, a database outage) is walked through below with the same c
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
+import pkgutil
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,9 +25,13 @@ import schemathesis
 from flask import Flask, g
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
+from werkzeug.exceptions import default_exceptions
 
+import app as app_package
 from app import create_app
+from app.domain.errors import DomainError
 from app.domain.states import CommentStatus
+from app.errors import http_error_code
 from app.extensions import db
 from app.models import Comment, Site
 from app.services import identities, moderation
@@ -134,6 +140,53 @@ def test_every_api_route_is_described(api_app: Flask) -> None:
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert served - NOT_YET_DESCRIBED == described
+
+
+# Codes the API blueprint never answers, each with where it is answered instead.
+NOT_FROM_THE_API = {
+    "bad_request": "DomainError's own code: only its subclasses are raised",
+    "import_format": "`flask import`",
+    "link_invalid": "links in mails, opened on /notifications, /privacy and /dashboard pages",
+    "link_expired": "links in mails, opened on /notifications, /privacy and /dashboard pages",
+    "invalid_signed_request": "Facebook's data-deletion callback, /auth/facebook/data-deletion",
+    "internal_error": "a bug, never an answer: the checks below fail on any 500",
+}
+# HTTP errors that Flask and its extensions raise on API routes (their codes: app/errors.py).
+HTTP_ERRORS_OF_THE_API = (404, 405, 413, 429)
+
+
+def error_classes(base: type[DomainError]) -> Iterator[type[DomainError]]:
+    for subclass in base.__subclasses__():
+        yield subclass
+        yield from error_classes(subclass)
+
+
+def documented_error_codes(node: object, under_code: bool = False) -> Iterator[str]:
+    """Every `enum` or `const` value given to an error's `code` in the description."""
+    if isinstance(node, dict):
+        if under_code:
+            yield from node.get("enum", [])
+            if "const" in node:
+                yield node["const"]
+        for key, value in node.items():
+            yield from documented_error_codes(value, under_code=key == "code")
+    elif isinstance(node, list):
+        for value in node:
+            yield from documented_error_codes(value)
+
+
+def test_every_error_code_of_the_api_is_described() -> None:
+    # Error classes live beside what raises them (services, blueprints): import them all.
+    for module in pkgutil.walk_packages(app_package.__path__, "app."):
+        importlib.import_module(module.name)
+    codes = {cls.code for cls in error_classes(DomainError)} | {DomainError.code}
+    source = (SPEC_FILE.parents[1] / "errors.py").read_text()
+    codes |= set(re.findall(r'error_body\(\d+, "([a-z_]+)"', source))
+    codes |= {http_error_code(default_exceptions[status]()) for status in HTTP_ERRORS_OF_THE_API}
+    assert set(NOT_FROM_THE_API) <= codes, "an exception above names a code that is gone"
+
+    documented = set(documented_error_codes(json.loads(SPEC_FILE.read_text())))
+    assert sorted(codes - set(NOT_FROM_THE_API) - documented) == []
 
 
 # --- Generated requests ---------------------------------------------------------------------

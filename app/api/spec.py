@@ -1,6 +1,6 @@
 """The OpenAPI description of the widget API, served as written in app/api/openapi.json.
 
-The file is the contract (tests/test_openapi.py checks the API against it); this view only
+The file is authoritative (tests/test_openapi.py checks the API against it); this view only
 hands it out, so that tools and widget authors can fetch it from a running service.
 """
 
