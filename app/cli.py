@@ -1,4 +1,4 @@
-"""`flask site ...`, `flask moderator ...` and `flask demo` (CONTRACT §3)."""
+"""Afterword's `flask` commands; docs/cli.md describes each one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The commands of CONTRACT §3."""
+"""The commands of docs/cli.md."""
 
 from __future__ import annotations
 

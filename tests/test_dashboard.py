@@ -55,7 +55,7 @@ def status_of(comment: Comment) -> CommentStatus:
     return db.session.get(Comment, comment.id).status
 
 
-def test_sign_in_page_has_the_contract_fields(client):
+def test_sign_in_page_has_the_documented_fields(client):
     page = client.get("/dashboard/").follow_redirects if False else client.get("/dashboard/")
     assert page.status_code == 302 and "/dashboard/login" in page.headers["Location"]
     html = client.get("/dashboard/login").text

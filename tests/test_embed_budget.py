@@ -1,4 +1,4 @@
-"""The widget's size budget (CONTRACT §4) and how its scripts are cached."""
+"""The widget's size budget (docs/embedding.md) and how its scripts are cached."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Each fake is a real authorization server built on Authlib's Flask integration,
 served on loopback, so Afterword's sign-in code is exercised end to end over
-HTTP exactly as it talks to the real services (CONTRACT §2): same paths, same
+HTTP exactly as it talks to the real services (docs/configuration.md): same paths, same
 parameters, same client authentication, same response and error shapes.
 
 Everything lives in memory behind one lock; nothing here touches a database.

@@ -1,4 +1,4 @@
-"""The fake providers behave like X and Facebook as CONTRACT §2 describes them.
+"""The fake providers behave like X and Facebook as docs/configuration.md describes them.
 
 They are driven over loopback HTTP with `requests` and Authlib's own
 OAuth2Session, the way a real client would drive them.
