@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
-from pathlib import Path
 
 import rjsmin
 from flask import Response, request
 
 from app.embed import bp
+from app.embed.bundle import SOURCES
 
-STATIC_DIR = Path(__file__).resolve().parent / "static" / "embed"
 CACHE_CONTROL = "public, max-age=600, stale-while-revalidate=86400"
 
 
@@ -21,10 +20,11 @@ CACHE_CONTROL = "public, max-age=600, stale-while-revalidate=86400"
 def _asset(name: str) -> tuple[bytes, str]:
     """The script as served, minified, with a strong ETag; made on first use, kept after.
 
-    The source stays readable in the repository and needs no build step: rjsmin strips
-    comments and whitespace in Python when the script is first asked for.
+    The source stays readable in the repository, in parts, and needs no build step: bundle.py
+    joins the parts and rjsmin strips comments and whitespace, in Python, when the script is
+    first asked for.
     """
-    data = minified((STATIC_DIR / name).read_text(encoding="utf-8"))
+    data = minified(SOURCES[name]())
     return data, hashlib.sha256(data).hexdigest()[:32]
 
 

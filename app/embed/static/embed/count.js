@@ -1,56 +1,54 @@
 /* Afterword comment counts for listing pages: fills every <a data-afterword-count="URL">
    with "N Comments", one request for the whole page.
-   <script src="https://comments.example/count.js" data-site="SITE_ID" async></script> */
-(() => {
-  "use strict";
-  const D = document;
-  const S = D.currentScript || D.querySelector('script[src*="count.js"][data-site]');
-  if (!S) return;
-  const WORDS = {
-    en: ["Comment", "Comments"], de: ["Kommentar", "Kommentare"],
-    fr: ["commentaire", "commentaires"], es: ["comentario", "comentarios"],
-  };
-  const MAX_URLS = 100; // the API's limit per request
-  // Proxies and servers refuse long request lines (gunicorn: 8190 bytes at most).
-  const MAX_QUERY = 6000;
+   <script src="https://comments.example/count.js" data-site="SITE_ID" async></script>
+   app/embed/bundle.py wraps this in a function with STRINGS, the widget's "N Comments" in
+   every language, in scope. */
+const D = document;
+const S = D.currentScript || D.querySelector('script[src*="count.js"][data-site]');
+if (!S) return;
+const MAX_URLS = 100; // the API's limit per request
+// Proxies and servers refuse long request lines (gunicorn: 8190 bytes at most).
+const MAX_QUERY = 6000;
 
-  function run() {
-    const links = [...D.querySelectorAll("a[data-afterword-count]")];
-    if (!links.length) return;
-    const code = (S.dataset.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
-    const loc = WORDS[code] ? code : "en", plural = new Intl.PluralRules(loc);
-    const target = (a) => a.dataset.afterwordCount || a.href;
-    const urls = [...new Set(links.map(target))];
-    const base = `${new URL(S.src, location.href).origin}/api/v1/sites/${encodeURIComponent(S.dataset.site)}/counts?`;
-    // Usually one request; a very long listing is split so that no request line is too long.
-    const batches = [];
-    let q = new URLSearchParams(), n = 0;
-    for (const u of urls) {
-      const next = new URLSearchParams(q);
-      next.append("url", u);
-      if (n && (n === MAX_URLS || next.toString().length > MAX_QUERY)) {
-        batches.push(q);
-        q = new URLSearchParams([["url", u]]);
-        n = 1;
-      } else {
-        q = next;
-        n += 1;
-      }
-    }
-    batches.push(q);
-    for (const q of batches) {
-      fetch(base + q, { credentials: "omit" })
-        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-        .then(({ counts }) => {
-          for (const a of links) {
-            const n = counts[target(a)];
-            if (typeof n === "number") a.textContent = `${n} ${WORDS[loc][plural.select(n) === "one" ? 0 : 1]}`;
-          }
-        })
-        // The links keep their own text when the service is unreachable.
-        .catch(() => {});
+function run() {
+  const links = [...D.querySelectorAll("a[data-afterword-count]")];
+  if (!links.length) return;
+  const code = (S.dataset.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
+  const loc = STRINGS[code] ? code : "en", plural = new Intl.PluralRules(loc);
+  const target = (a) => a.dataset.afterwordCount || a.href;
+  const urls = [...new Set(links.map(target))];
+  const base = `${new URL(S.src, location.href).origin}/api/v1/sites/${encodeURIComponent(S.dataset.site)}/counts?`;
+  // Usually one request; a very long listing is split so that no request line is too long.
+  const batches = [];
+  let q = new URLSearchParams(), n = 0;
+  for (const u of urls) {
+    const next = new URLSearchParams(q);
+    next.append("url", u);
+    if (n && (n === MAX_URLS || next.toString().length > MAX_QUERY)) {
+      batches.push(q);
+      q = new URLSearchParams([["url", u]]);
+      n = 1;
+    } else {
+      q = next;
+      n += 1;
     }
   }
+  batches.push(q);
+  for (const q of batches) {
+    fetch(base + q, { credentials: "omit" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then(({ counts }) => {
+        for (const a of links) {
+          const n = counts[target(a)];
+          if (typeof n === "number") {
+            const key = plural.select(n) === "one" ? "commentCountOne" : "commentCountMany";
+            a.textContent = STRINGS[loc][key].replace("{0}", n);
+          }
+        }
+      })
+      // The links keep their own text when the service is unreachable.
+      .catch(() => {});
+  }
+}
 
-  D.readyState === "loading" ? D.addEventListener("DOMContentLoaded", run) : run();
-})();
+D.readyState === "loading" ? D.addEventListener("DOMContentLoaded", run) : run();

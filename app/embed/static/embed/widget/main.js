@@ -1,0 +1,55 @@
+/* The one mutable state of the widget, and its fixed elements (ui), set up by start(). */
+const state = {
+  config: {}, // the site's settings from the last thread read: sign-in providers
+  sort: "oldest",
+  nextPage: null,
+  count: 0,
+  openReply: null, // { li, form, button } of the reply form open under a comment
+  formCount: 0, // numbers the forms, for their element ids
+  token: null, // the reader's session token, read from storage by start()
+  viewer: null,
+  signInFlow: null, // { id, secret, popup, form, pollTimer, graceTimer, quiet, claiming }
+  editTokens: store.get(tokensKey, {}), // comment id -> edit token of the reader's own comments
+};
+const ui = {};
+
+const announce = (message) => {
+  ui.live.textContent = "";
+  setTimeout(() => (ui.live.textContent = message), 50);
+};
+const setCount = (delta = 0) => {
+  state.count += delta;
+  ui.heading.textContent = countText(state.count);
+};
+
+function start() {
+  const host = D.querySelector(options.target || "#afterword");
+  if (!host || host.shadowRoot) return;
+  ui.root = host.attachShadow({ mode: "open" });
+  state.token = store.get(authKey, null);
+  ui.live = h("div", { class: CLASS.visuallyHidden, "aria-live": "polite" });
+  ui.heading = h("h2", { tabIndex: -1 }, T.loadingComments);
+  ui.list = h("ol", { class: CLASS.thread });
+  ui.more = h("button", { type: "button", hidden: true, onclick: () => loadThread(state.nextPage) }, T.loadMore);
+  ui.status = h("p", { class: CLASS.error, role: "alert" });
+  const sorter = h("select", { id: "aw-sort", onchange: (e) => { state.sort = e.target.value; loadThread(); } },
+    [["oldest", T.sortOldest], ["newest", T.sortNewest], ["best", T.sortBest]].map(([value, label]) => h("option", { value }, label)));
+  const feed = `${base}/feeds/sites/${site}/thread.atom?url=${encodeURIComponent(pageUrl)}`;
+  ui.widget = h("div", { class: CLASS.widget, "data-theme": theme, lang: locale },
+    ui.live, ui.heading, h("div", { class: CLASS.bar }, h("label", { htmlFor: "aw-sort" }, T.sortBy), sorter,
+      h("a", { href: feed, type: "application/atom+xml" }, T.commentsFeed)),
+    ui.status, ui.list, ui.more);
+  ui.root.append(h("style", null, CSS), ui.widget);
+
+  listenForSignInCodes();
+  (async () => {
+    const message = await returnFromSignIn();
+    await loadThread();
+    if (message) ui.widget.querySelector(":scope > form")?.signInEnded(message);
+  })();
+  setInterval(() => {
+    for (const t of ui.root.querySelectorAll("time")) t.textContent = timeAgo(new Date(t.dateTime));
+  }, 60e3);
+}
+
+D.readyState === "loading" ? D.addEventListener("DOMContentLoaded", start) : start();

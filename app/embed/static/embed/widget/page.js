@@ -1,0 +1,25 @@
+/* Afterword comment widget: what the host page asks for. The parts in this folder are joined,
+   in the order of EMBED_PARTS in app/embed/bundle.py, into one function that has STRINGS (the
+   wording per language), CSS and CLASS (served class names) in scope.
+   Usage: <div id="afterword"></div>
+          <script src="https://comments.example/embed.js" data-site="SITE_ID" async></script> */
+const D = document;
+// `async` scripts have no currentScript once the page moved on, hence the selector.
+const SCRIPT = D.currentScript || D.querySelector('script[src*="embed.js"][data-site]');
+if (!SCRIPT) return;
+
+const options = SCRIPT.dataset, site = options.site, base = new URL(SCRIPT.src, location.href).origin;
+const pageUrl = options.url || location.href.split(/[?#]/)[0], pageTitle = options.title || D.title;
+const requestedLanguage = (options.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
+const locale = STRINGS[requestedLanguage] ? requestedLanguage : "en", T = STRINGS[locale];
+const theme = /^(light|dark|auto)$/.test(options.theme) ? options.theme : null;
+const format = (s, v) => s.replace("{0}", v);
+const relativeTime = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+const plural = new Intl.PluralRules(locale);
+const countText = (n) => format(T[plural.select(n) === "one" ? "commentCountOne" : "commentCountMany"], n);
+
+const KEY_PREFIX = `afterword:${site}:`;
+const tokensKey = `${KEY_PREFIX}tokens:${pageUrl}`, guestKey = `${KEY_PREFIX}guest`;
+const loginKey = `${KEY_PREFIX}login`;
+const authKey = `${KEY_PREFIX}auth:${base}`; // the reader's session token, for this site and service
+const draftKey = (parentId) => `${KEY_PREFIX}draft:${pageUrl}:${parentId || 0}`;

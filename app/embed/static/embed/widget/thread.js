@@ -1,0 +1,162 @@
+/* The thread: comments as nested lists, each <li> carrying its comment as `li.comment`. */
+const findComment = (id) => ui.root.getElementById(`c${id}`);
+const hasReplies = (li) => !!li.querySelector(`.${CLASS.comment}`) ||
+  (+li.dataset.d === 4 && li.nextElementSibling?.comment?.parent_id === li.comment.id);
+
+const article = (c, li) => {
+  if (c.status === "deleted") return h("article", null, h("p", { class: CLASS.deleted }, T.deletedPlaceholder));
+  const a = c.author || {}, web = !a.provider && safeUrl(a.website), created = new Date(c.created_at);
+  const author = h(web ? "a" : "span", { class: CLASS.author, rel: web && "nofollow ugc" }, a.name || "?");
+  if (web) author.href = web;
+  const body = h("div", { class: CLASS.body });
+  body.innerHTML = c.html; // sanitized by the server: the one place markup is trusted
+  const own = c.mine, editable = own && c.editable_until && new Date(c.editable_until) > Date.now();
+  return h("article", null,
+    h("div", { class: CLASS.meta }, avatar(a), author,
+      a.moderator && h("span", { class: CLASS.badge }, T.moderatorBadge),
+      h("time", { datetime: c.created_at, title: created.toLocaleString(locale) }, timeAgo(created)),
+      c.edited_at && h("i", null, T.editedMark)),
+    body,
+    own && c.status === "pending" && h("p", { class: CLASS.pending }, T.awaitingModeration),
+    h("div", { class: CLASS.actions },
+      h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
+      editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
+      own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
+};
+
+const commentItem = (c, depth) => {
+  const li = h("li", { id: `c${c.id}`, class: CLASS.comment, tabIndex: -1, "data-d": depth });
+  li.comment = c;
+  li.append(article(c, li));
+  return li;
+};
+
+// Replies nest up to four levels; deeper ones continue at the fourth, after their parent.
+const fillThread = (ol, comments, depth) => {
+  for (const c of comments) {
+    const li = commentItem(c, depth);
+    ol.append(li);
+    if (!c.replies?.length) continue;
+    if (depth < 4) {
+      const sub = h("ol", { class: CLASS.thread });
+      li.append(sub);
+      fillThread(sub, c.replies, depth + 1);
+    } else fillThread(ol, c.replies, depth);
+  }
+};
+
+const insertComment = (c, parent) => {
+  const old = findComment(c.id);
+  if (old) { old.comment = c; old.firstChild.replaceWith(article(c, old)); return old; }
+  if (!parent) {
+    const li = commentItem(c, 1);
+    state.sort === "newest" ? ui.list.prepend(li) : ui.list.append(li);
+    return li;
+  }
+  const depth = +parent.dataset.d, li = commentItem(c, Math.min(depth + 1, 4));
+  if (depth < 4) {
+    let sub = parent.querySelector(":scope > ol");
+    if (!sub) parent.append((sub = h("ol", { class: CLASS.thread })));
+    sub.append(li);
+  } else parent.after(li);
+  return li;
+};
+
+function toggleReply(li, button) {
+  const same = state.openReply?.li === li;
+  closeReply();
+  if (same) return;
+  const form = commentForm(li);
+  li.firstChild.after(form);
+  button.setAttribute("aria-expanded", "true");
+  state.openReply = { li, form, button };
+  form.querySelector("textarea").focus();
+}
+
+function closeReply(refocus) {
+  if (!state.openReply) return;
+  const { form, button } = state.openReply;
+  state.openReply = null;
+  form.remove();
+  button.setAttribute("aria-expanded", "false");
+  if (refocus) button.focus();
+}
+
+function editComment(li) {
+  const c = li.comment, old = li.firstChild, error = h("p", { class: CLASS.error, role: "alert" });
+  const text = h("textarea", { "aria-label": T.comment, rows: 5, value: c.body ?? "" });
+  const cancel = () => { form.replaceWith(old); li.focus(); };
+  const form = h("form", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const j = await send("PATCH", `/comments/${c.id}`, { body: text.value, edit_token: state.editTokens[c.id] });
+        li.comment = { ...j.comment, body: j.comment.body ?? text.value };
+        form.replaceWith(article(li.comment, li));
+        li.focus();
+      } catch (x) { error.textContent = x.message; text.focus(); }
+    },
+  }, text, error, h("div", { class: CLASS.bar }, h("button", { class: CLASS.primary }, T.save),
+    h("button", { type: "button", onclick: cancel }, T.cancel)));
+  old.replaceWith(form);
+  text.focus();
+}
+
+async function deleteComment(li) {
+  if (!confirm(T.confirmDeleteComment)) return;
+  const c = li.comment;
+  try {
+    await send("DELETE", `/comments/${c.id}`, { edit_token: state.editTokens[c.id] });
+  } catch (x) {
+    const ar = li.firstChild;
+    (ar.querySelector(`:scope > .${CLASS.error}`) || ar.appendChild(h("p", { class: CLASS.error, role: "alert" }))).textContent = x.message;
+    return;
+  }
+  saveEditToken(c.id, null);
+  if (c.status === "approved") setCount(-1);
+  if (hasReplies(li)) {
+    li.comment = { ...c, status: "deleted" };
+    li.firstChild.replaceWith(article(li.comment, li));
+  } else li.remove();
+  ui.heading.focus();
+  announce(T.commentDeletedNotice);
+}
+
+// After signing in or out: the thread as the reader now sees it, with an open reply kept open.
+async function reloadThread() {
+  const id = state.openReply?.li.comment.id;
+  await loadThread();
+  const li = id && findComment(id);
+  if (li) toggleReply(li, li.querySelector(`.${CLASS.actions} button`));
+}
+
+async function loadThread(page) {
+  const q = new URLSearchParams({ url: pageUrl, sort: state.sort });
+  if (page) q.set("page", page);
+  const mine = Object.values(state.editTokens).slice(-50);
+  if (mine.length) q.set("mine", mine.join(","));
+  ui.more.disabled = true;
+  const token = state.token;
+  try {
+    const j = await api(`/thread?${q}`);
+    // A token the service no longer takes is dropped without a word: the reader is a guest.
+    if (token === state.token) setAuth(j.session_expired ? null : token, j.viewer);
+    state.config = j.config || state.config;
+    state.nextPage = j.next_page ?? null;
+    state.count = j.thread?.count ?? 0;
+    setCount();
+    ui.status.textContent = "";
+    if (!page) { closeReply(); ui.list.replaceChildren(); }
+    const before = ui.list.lastElementChild;
+    fillThread(ui.list, j.comments || [], 1);
+    if (page) (before ? before.nextElementSibling : ui.list.firstElementChild)?.focus();
+    ui.more.hidden = state.nextPage == null;
+    if (!ui.widget.querySelector(":scope > form")) ui.widget.append(commentForm(null), yourDataForm());
+  } catch (x) {
+    if (["origin_not_allowed", "site_not_found", "url_not_allowed"].includes(x.code)) {
+      ui.widget.replaceChildren(h("p", null, T.notAvailable));
+    } else ui.status.textContent = x.message;
+  } finally {
+    ui.more.disabled = false;
+  }
+}
