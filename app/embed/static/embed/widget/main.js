@@ -8,7 +8,7 @@ const state = {
   formCount: 0, // numbers the forms, for their element ids
   token: null, // the reader's session token, read from storage by start()
   viewer: null,
-  signInFlow: null, // { id, secret, popup, form, pollTimer, graceTimer, quiet, claiming }
+  signInFlow: null, // { id, secret, popup, form, watchTimer, graceTimer, quiet, claiming }
   editTokens: store.get(tokensKey, {}), // comment id -> edit token of the reader's own comments
 };
 const ui = {};

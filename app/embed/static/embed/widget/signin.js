@@ -21,7 +21,7 @@ async function signIn(provider, form) {
     flow.secret = j.secret;
     if (!popup) return tabStore(loginKey, { id: j.flow, secret: j.secret }), location.assign(j.start_url);
     popup.location.href = j.start_url;
-    flow.pollTimer = setInterval(() => watchPopup(flow), 1e3);
+    flow.watchTimer = setInterval(() => watchPopup(flow), 1e3);
   } catch (x) {
     if (state.signInFlow === flow) { popup?.close(); endSignIn(flow, x.message); } // else the window serves a newer flow
   }
@@ -36,7 +36,7 @@ const watchPopup = (flow) => {
 };
 
 const endSignIn = (flow, message) => {
-  clearInterval(flow.pollTimer);
+  clearInterval(flow.watchTimer);
   clearTimeout(flow.graceTimer);
   if (state.signInFlow === flow) state.signInFlow = null;
   if (!flow.quiet || !message) flow.form.signInEnded(message); // the form already came back when it went quiet
