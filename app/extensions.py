@@ -1,5 +1,7 @@
 """Extension objects, created once and bound to an app in create_app()."""
 
+from typing import TYPE_CHECKING
+
 from flask_caching import Cache
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -28,6 +30,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# db.Model is a class Flask-SQLAlchemy builds from Base at runtime, so checkers cannot see it;
+# they are shown Base, whose metadata and typed mapping it shares.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

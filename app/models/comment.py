@@ -7,7 +7,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.states import CommentStatus
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 _PENDING = text("status = 'pending'")
 
 
-class Comment(db.Model):
+class Comment(Model):
     __table_args__ = (
         # A retried POST with the same key finds the first comment instead of adding one.
         UniqueConstraint("thread_id", "idempotency_key"),

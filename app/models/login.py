@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 
-class LoginFlow(db.Model):
+class LoginFlow(Model):
     """One reader's sign-in, from the widget's click to the token it claims.
 
     The widget creates it from the host page (so the browser vouches for the origin) and gets
@@ -46,7 +46,7 @@ class LoginFlow(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class UsedSignedRequest(db.Model):
+class UsedSignedRequest(Model):
     """A provider's signed request already acted on (Facebook's data deletion), so that a copy
     sent again erases nothing. Kept while a request issued then would still be accepted."""
 
@@ -55,7 +55,7 @@ class UsedSignedRequest(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class DataDeletion(db.Model):
+class DataDeletion(Model):
     """A provider-initiated request to erase a reader's data (Facebook's data-deletion callback)."""
 
     confirmation_code: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 
-class Ban(db.Model):
+class Ban(Model):
     """An author kept out of one site: their new comments go straight to spam.
 
     Guests are matched by keyed hashes of their email and/or address, never the plain values.
@@ -33,7 +33,7 @@ class Ban(db.Model):
     )
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One moderation action: who did what to which comment, and the status before and after."""
 
     __table_args__ = (
@@ -56,7 +56,7 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """Mail waiting to be sent; a request only adds a row, `flask mail send-pending` sends."""
 
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "send_after"),)
@@ -76,7 +76,7 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
-class UsedActionToken(db.Model):
+class UsedActionToken(Model):
     """Ids of one-time links (approve/reject from an email) that were already used."""
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)

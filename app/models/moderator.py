@@ -7,7 +7,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.site import Site
 from app.models.types import UTCDateTime, utcnow
 
@@ -19,7 +19,7 @@ moderator_sites = Table(
 )
 
 
-class Moderator(UserMixin, db.Model):
+class Moderator(UserMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -48,7 +48,7 @@ class Moderator(UserMixin, db.Model):
         return f"<Moderator {self.email}>"
 
 
-class ModeratorIdentity(db.Model):
+class ModeratorIdentity(Model):
     """A provider account a moderator linked, to sign in to the dashboard with it."""
 
     __table_args__ = (UniqueConstraint("provider", "provider_user_id"),)

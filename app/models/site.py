@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Enum, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.states import ModerationMode
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def new_site_id() -> str:
     return secrets.token_hex(6)
 
 
-class Site(db.Model):
+class Site(Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_site_id)
     name: Mapped[str] = mapped_column(String(100))
     # Exact origins ("https://blog.example"), compared as strings: no wildcards, no subdomains.

@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A reader who asked to hear about new comments on one page, by email.
 
     Nothing is sent before `confirmed_at` (double opt-in), and nothing after

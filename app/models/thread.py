@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 URL_MAX = 2000
 
 
-class Thread(db.Model):
+class Thread(Model):
     """The comments under one page. Created by the first comment, never by a view."""
 
     __table_args__ = (UniqueConstraint("site_id", "url"),)

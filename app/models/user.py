@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 
-class User(db.Model):
+class User(Model):
     """A reader who signed in with a provider. One user may link several identities."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,7 +27,7 @@ class User(db.Model):
         return f"<User {self.id} {self.display_name!r}>"
 
 
-class Identity(db.Model):
+class Identity(Model):
     """A provider account (Twitter, Facebook, ...) linked to a user."""
 
     __table_args__ = (UniqueConstraint("provider", "provider_user_id"),)
