@@ -82,5 +82,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         # or anyone could pick the address their rate limits and bans are counted against.
         # Outermost, so that everything inside sees the client's address.
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # the documented way to wrap it
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     return app

@@ -64,8 +64,9 @@ def init_app(app: Flask) -> None:
         }.get(err.code or 500, err.description or err.name)
         body, status = error_body(err.code or 500, code, message)
         response = app.make_response((body, status))
-        if err.code == 405 and getattr(err, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(err.valid_methods)
+        valid_methods = getattr(err, "valid_methods", None)  # only MethodNotAllowed has them
+        if err.code == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
         if err.code == 429:
             response.headers["Retry-After"] = str(retry_after_seconds())
         return response
@@ -77,11 +78,10 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         log.warning("database unavailable: %s", type(err.orig).__name__ if err.orig else err)
         message = "Comments are briefly unavailable. Please try again in a moment."
+        body: dict[str, Any] | str = message
         if _wants_json():
-            body, status = error_body(503, "service_unavailable", message)
-        else:
-            body, status = message, 503
-        return body, status, {"Retry-After": "5"}
+            body, _ = error_body(503, "service_unavailable", message)
+        return body, 503, {"Retry-After": "5"}
 
     @app.errorhandler(InternalServerError)
     def internal_error(err: InternalServerError):  # noqa: ANN202

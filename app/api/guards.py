@@ -40,7 +40,7 @@ def check_origin() -> Response | None:
     if site is None:
         return None
     if request.method == "OPTIONS":
-        if not _allowed(origin):
+        if origin is None or not _allowed(origin):
             raise OriginNotAllowed("This page is not allowed to use these comments.")
         return _preflight(origin)
     # Reads without Origin come from same-origin pages or non-browser clients: public data.

@@ -36,6 +36,7 @@ def current_viewer(edit_tokens: Iterable[object] = (), *, required: bool = True)
                 raise SessionExpired("You were signed out. Please log in again.")
             g.session_expired = True
         else:
+            assert claims is not None  # a user is only ever looked up from claims
             provider = claims.provider
     tokens = [t for t in edit_tokens if isinstance(t, str)]
     return Viewer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, g, request
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 
 from app.api import bp
@@ -76,12 +77,12 @@ reads_limit = limiter.shared_limit(_limit("RATELIMIT_READ"), scope=READS_SCOPE)
     key_func=lambda: _signed_in_key() or "",
     exempt_when=lambda: _signed_in_key() is None,
 )
-def thread() -> Response:
+def thread() -> ResponseReturnValue:
     """A page of a thread. What every guest sees alike is cached and served with an ETag;
     a reader with pending comments or signed in gets a private answer."""
     mine = [t for t in request.args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
     viewer = current_viewer(edit_tokens=mine, required=False)
-    paging = {
+    paging: dict[str, Any] = {
         "sort": request.args.get("sort", "oldest"),
         "page": _int_arg("page", 1),
         "per_page": _int_arg("per_page", 50),
@@ -119,7 +120,7 @@ def thread_variant(*, sort: str, page: int, per_page: int) -> str:
 
 @bp.get("/sites/<site_id>/counts")
 @reads_limit
-def counts() -> Response:
+def counts() -> ResponseReturnValue:
     """Each process keeps answers by the query string as sent, so a repeat needs no parsing of
     its URLs; the counts behind them are shared by canonical keys (`threads.counts`)."""
     urls = request.args.getlist("url")
@@ -222,7 +223,7 @@ def claim_login(flow_id: str) -> tuple[dict[str, Any], int]:
     }, 200
 
 
-def _public_json(answer: PublicAnswer) -> Response:
+def _public_json(answer: PublicAnswer) -> ResponseReturnValue:
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(
         answer.gzipped if gzipped else answer.body,

@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 
 from flask import Response, request
+from flask.typing import ResponseReturnValue
 
 from app.api import bp
 
@@ -25,7 +26,7 @@ def _document() -> tuple[bytes, str]:
 
 
 @bp.get("/openapi.json")
-def openapi_document() -> Response:
+def openapi_document() -> ResponseReturnValue:
     body, etag = _document()
     response = Response(body, mimetype="application/json")
     response.set_etag(etag)

@@ -13,7 +13,8 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
-from flask import Response, abort, current_app, redirect, request, session
+from flask import abort, current_app, redirect, request, session
+from flask.typing import ResponseReturnValue
 
 from app.auth.providers import ProviderSpec, oauth_client
 from app.services.identities import Profile
@@ -34,7 +35,7 @@ def callback_url(provider: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}/auth/{provider}/callback"
 
 
-def redirect_to_provider(spec: ProviderSpec, purpose: dict[str, Any]) -> Response:
+def redirect_to_provider(spec: ProviderSpec, purpose: dict[str, Any]) -> ResponseReturnValue:
     client = oauth_client(spec.name)
     if client is None or spec.fetch_profile is None:
         abort(404)

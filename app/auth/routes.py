@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
 from app.auth import bp
@@ -69,7 +70,7 @@ def make_nonce() -> None:
 
 
 @bp.route("/dev/start", methods=["GET", "POST"])
-def dev_start() -> Response | str:
+def dev_start() -> ResponseReturnValue:
     """The Dev provider: asks for a name, signs in. Only with DEV_LOGIN=1."""
     if not current_app.config.get("DEV_LOGIN"):
         abort(404)
@@ -87,7 +88,7 @@ def dev_start() -> Response | str:
 
 
 @bp.get("/<provider>/start")
-def start(provider: str) -> Response:
+def start(provider: str) -> ResponseReturnValue:
     spec = enabled_provider(provider)
     if oauth_client(spec.name) is None:
         abort(404)
@@ -97,7 +98,7 @@ def start(provider: str) -> Response:
 
 
 @bp.get("/<provider>/callback")
-def callback(provider: str) -> Response | str:
+def callback(provider: str) -> ResponseReturnValue:
     spec = enabled_provider(provider)
     purpose = pop_purpose()
     if purpose is not None and purpose.get("kind") == "moderator":
@@ -116,7 +117,7 @@ def callback(provider: str) -> Response | str:
     return _finish(flow, code)
 
 
-def _moderator_callback(spec: ProviderSpec, purpose: dict) -> Response:
+def _moderator_callback(spec: ProviderSpec, purpose: dict) -> ResponseReturnValue:
     """A moderator signing in to the dashboard, or linking an account to sign in with."""
     try:
         profile = fetch_profile(spec)
@@ -139,10 +140,11 @@ def _moderator_callback(spec: ProviderSpec, purpose: dict) -> Response:
 
 @bp.post("/facebook/data-deletion")
 @csrf.exempt
-def facebook_data_deletion() -> Response:
+def facebook_data_deletion() -> ResponseReturnValue:
     """Facebook's data-deletion callback: erase the reader, answer with a status URL."""
     secret = current_app.config.get("FACEBOOK_CLIENT_SECRET")
-    if not provider_spec("facebook").is_configured(current_app.config):
+    spec = provider_spec("facebook")
+    if spec is None or not spec.is_configured(current_app.config) or not secret:
         abort(404)
     try:
         signed = parse_signed_request(request.form.get("signed_request", ""), secret)
@@ -169,7 +171,7 @@ def data_deletion_status(code: str) -> str:
     return render_template("auth/deletion.html", record=record)
 
 
-def _finish(flow: LoginFlow, code: str) -> Response | str:
+def _finish(flow: LoginFlow, code: str) -> ResponseReturnValue:
     """Hand the code to the page that started the flow, and to nothing else.
 
     A full-page sign-in returns to its page with the code in the fragment, which never reaches

@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
@@ -73,7 +74,7 @@ def dashboard_headers(response: Response) -> Response:
 
 
 @bp.errorhandler(DomainError)
-def domain_error(err: DomainError) -> Response:
+def domain_error(err: DomainError) -> ResponseReturnValue:
     db.session.rollback()
     if _wants_json():
         return jsonify(error={"code": err.code, "message": err.message}), err.status
@@ -118,7 +119,7 @@ def _give_back_sign_in_attempt() -> None:
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_email_key
 )
-def login() -> Response | str:
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         if request.method == "POST":
             _give_back_sign_in_attempt()
@@ -137,7 +138,7 @@ def login() -> Response | str:
 
 
 @bp.post("/login/<provider>")
-def login_with(provider: str) -> Response:
+def login_with(provider: str) -> ResponseReturnValue:
     """Sign in with a provider account linked beforehand (never the Dev provider)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -148,7 +149,7 @@ def login_with(provider: str) -> Response:
 
 @bp.post("/link/<provider>")
 @login_required
-def link_account(provider: str) -> Response:
+def link_account(provider: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
@@ -157,7 +158,7 @@ def link_account(provider: str) -> Response:
 
 @bp.post("/linked/<int:link_id>/remove")
 @login_required
-def unlink_account(link_id: int) -> Response:
+def unlink_account(link_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     moderators.unlink_identity(current_user, link_id)
@@ -167,7 +168,7 @@ def unlink_account(link_id: int) -> Response:
 
 @bp.post("/logout")
 @login_required
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     if EmptyForm().validate_on_submit():
         moderators.end_sessions(current_user)  # also where the cookie was copied to
         logout_user()
@@ -198,7 +199,7 @@ def queue() -> str:
 
 @bp.post("/comments/act")
 @login_required
-def act() -> Response:
+def act() -> ResponseReturnValue:
     """Approve, reject, mark spam or delete one or many comments (a POST with CSRF, always)."""
     form = ActionForm()
     if not form.validate_on_submit():
@@ -236,7 +237,7 @@ def comment_detail(comment_id: int) -> str:
 
 @bp.post("/comments/<int:comment_id>/edit")
 @login_required
-def edit_comment(comment_id: int) -> Response:
+def edit_comment(comment_id: int) -> ResponseReturnValue:
     form = CommentTextForm()
     if not form.validate_on_submit():
         flash("The text is empty or too long.", "error")
@@ -248,7 +249,7 @@ def edit_comment(comment_id: int) -> Response:
 
 @bp.post("/comments/<int:comment_id>/reply")
 @login_required
-def reply(comment_id: int) -> Response:
+def reply(comment_id: int) -> ResponseReturnValue:
     form = CommentTextForm()
     if not form.validate_on_submit():
         flash("The reply is empty or too long.", "error")
@@ -260,7 +261,7 @@ def reply(comment_id: int) -> Response:
 
 @bp.post("/comments/<int:comment_id>/ban")
 @login_required
-def ban(comment_id: int) -> Response:
+def ban(comment_id: int) -> ResponseReturnValue:
     form = BanForm()
     if not form.validate_on_submit():
         flash("Check the ban's length.", "error")
@@ -279,7 +280,7 @@ def ban(comment_id: int) -> Response:
 
 @bp.post("/comments/<int:comment_id>/erase-author")
 @login_required
-def erase_author(comment_id: int) -> Response:
+def erase_author(comment_id: int) -> ResponseReturnValue:
     """Erase the comment's author's data on the moderator's sites (a person's request
     that reached the site owner rather than the widget)."""
     form = EraseAuthorForm()
@@ -304,7 +305,7 @@ def bans(site_id: str) -> str:
 
 @bp.post("/bans/<int:ban_id>/lift")
 @login_required
-def lift_ban(ban_id: int) -> Response:
+def lift_ban(ban_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     site_id = moderation.lift_ban(current_user, ban_id)
@@ -314,7 +315,7 @@ def lift_ban(ban_id: int) -> Response:
 
 @bp.route("/sites/<site_id>", methods=["GET", "POST"])
 @login_required
-def site_settings(site_id: str) -> Response | str:
+def site_settings(site_id: str) -> ResponseReturnValue:
     site = _site(site_id)
     form = SiteSettingsForm(
         origins="\n".join(site.origins),
@@ -370,7 +371,7 @@ def site_audit(site_id: str) -> str:
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
-def account() -> Response | str:
+def account() -> ResponseReturnValue:
     form = NotifyForm(notify=current_user.notify)
     if form.validate_on_submit():
         moderators.set_notify(current_user, form.notify.data)
@@ -388,7 +389,7 @@ def _password_key() -> str:
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_password_key, scope="password"
 )
-def change_password() -> Response | str:
+def change_password() -> ResponseReturnValue:
     """Counted like sign-ins, so that a stolen session cannot guess the current password."""
     form = PasswordForm()
     if form.validate_on_submit():
@@ -425,7 +426,7 @@ def _account_page(
 
 
 @bp.route("/mail/<token>", methods=["GET", "POST"])
-def mail_action(token: str) -> Response | str:
+def mail_action(token: str) -> ResponseReturnValue:
     """A link from a notification mail. Opening it changes nothing; the button does.
 
     Mail scanners fetch every link they see, so the GET only shows the comment and a

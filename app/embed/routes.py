@@ -9,6 +9,7 @@ from functools import cache
 
 import rjsmin
 from flask import Response, request
+from flask.typing import ResponseReturnValue
 
 from app.embed import bp
 from app.embed.bundle import SOURCES
@@ -32,7 +33,7 @@ def minified(source: str) -> bytes:
     return rjsmin.jsmin(source).encode()
 
 
-def _serve(name: str) -> Response:
+def _serve(name: str) -> ResponseReturnValue:
     data, etag = _asset(name)
     resp = Response(data, mimetype="text/javascript")
     resp.set_etag(etag)
@@ -44,10 +45,10 @@ def _serve(name: str) -> Response:
 
 
 @bp.get("/embed.js")
-def embed_script() -> Response:
+def embed_script() -> ResponseReturnValue:
     return _serve("embed.js")
 
 
 @bp.get("/count.js")
-def count_script() -> Response:
+def count_script() -> ResponseReturnValue:
     return _serve("count.js")

@@ -31,7 +31,7 @@ def readyz() -> tuple[dict, int]:
         checks["database"] = f"unavailable ({type(err).__name__})"
     if current_app.config.get("REDIS_URL"):
         try:
-            cache.cache._write_client.ping()
+            cache.cache._write_client.ping()  # type: ignore[attr-defined]  # RedisCache, typed as its base
             checks["redis"] = "ok"
         except Exception as err:
             checks["redis"] = f"unavailable ({type(err).__name__})"
@@ -49,4 +49,5 @@ def metrics() -> Response:
             abort(403)
     elif not ipaddress.ip_address(request.remote_addr or "0.0.0.0").is_loopback:  # noqa: S104
         abort(403)
-    return Response(render(current_app._get_current_object()), mimetype="text/plain; version=0.0.4")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
+    return Response(render(app), mimetype="text/plain; version=0.0.4")
