@@ -59,7 +59,7 @@ def check_storable(value: Any) -> None:
     if not isinstance(value, dict | list):
         _check_scalar(value, ())
         return
-    pending: list[tuple[dict | list, tuple[str | int, ...]]] = [(value, ())]
+    pending: list[tuple[dict[str, Any] | list[Any], tuple[str | int, ...]]] = [(value, ())]
     while pending:
         container, path = pending.pop()
         if len(path) >= MAX_DEPTH:

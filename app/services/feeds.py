@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from feedgen.feed import FeedGenerator
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import selectinload
 
 from app.domain.states import CommentStatus
@@ -41,7 +41,7 @@ def site_feed(site: Site) -> bytes:
     return _finish(feed, _newest(Comment.thread_id.in_(threads)))
 
 
-def _newest(where) -> list[Comment]:  # noqa: ANN001 - a SQL condition
+def _newest(where: ColumnElement[bool]) -> list[Comment]:
     return list(
         db.session.scalars(
             select(Comment)
@@ -75,4 +75,5 @@ def _finish(feed: FeedGenerator, comments: list[Comment]) -> bytes:
         entry.published(comment.created_at)
         entry.updated(comment.edited_at or comment.created_at)
         entry.content(comment.html, type="html")
-    return feed.atom_str(pretty=False)
+    atom: bytes = feed.atom_str(pretty=False)
+    return atom

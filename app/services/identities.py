@@ -66,7 +66,7 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
         db.session.add(identity)
     else:
         # The account already belongs to someone: sign in as them, never merge two users.
-        user = db.session.get(User, identity.user_id)
+        user = db.session.get_one(User, identity.user_id)
     identity.profile = {
         "name": profile.name,
         "handle": profile.handle,
@@ -111,7 +111,7 @@ def _touch_threads_of(user_id: int) -> None:
 
 
 def _is_https(url: str | None) -> bool:
-    return bool(url) and url.startswith("https://") and len(url) <= 1000
+    return url is not None and url.startswith("https://") and len(url) <= 1000
 
 
 def erase_on_request(
@@ -155,11 +155,12 @@ def erase_on_request(
 
 def prune_used_requests() -> int:
     """Forget used signed requests too old to be accepted again anyway; returns how many."""
-    return db.session.execute(
+    pruned: int = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         delete(UsedSignedRequest)
         .where(UsedSignedRequest.issued_at < utcnow() - SIGNED_REQUEST_MAX_AGE)
         .execution_options(synchronize_session=False)
     ).rowcount
+    return pruned
 
 
 def deletion_record(code: str) -> DataDeletion | None:

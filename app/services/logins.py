@@ -136,7 +136,7 @@ def live_flow(flow_id: object, provider: str) -> LoginFlow:
 def start_flow(flow: LoginFlow) -> None:
     """The popup opened: a flow runs once, in one browser."""
     begin_write()
-    started = db.session.execute(
+    started = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.started_at.is_(None))
         .values(started_at=utcnow())
@@ -160,7 +160,7 @@ def fail_flow(flow: LoginFlow, message: str) -> str:
 def _finish(flow: LoginFlow, **outcome: object) -> str:
     code = secrets.token_urlsafe(SECRET_BYTES)
     begin_write()
-    finished = db.session.execute(
+    finished = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.completed_at.is_(None))
         .values(code_hash=_digest(code), completed_at=utcnow(), **outcome)
@@ -207,7 +207,7 @@ def claim_flow(
         raise Forbidden("Sign in again to link another account.")
     error, profile, link_to, provider = flow.error, flow.profile, flow.link_user_id, flow.provider
     begin_write()
-    claimed = db.session.execute(
+    claimed = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.claimed_at.is_(None))
         .values(claimed_at=utcnow(), profile=None)
@@ -227,7 +227,7 @@ def claim_flow(
 def prune_flows() -> int:
     """Forget flows past their lifetime; returns how many."""
     begin_write()
-    removed = db.session.execute(
+    removed: int = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         delete(LoginFlow).where(LoginFlow.created_at < utcnow() - FLOW_LIFETIME)
     ).rowcount
     db.session.commit()

@@ -48,7 +48,9 @@ def set_status(
     """Move one comment to `status` (no permission check: for trusted callers)."""
     begin_write()
     db.session.refresh(comment)
-    site_id = db.session.scalar(select(Thread.site_id).where(Thread.id == comment.thread_id))
+    site_id = db.session.execute(
+        select(Thread.site_id).where(Thread.id == comment.thread_id)
+    ).scalar_one()
     _move(comment, status, site_id, moderator, action=_action_name(status))
     db.session.commit()
     return comment
@@ -106,7 +108,7 @@ def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
     """A reply shown as the site's (with a moderator badge), published at once."""
     parent, site_id = _moderated_comment(moderator, comment_id)
     body = policy.clean_body(body)
-    site = db.session.get(Site, site_id)
+    site = db.session.get_one(Site, site_id)
     reply = Comment(
         thread_id=parent.thread_id,
         parent_id=parent.id,
@@ -265,7 +267,7 @@ def queue(
         wanted = CommentStatus(status)
     except ValueError:
         raise ValidationError("Unknown status.", field="status") from None
-    stmt: Select = (
+    stmt: Select[Comment] = (
         select(Comment)
         .join(Thread)
         .where(Comment.status == wanted)
@@ -389,7 +391,7 @@ def update_settings(
     if not can_moderate(moderator, site_id):
         raise Forbidden("You do not moderate that site.")
     begin_write()
-    site = db.session.get(Site, site_id)
+    site = db.session.get_one(Site, site_id)
     cleaned = policy.clean_origins(origins)
     if close_after_days is not None and not 1 <= close_after_days <= 36500:
         raise ValidationError("Close threads after 1 or more days, or never.", field="close")
@@ -420,8 +422,8 @@ def _move(
     comment.status = status
     cache.touch_thread(site_id, comment.thread_id)
     if status is CommentStatus.APPROVED and not comment.subscribers_notified:
-        thread = db.session.get(Thread, comment.thread_id)
-        subscriptions.comment_approved(comment, thread, db.session.get(Site, site_id))
+        thread = db.session.get_one(Thread, comment.thread_id)
+        subscriptions.comment_approved(comment, thread, db.session.get_one(Site, site_id))
     delta = (status is CommentStatus.APPROVED) - (before is CommentStatus.APPROVED)
     if delta:
         adjust_approved_count(comment.thread_id, delta)

@@ -40,7 +40,7 @@ NOTIFY_CHOICES = ("each", "digest", "off")
 
 
 def authenticate(email: str, password: str) -> Moderator | None:
-    moderator = db.session.scalar(
+    moderator: Moderator | None = db.session.scalar(
         select(Moderator).where(Moderator.email == (email or "").strip().lower())
     )
     if moderator is None:
@@ -50,7 +50,7 @@ def authenticate(email: str, password: str) -> Moderator | None:
 
 
 def find_by_email(email: str) -> Moderator:
-    moderator = db.session.scalar(
+    moderator: Moderator | None = db.session.scalar(
         select(Moderator).where(Moderator.email == (email or "").strip().lower())
     )
     if moderator is None:

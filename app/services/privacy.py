@@ -143,6 +143,7 @@ def export_data(*, user: User | None = None, email: str | None = None) -> dict[s
         }
         comments = comments_of_user(user)
     else:
+        assert email is not None  # exactly one of the two, checked above
         data["email"] = email
         comments = comments_of_email(email)
         data["subscriptions"] = [

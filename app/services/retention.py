@@ -29,7 +29,7 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
     signed requests too old to replay and, with `mail_days`, outbox mail sent (or given up on)
     longer ago than that."""
     begin_write()
-    cleared = db.session.execute(
+    cleared = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(Comment)
         .where(
             Comment.remote_addr_hash.is_not(None),
@@ -42,7 +42,7 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
     if mail_days is not None:
         # Mail holds names and comment text: once delivered, the outbox has no use for it.
         cutoff = utcnow() - timedelta(days=mail_days)
-        mails = db.session.execute(
+        mails = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
             delete(OutboxMessage)
             .where(
                 OutboxMessage.created_at < cutoff,

@@ -80,7 +80,8 @@ def site_view(site_id: str) -> SiteView:
             providers=tuple(site.providers) if site.providers is not None else None,
         )
 
-    return cache.cached_site(site_id, load)
+    view: SiteView = cache.cached_site(site_id, load)
+    return view
 
 
 def list_sites() -> list[Site]:

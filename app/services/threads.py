@@ -7,7 +7,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    UnaryExpression,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from app.domain.errors import UrlNotAllowed, ValidationError
@@ -107,7 +118,7 @@ def _reply() -> Any:
     return aliased(Comment, name="reply")
 
 
-def _roots_query(thread_id: int, viewer: Viewer, sort: str):  # noqa: ANN202 - a Select
+def _roots_query(thread_id: int, viewer: Viewer, sort: str) -> Select[int]:
     reply = _reply()
     has_visible_reply = exists().where(
         reply.root_id == Comment.id,
@@ -125,7 +136,11 @@ def _roots_query(thread_id: int, viewer: Viewer, sort: str):  # noqa: ANN202 - a
             .where(reply.root_id == Comment.id, reply.status == CommentStatus.APPROVED)
             .scalar_subquery()
         )
-        order = (approved_under.desc(), Comment.created_at.asc(), Comment.id.asc())
+        order: tuple[UnaryExpression[Any], ...] = (
+            approved_under.desc(),
+            Comment.created_at.asc(),
+            Comment.id.asc(),
+        )
     elif sort == "newest":
         order = (Comment.created_at.desc(), Comment.id.desc())
     else:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -42,7 +42,7 @@ def export_site(site: Site, out: IO[str]) -> int:
         select(Thread.id).where(Thread.site_id == site.id).order_by(Thread.created_at, Thread.id)
     ).all()
     for n, thread_id in enumerate(thread_ids):
-        thread = db.session.get(Thread, thread_id)
+        thread = db.session.get_one(Thread, thread_id)
         comments = db.session.scalars(
             select(Comment)
             .where(Comment.thread_id == thread_id)
@@ -126,6 +126,10 @@ def _comment_in(source: str, data: dict[str, Any]) -> ImportedComment:
     )
 
 
+@overload
+def _time(value: str) -> datetime: ...
+@overload
+def _time(value: None) -> None: ...
 def _time(value: str | None) -> datetime | None:
     if value is None:
         return None

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from app.domain.errors import ValidationError
@@ -80,7 +81,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
-def _thread(thread_id: int, rows: list[tuple], base_url: str) -> ImportedThread:
+def _thread(thread_id: int, rows: list[tuple[Any, ...]], base_url: str) -> ImportedThread:
     uri, title = (_text(value, f"thread {thread_id}") for value in rows[0][1:3])
     if not uri:
         raise ImportFormatError(f"thread {thread_id} has no uri")
@@ -95,7 +96,7 @@ def _thread(thread_id: int, rows: list[tuple], base_url: str) -> ImportedThread:
     )
 
 
-def _comment(row: tuple) -> ImportedComment:
+def _comment(row: tuple[Any, ...]) -> ImportedComment:
     (_, _, _, comment_id, parent, created, modified, mode) = row[:8]
     remote_addr, text, author, email, website = (
         _text(value, f"comment {comment_id}") for value in row[8:]
