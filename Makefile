@@ -42,3 +42,4 @@ bench: $(VENV)/.installed-dev $(ISSO_VENV)/bin/isso
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
