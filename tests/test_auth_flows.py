@@ -25,6 +25,15 @@ def new_flow(client, site, **payload):
     return post_json(client, site, payload, path="logins")
 
 
+def new_link_flow(client, site, token: str) -> dict[str, str]:
+    """A signed-in reader starts linking another account: their bearer token comes along."""
+    return client.post(
+        f"/api/v1/sites/{site.id}/logins",
+        json={"provider": "dev"},
+        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
+    ).json
+
+
 def dev_sign_in(client, flow_id: str, name: str = "Ada Lovelace"):
     """Fill in the Dev provider's page in the popup, CSRF token included."""
     page = client.get(f"/auth/dev/start?flow={flow_id}")
@@ -139,11 +148,7 @@ def test_a_link_flow_finished_by_someone_else_links_nothing(client, site):
     """The attack: a signed-in reader starts a link flow and gets someone else to finish it,
     to attach that person's provider account to theirs for good."""
     attacker_token = signed_in_token(client, site, name="Mallory")
-    started = client.post(
-        f"/api/v1/sites/{site.id}/logins",
-        json={"provider": "dev"},
-        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {attacker_token}"},
-    ).json
+    started = new_link_flow(client, site, attacker_token)
     victim = client.application.test_client()
     dev_sign_in(victim, started["flow"], name="Victim Reader")
     # Finishing the provider's pages links nothing by itself...
@@ -161,11 +166,7 @@ def test_a_link_flow_finished_by_someone_else_links_nothing(client, site):
 
 def test_a_link_takes_effect_only_when_claimed_by_the_account_that_asked(client, site):
     token = signed_in_token(client, site, name="Ada")
-    started = client.post(
-        f"/api/v1/sites/{site.id}/logins",
-        json={"provider": "dev"},
-        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
-    ).json
+    started = new_link_flow(client, site, token)
     code = handed_code(dev_sign_in(client, started["flow"], name="Ada at work"))
     body = {"secret": started["secret"], "code": code}
     # Without the reader's own token (signed out meanwhile), nothing is linked.
@@ -354,15 +355,11 @@ def test_same_account_signs_in_as_the_same_user_and_updates_the_profile(client, 
 
 def test_a_signed_in_reader_links_a_second_account(client, site):
     token = signed_in_token(client, site, name="Ada")
-    resp = client.post(
-        f"/api/v1/sites/{site.id}/logins",
-        json={"provider": "dev"},
-        headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
-    )
-    code = handed_code(dev_sign_in(client, resp.json["flow"], name="Ada at work"))
+    started = new_link_flow(client, site, token)
+    code = handed_code(dev_sign_in(client, started["flow"], name="Ada at work"))
     claimed = client.post(
-        f"/api/v1/sites/{site.id}/logins/{resp.json['flow']}/claim",
-        json={"secret": resp.json["secret"], "code": code},
+        f"/api/v1/sites/{site.id}/logins/{started['flow']}/claim",
+        json={"secret": started["secret"], "code": code},
         headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
     )
     assert claimed.status_code == 200

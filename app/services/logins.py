@@ -18,23 +18,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, update
 
 from app.database import begin_write
 from app.domain.errors import DomainError, Forbidden, NotFound, ValidationError
 from app.domain.json_input import is_storable_text
-from app.domain.policy import normalize_origin, thread_key
+from app.domain.policy import normalize_origin, origin_of, thread_key
 from app.extensions import db
 from app.models import LoginFlow, Site, User
 from app.models.types import utcnow
 from app.services import identities, tokens
+from app.services.hashing import keyed_hash
 from app.services.identities import Profile
 
 FLOW_LIFETIME = timedelta(minutes=10)  # enough to type a password, short for a stolen id
@@ -69,7 +68,7 @@ class ClaimResult:
 
 
 def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+    return keyed_hash("login-flow", value)
 
 
 def _matches(value: object, digest: str | None) -> bool:
@@ -96,8 +95,7 @@ def create_flow(
         return_url = thread_key(return_url, site.origins)  # never an open redirect
         # The code is handed to this page: it must be the page that asked, not another origin
         # of the same site.
-        parts = urlsplit(return_url)
-        if normalize_origin(f"{parts.scheme}://{parts.netloc}") != origin:
+        if origin_of(return_url) != origin:  # thread_key leaves it normalized
             raise ValidationError(
                 "The page to come back to must be on the page's own origin.", field="return_url"
             )
