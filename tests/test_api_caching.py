@@ -8,7 +8,7 @@ from flask_sqlalchemy.record_queries import get_recorded_queries
 
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.services import moderation
+from app.services import moderation, sites
 from tests.conftest import fresh_app
 from tests.factories import (
     HOST_ORIGIN,
@@ -80,7 +80,7 @@ def test_edits_deletes_and_settings_renew_the_cache(client, site):
     site.providers = []
     from app.domain.states import ModerationMode
 
-    moderation.update_settings(
+    sites.update_settings(
         moderator,
         site.id,
         origins=site.origins,

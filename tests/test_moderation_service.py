@@ -13,7 +13,7 @@ from app.domain.errors import CommentNotFound, Forbidden, ValidationError
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import AuditEntry, Ban, Comment, Thread
-from app.services import moderation
+from app.services import moderation, sites
 from tests.factories import (
     HOST_ORIGIN,
     POST_URL,
@@ -181,7 +181,7 @@ def test_settings_change_is_checked_and_logged(site):
     from app.domain.states import ModerationMode
 
     moderator = make_moderator(site)
-    moderation.update_settings(
+    sites.update_settings(
         moderator,
         site.id,
         origins=["https://blog.example", "https://www.blog.example/"],
@@ -197,7 +197,7 @@ def test_settings_change_is_checked_and_logged(site):
         ["twitter"],
     )
     with pytest.raises(ValidationError):
-        moderation.update_settings(
+        sites.update_settings(
             moderator,
             site.id,
             origins=["https://*.blog.example"],

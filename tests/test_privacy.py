@@ -418,7 +418,7 @@ def test_tampered_and_expired_links_change_nothing(client, site):
     tampered = path[:-6] + ("AAAAAA" if not path.endswith("AAAAAA") else "BBBBBB")
     expired = (
         "/privacy/"
-        + privacy._fernet()
+        + privacy.links.fernet()
         .encrypt_at_time(
             json.dumps({"e": "zoe@example.com", "j": "x"}).encode(), int(time.time()) - 25 * 3600
         )

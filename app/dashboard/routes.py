@@ -45,7 +45,7 @@ from app.errors import retry_after_seconds
 from app.extensions import db, limiter, login_manager
 from app.models import Moderator, Site
 from app.models.types import utcnow
-from app.services import mail_actions, moderation, moderators, privacy, transfer
+from app.services import mail_actions, moderation, moderators, privacy, sites, transfer
 
 STATUSES = [s.value for s in CommentStatus]
 
@@ -329,7 +329,7 @@ def site_settings(site_id: str) -> ResponseReturnValue:
         SelectChoice(p.name, p.label) for p in enabled_providers(current_app.config)
     ]
     if form.validate_on_submit():
-        moderation.update_settings(
+        sites.update_settings(
             current_user,
             site.id,
             origins=form.origins.data.split(),

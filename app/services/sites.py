@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.domain.errors import SiteNotFound, ValidationError
+from app.database import begin_write
+from app.domain import policy
+from app.domain.errors import Forbidden, SiteNotFound, ValidationError
 from app.domain.json_input import is_storable_text
 from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
-from app.models import Site
+from app.models import Moderator, Site
 from app.services import cache
+from app.services.moderation import can_moderate, record_action
 
 
 def create_site(
@@ -86,3 +89,30 @@ def site_view(site_id: str) -> SiteView:
 
 def list_sites() -> list[Site]:
     return list(db.session.scalars(select(Site).order_by(Site.created_at, Site.name)))
+
+
+def update_settings(
+    moderator: Moderator,
+    site_id: str,
+    *,
+    origins: Sequence[str],
+    moderation: ModerationMode,
+    close_after_days: int | None,
+    providers: list[str] | None,
+) -> Site:
+    """A moderator changes a site's origins, moderation mode, closing and providers."""
+    if not can_moderate(moderator, site_id):
+        raise Forbidden("You do not moderate that site.")
+    begin_write()
+    site = db.session.get_one(Site, site_id)
+    cleaned = policy.clean_origins(origins)
+    if close_after_days is not None and not 1 <= close_after_days <= 36500:
+        raise ValidationError("Close threads after 1 or more days, or never.", field="close")
+    site.origins = cleaned
+    site.moderation = moderation
+    site.close_after_days = close_after_days
+    site.providers = providers
+    cache.touch_site(site.id)
+    record_action(site.id, None, moderator, "settings", detail=f"moderation={moderation.value}")
+    db.session.commit()
+    return site

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,8 +27,11 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.services import cache
-from app.services.sites import SiteView
 from app.services.viewers import Viewer
+
+if TYPE_CHECKING:
+    # Only for annotations: sites reaches threads through moderation.
+    from app.services.sites import SiteView
 
 Sort = Literal["oldest", "newest", "best"]
 SORTS: tuple[Sort, ...] = ("oldest", "newest", "best")

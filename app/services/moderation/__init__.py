@@ -1,0 +1,77 @@
+"""Moderation: what moderators may see and do, by concern.
+
+- `permissions`: which sites a moderator acts on;
+- `commands`: approving, rejecting, editing, replying as the site;
+- `bans`: keeping an author out;
+- `queue`: reading the queue with each author's record;
+- `audit`: the log every action writes in its own transaction.
+
+Callers use the names re-exported here; a site's settings live in `app.services.sites`.
+"""
+
+from app.services.moderation.audit import (
+    audit_entry,
+    audit_for_comment,
+    audit_for_site,
+    record_action,
+)
+from app.services.moderation.bans import active_bans, ban_author, is_banned, lift_ban
+from app.services.moderation.commands import (
+    ACTIONS,
+    act,
+    apply_action,
+    edit_text,
+    reply_as_site,
+    set_status,
+)
+from app.services.moderation.permissions import (
+    can_moderate,
+    moderated_comment,
+    site_ids_of,
+    sites_of,
+)
+from app.services.moderation.queue import (
+    QUEUE_MAX_PAGE,
+    QUEUE_PAGE_SIZE,
+    AuthorHistory,
+    QueuePage,
+    author_key,
+    author_label,
+    comment_for_review,
+    history_of,
+    pending_count,
+    pending_total,
+    queue,
+)
+
+__all__ = [
+    "ACTIONS",
+    "QUEUE_MAX_PAGE",
+    "QUEUE_PAGE_SIZE",
+    "AuthorHistory",
+    "QueuePage",
+    "act",
+    "active_bans",
+    "apply_action",
+    "audit_entry",
+    "audit_for_comment",
+    "audit_for_site",
+    "author_key",
+    "author_label",
+    "ban_author",
+    "can_moderate",
+    "comment_for_review",
+    "edit_text",
+    "history_of",
+    "is_banned",
+    "lift_ban",
+    "moderated_comment",
+    "pending_count",
+    "pending_total",
+    "queue",
+    "record_action",
+    "reply_as_site",
+    "set_status",
+    "site_ids_of",
+    "sites_of",
+]

@@ -1,0 +1,71 @@
+"""The audit log: every moderator action, written in the action's own transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.domain.errors import Forbidden
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import (
+    AuditEntry,
+    Comment,
+    Moderator,
+)
+from app.services.moderation.permissions import can_moderate, moderated_comment
+
+
+def record_action(
+    site_id: str,
+    comment: Comment | None,
+    moderator: Moderator | None,
+    action: str,
+    *,
+    before: CommentStatus | None = None,
+    after: CommentStatus | None = None,
+    detail: str = "",
+) -> None:
+    db.session.add(
+        AuditEntry(
+            site_id=site_id,
+            comment_id=comment.id if comment is not None else None,
+            moderator_id=moderator.id if moderator else None,
+            moderator_email=moderator.email if moderator else "",
+            action=action,
+            before=before.value if before else None,
+            after=after.value if after else None,
+            detail=detail[:500],
+        )
+    )
+
+
+def audit_entry(
+    site_id: str, comment: Comment | None, moderator: Moderator | None, action: str, *, detail: str
+) -> None:
+    """Log an action another service carries out for a moderator (erasing an author's data),
+    in the caller's transaction, like the actions above."""
+    record_action(site_id, comment, moderator, action, detail=detail)
+
+
+def audit_for_comment(moderator: Moderator, comment_id: int) -> list[AuditEntry]:
+    _, site_id = moderated_comment(moderator, comment_id, lock=False)
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.comment_id == comment_id, AuditEntry.site_id == site_id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        )
+    )
+
+
+def audit_for_site(moderator: Moderator, site_id: str, *, limit: int = 200) -> list[AuditEntry]:
+    if not can_moderate(moderator, site_id):
+        raise Forbidden("You do not moderate that site.")
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.site_id == site_id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )

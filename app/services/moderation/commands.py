@@ -1,0 +1,147 @@
+"""Moderators changing what readers see: status moves, edits and replies as the site.
+Every action is checked against the moderator's sites and audited in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from app.database import begin_write
+from app.domain import policy
+from app.domain.errors import CommentNotFound, Forbidden, ValidationError
+from app.domain.markdown import render_markdown
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import (
+    Comment,
+    Moderator,
+    Site,
+    Thread,
+)
+from app.models.types import utcnow
+from app.services import cache, subscriptions
+from app.services.moderation.audit import record_action
+from app.services.moderation.permissions import moderated_comment, site_ids_of
+from app.services.threads import adjust_approved_count
+
+ACTIONS: dict[str, CommentStatus] = {
+    "approve": CommentStatus.APPROVED,
+    "reject": CommentStatus.REJECTED,
+    "spam": CommentStatus.SPAM,
+    "delete": CommentStatus.DELETED,
+}
+
+
+def set_status(
+    comment: Comment, status: CommentStatus, *, moderator: Moderator | None = None
+) -> Comment:
+    """Move one comment to `status` (no permission check: for trusted callers)."""
+    begin_write()
+    db.session.refresh(comment)
+    site_id = db.session.execute(
+        select(Thread.site_id).where(Thread.id == comment.thread_id)
+    ).scalar_one()
+    move_comment(comment, status, site_id, moderator, action=_action_name(status))
+    db.session.commit()
+    return comment
+
+
+def act(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[Comment]:
+    """Approve, reject, mark as spam or delete comments, all or none.
+
+    Raises Forbidden if any of them is on a site the moderator does not moderate, so a
+    tampered id in a bulk form changes nothing at all.
+    """
+    begin_write()
+    comments = apply_action(moderator, comment_ids, action)
+    db.session.commit()
+    return comments
+
+
+def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[Comment]:
+    """`act` inside the caller's write transaction (used by one-time mail links)."""
+    if action not in ACTIONS:
+        raise ValidationError("Unknown action.", field="action")
+    ids = sorted({int(i) for i in comment_ids})
+    if any(not policy.is_id(i) for i in ids):
+        raise CommentNotFound("Some of those comments do not exist.")
+    if not ids:
+        raise ValidationError("Select at least one comment.", field="ids")
+    rows = db.session.execute(
+        select(Comment, Thread.site_id).join(Thread).where(Comment.id.in_(ids))
+    ).all()
+    if len(rows) != len(ids):
+        raise CommentNotFound("Some of those comments do not exist.")
+    allowed = site_ids_of(moderator)
+    if allowed is not None and any(site_id not in allowed for _, site_id in rows):
+        raise Forbidden("You do not moderate that site.")
+    for comment, site_id in rows:
+        move_comment(comment, ACTIONS[action], site_id, moderator, action=action)
+    return [comment for comment, _ in rows]
+
+
+def edit_text(moderator: Moderator, comment_id: int, body: str) -> Comment:
+    """A moderator's edit: no time window, same limits as the author's."""
+    comment, site_id = moderated_comment(moderator, comment_id)
+    body = policy.clean_body(body)
+    before = comment.body
+    comment.body = body
+    comment.html = render_markdown(body)
+    comment.edited_at = utcnow()
+    cache.touch_thread(site_id, comment.thread_id)
+    record_action(
+        site_id, comment, moderator, "edit", detail=f"{len(before)} → {len(body)} characters"
+    )
+    db.session.commit()
+    return comment
+
+
+def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
+    """A reply shown as the site's (with a moderator badge), published at once."""
+    parent, site_id = moderated_comment(moderator, comment_id)
+    body = policy.clean_body(body)
+    site = db.session.get_one(Site, site_id)
+    reply = Comment(
+        thread_id=parent.thread_id,
+        parent_id=parent.id,
+        root_id=parent.root_id,
+        moderator_id=moderator.id,
+        guest_name=site.name,
+        body=body,
+        html=render_markdown(body),
+        status=CommentStatus.APPROVED,
+    )
+    db.session.add(reply)
+    db.session.flush()
+    adjust_approved_count(parent.thread_id, +1)
+    cache.touch_thread(site_id, parent.thread_id)
+    record_action(site_id, reply, moderator, "reply", after=CommentStatus.APPROVED)
+    db.session.commit()
+    return reply
+
+
+def move_comment(
+    comment: Comment,
+    status: CommentStatus,
+    site_id: str,
+    moderator: Moderator | None,
+    *,
+    action: str,
+) -> None:
+    before = comment.status
+    if before is status:
+        return
+    comment.status = status
+    cache.touch_thread(site_id, comment.thread_id)
+    if status is CommentStatus.APPROVED and not comment.subscribers_notified:
+        thread = db.session.get_one(Thread, comment.thread_id)
+        subscriptions.comment_approved(comment, thread, db.session.get_one(Site, site_id))
+    delta = (status is CommentStatus.APPROVED) - (before is CommentStatus.APPROVED)
+    if delta:
+        adjust_approved_count(comment.thread_id, delta)
+    record_action(site_id, comment, moderator, action, before=before, after=status)
+
+
+def _action_name(status: CommentStatus) -> str:
+    return next((name for name, s in ACTIONS.items() if s is status), status.value)

@@ -1,0 +1,182 @@
+"""Reading the moderation queue: pages of comments with each author's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, String, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.domain import policy
+from app.domain.errors import ValidationError
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import (
+    Comment,
+    Moderator,
+    Thread,
+    User,
+)
+from app.services.moderation.permissions import moderated_comment, site_ids_of
+
+QUEUE_PAGE_SIZE = 50
+
+
+# Fifty million comments back; a larger page would only overflow the query's offset.
+QUEUE_MAX_PAGE = 1_000_000
+
+
+@dataclass
+class AuthorHistory:
+    approved: int = 0
+    rejected: int = 0  # rejected or spam
+
+
+@dataclass
+class QueuePage:
+    comments: list[Comment]
+    history: dict[tuple[str, str], AuthorHistory]  # by (site id, author key)
+    page: int
+    has_next: bool
+    filters: dict[str, object] = field(default_factory=dict)
+
+
+def queue(
+    moderator: Moderator,
+    *,
+    status: str = "pending",
+    site_id: str | None = None,
+    thread_id: int | None = None,
+    text: str = "",
+    page: int = 1,
+) -> QueuePage:
+    """Comments newest first, filtered; with each author's record on the comment's site."""
+    try:
+        wanted = CommentStatus(status)
+    except ValueError:
+        raise ValidationError("Unknown status.", field="status") from None
+    stmt: Select[Comment] = (
+        select(Comment)
+        .join(Thread)
+        .where(Comment.status == wanted)
+        .options(
+            selectinload(Comment.thread),
+            selectinload(Comment.user).selectinload(User.identities),
+        )
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+    )
+    allowed = site_ids_of(moderator)
+    if allowed is not None:
+        stmt = stmt.where(Thread.site_id.in_(allowed))
+    if site_id:
+        stmt = stmt.where(Thread.site_id == site_id)
+    if thread_id is not None:
+        # An id no row can have (negative, beyond the column) names no thread: nothing shows.
+        stmt = stmt.where(Comment.thread_id == thread_id if policy.is_id(thread_id) else false())
+    if text.strip():
+        needle = f"%{_escape_like(text.strip()[:100])}%"
+        stmt = stmt.where(
+            or_(
+                Comment.body.ilike(needle, escape="\\"),
+                Comment.guest_name.ilike(needle, escape="\\"),
+                Comment.guest_email.ilike(needle, escape="\\"),
+            )
+        )
+    page = min(max(page, 1), QUEUE_MAX_PAGE)
+    rows = list(
+        db.session.scalars(stmt.limit(QUEUE_PAGE_SIZE + 1).offset((page - 1) * QUEUE_PAGE_SIZE))
+    )
+    comments = rows[:QUEUE_PAGE_SIZE]
+    return QueuePage(
+        comments=comments,
+        history=_histories(comments),
+        page=page,
+        has_next=len(rows) > QUEUE_PAGE_SIZE,
+        filters={"status": wanted.value, "site": site_id, "thread": thread_id, "q": text},
+    )
+
+
+def pending_count(moderator: Moderator) -> int:
+    """The queue's length across the moderator's sites (shown in the navigation)."""
+    stmt = (
+        select(func.count(Comment.id)).join(Thread).where(Comment.status == CommentStatus.PENDING)
+    )
+    allowed = site_ids_of(moderator)
+    if allowed is not None:
+        stmt = stmt.where(Thread.site_id.in_(allowed))
+    return db.session.scalar(stmt) or 0
+
+
+def comment_for_review(moderator: Moderator, comment_id: int) -> Comment:
+    """A comment with its thread, author and the author's identities loaded for display."""
+    moderated_comment(moderator, comment_id, lock=False)
+    return db.session.scalars(
+        select(Comment)
+        .where(Comment.id == comment_id)
+        .options(
+            selectinload(Comment.thread),
+            selectinload(Comment.user).selectinload(User.identities),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def pending_total() -> int:
+    """Comments waiting on every site (for metrics)."""
+    return (
+        db.session.scalar(
+            select(func.count(Comment.id)).where(Comment.status == CommentStatus.PENDING)
+        )
+        or 0
+    )
+
+
+def author_key(comment: Comment) -> str:
+    if comment.user_id:
+        return f"user:{comment.user_id}"
+    return f"guest:{comment.guest_email or ''}"
+
+
+def author_label(comment: Comment) -> str:
+    if comment.user_id and comment.user is not None:
+        return comment.user.display_name
+    return comment.guest_name or "Anonymous"
+
+
+def _histories(comments: list[Comment]) -> dict[tuple[str, str], AuthorHistory]:
+    """Approved and rejected counts per (site, author) for the authors on a queue page.
+
+    One grouped query for the whole page, however many authors it shows.
+    """
+    if not comments:
+        return {}
+    user_ids = {c.user_id for c in comments if c.user_id}
+    emails = {c.guest_email for c in comments if not c.user_id and c.guest_email}
+    site_ids = {c.thread.site_id for c in comments}
+    key = case(
+        (Comment.user_id.is_not(None), literal("user:") + cast(Comment.user_id, String)),
+        else_=literal("guest:") + func.coalesce(Comment.guest_email, ""),
+    )
+    approved = func.sum(case((Comment.status == CommentStatus.APPROVED, 1), else_=0))
+    rejected = func.sum(
+        case((Comment.status.in_([CommentStatus.REJECTED, CommentStatus.SPAM]), 1), else_=0)
+    )
+    by_user = Comment.user_id.in_(user_ids) if user_ids else false()
+    by_email = (
+        and_(Comment.user_id.is_(None), Comment.guest_email.in_(emails)) if emails else false()
+    )
+    rows = db.session.execute(
+        select(Thread.site_id, key, approved, rejected)
+        .join(Thread)
+        .where(Thread.site_id.in_(site_ids), or_(by_user, by_email))
+        .group_by(Thread.site_id, key)
+    ).all()
+    return {(site, k): AuthorHistory(approved=a or 0, rejected=r or 0) for site, k, a, r in rows}
+
+
+def history_of(page: QueuePage, comment: Comment) -> AuthorHistory:
+    return page.history.get((comment.thread.site_id, author_key(comment)), AuthorHistory())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,156 @@
+"""What is stored about a person: their comments, subscriptions and account, as one export."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import selectinload
+
+from app.domain import policy
+from app.domain.errors import ValidationError
+from app.extensions import db
+from app.models import (
+    Comment,
+    Identity,
+    Subscription,
+    Thread,
+    User,
+)
+from app.models.types import utcnow
+
+FORMAT = "afterword-personal-data"
+
+
+VERSION = 1
+
+
+def email_forms(email: str) -> set[str]:
+    """The ways an address may be stored: as the widget normalizes it, and as imports do."""
+    plain = email.strip().lower()
+    try:
+        return {policy.clean_email(email), plain}
+    except ValidationError:
+        return {plain}
+
+
+def guest_condition(email: str) -> ColumnElement[bool]:
+    return and_(
+        Comment.user_id.is_(None),
+        Comment.moderator_id.is_(None),
+        Comment.guest_email.in_(email_forms(email)),
+    )
+
+
+def _comments(condition: ColumnElement[bool]) -> list[Comment]:
+    """Comments with their thread and site loaded, oldest first, on every site."""
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(condition)
+            .options(selectinload(Comment.thread).selectinload(Thread.site))
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+
+
+def comments_of_user(user: User) -> list[Comment]:
+    return _comments(Comment.user_id == user.id)
+
+
+def comments_of_email(email: str) -> list[Comment]:
+    """A guest's comments by address, on every site: the person owns their data wherever
+    they wrote, whichever site they asked from."""
+    return _comments(guest_condition(email))
+
+
+def subscriptions_of_email(email: str) -> list[tuple[Subscription, Thread]]:
+    rows = db.session.execute(
+        select(Subscription, Thread)
+        .join(Thread, Subscription.thread_id == Thread.id)
+        .where(Subscription.email.in_(email_forms(email)))
+        .order_by(Subscription.created_at, Subscription.id)
+    )
+    return [(subscription, thread) for subscription, thread in rows]
+
+
+def counts_per_site(comments: Iterable[Comment]) -> list[tuple[str, int]]:
+    """(site name, comments) for the guest page, most comments first."""
+    sites = Counter((c.thread.site_id, c.thread.site.name) for c in comments).most_common()
+    return [(name, count) for (_, name), count in sites]
+
+
+def export_data(*, user: User | None = None, email: str | None = None) -> dict[str, Any]:
+    """Everything stored about a signed-in reader or a guest address, as JSON-able data."""
+    if (user is None) == (email is None):
+        raise ValueError("export a user or an email, not both")
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "exported_at": _iso(utcnow())}
+    if user is not None:
+        identities = db.session.scalars(
+            select(Identity).where(Identity.user_id == user.id).order_by(Identity.id)
+        )
+        data["account"] = {
+            "name": user.display_name,
+            "handle": user.handle,
+            "avatar_url": user.avatar_url,
+            "created_at": _iso(user.created_at),
+            "providers": [
+                {
+                    "provider": i.provider,
+                    "id": i.provider_user_id,
+                    "profile": i.profile,
+                    "linked_at": _iso(i.created_at),
+                    "updated_at": _iso(i.updated_at),
+                }
+                for i in identities
+            ],
+        }
+        comments = comments_of_user(user)
+    else:
+        assert email is not None  # exactly one of the two, checked above
+        data["email"] = email
+        comments = comments_of_email(email)
+        data["subscriptions"] = [
+            {
+                "page": {"url": thread.url, "title": thread.title},
+                "scope": sub.scope,
+                "created_at": _iso(sub.created_at),
+                "confirmed_at": _iso(sub.confirmed_at),
+                "unsubscribed_at": _iso(sub.unsubscribed_at),
+            }
+            for sub, thread in subscriptions_of_email(email)
+        ]
+    data["comments"] = [_comment_out(c) for c in comments]
+    return data
+
+
+def _comment_out(comment: Comment) -> dict[str, Any]:
+    thread = comment.thread
+    out: dict[str, Any] = {
+        "id": comment.id,
+        "site": {"id": thread.site_id, "name": thread.site.name},
+        "page": {"url": thread.url, "title": thread.title},
+        "parent_id": comment.parent_id,
+        # The true status: it is the person's own record (the widget shows spam as pending
+        # to keep spammers guessing, but this copy only ever reaches the author).
+        "status": comment.status.value,
+        "created_at": _iso(comment.created_at),
+        "edited_at": _iso(comment.edited_at),
+        "body": comment.body,
+        "address_hash_kept": comment.remote_addr_hash is not None,
+    }
+    if comment.user_id is None:
+        out |= {
+            "name": comment.guest_name,
+            "email": comment.guest_email,
+            "website": comment.guest_website,
+        }
+    else:
+        out["provider"] = comment.provider
+    return out
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
