@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response
 
 from app import create_app
 from app.api.fast_reads import CachedReads
+from app.api.read_rules import query_args
 from app.domain.states import ModerationMode
-from app.extensions import db
+from app.extensions import db, limiter
 from app.page_headers import AnswerHeaders
 from app.services import cache
 from config import TestingConfig
@@ -242,3 +243,58 @@ def test_an_entry_of_another_shape_is_a_miss_not_an_error(client, site):
         resp = thread(client, site)
         assert resp.status_code == 200
         assert payload(resp)["comments"][0]["html"] == "<p>current</p>"
+
+
+def test_one_read_budget_across_both_paths_with_a_key_prefix(tmp_path, monkeypatch):
+    """RATELIMIT_KEY_PREFIX goes into every key Flask-Limiter builds; the fast path counts
+    in those same buckets, so it neither splits the budget nor doubles it."""
+    # Flask-Limiter keeps the first prefix it was given for every later app; put it back.
+    monkeypatch.setattr(limiter, "_key_prefix", limiter._key_prefix)
+    with fresh_app(tmp_path, RATELIMIT_KEY_PREFIX="blog1", RATELIMIT_READ="4 per minute") as app:
+        calls: list[str] = []
+
+        @app.before_request
+        def note() -> None:
+            calls.append(request.endpoint or "")
+
+        client = app.test_client()
+        site = make_site()
+        make_comment(site)
+        reads = [thread(client, site), thread(client, site), counts(client, site)]
+        reads.append(counts(client, site))
+        assert [resp.status_code for resp in reads] == [200] * 4
+        assert calls == ["api.thread", "api.counts"]  # the repeats were answered in front
+
+        cached, missed = thread(client, site), thread(client, site, sort="newest")
+        assert (cached.status_code, missed.status_code) == (429, 429)
+        assert 0 < int(cached.headers["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        [("url", POST_URL), ("page", "")],  # blank: the view refuses it, never page 1
+        [("url", POST_URL), ("sort", "")],
+        [("url", POST_URL), ("per_page", "50"), ("per_page", "x")],  # the first counts
+        [("url", POST_URL), ("page", "1"), ("mine", "")],
+        [("url", ""), ("url", POST_URL)],
+        [("url", POST_URL + "?p=%FF")],  # not UTF-8 once unquoted: kept quoted, as Flask does
+    ],
+)
+def test_a_query_reads_alike_on_both_paths(client, flask_only, site, query):
+    make_comment(site)
+    thread(client, site)  # the plain page, cached
+
+    def read(reader):
+        path = f"/api/v1/sites/{site.id}/thread"
+        return reader.get(path, query_string=query, headers={"Origin": HOST_ORIGIN, **GZIP})
+
+    read(client)  # whatever the view keeps of it, kept
+    assert_alike(read(client), read(flask_only))
+
+
+def test_the_fast_path_reads_a_query_as_flask_does():
+    assert query_args("url=a&page=&page=2&mine=") == {"url": "a", "page": "", "mine": ""}
+    assert query_args("url=%FF") == {"url": "%FF"}
+    assert query_args("url=%C3%A9") == query_args("url=\xc3\xa9") == {"url": "\xe9"}
+    assert query_args("url=\xff") is None  # not UTF-8: Flask's to answer, never a pause

@@ -5,7 +5,8 @@ counts, and that answer is already in the cache, gzipped, with its ETag. Going t
 for it (request context, session, hooks, routing) would cost more than all the rest, so this
 WSGI layer answers such hits itself, after the checks the views make: the entry is current,
 the page's origin is one of the site's, and the address is within the read limit (counted in
-Flask-Limiter's own storage and bucket, so both paths share one budget).
+Flask-Limiter's own storage and bucket, so both paths share one budget). Those rules, and
+which requests are these reads, are the views' own, from `app/api/read_rules.py`.
 
 Anything else goes on to Flask untouched: a miss (which the view then fills), a signed-in
 reader, a refused origin, an exceeded limit, a client that does not take gzip, an error. The
@@ -15,13 +16,10 @@ views stay the reference: tests check that both paths answer alike.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
-from limits import RateLimitItem, parse_many
 from werkzeug.http import is_resource_modified
 
 from app.api.answers import (
@@ -31,10 +29,18 @@ from app.api.answers import (
     cors_headers,
     public_headers,
 )
-from app.api.routes import READS_SCOPE, thread_variant
+from app.api.read_rules import (
+    ReadBucket,
+    may_read,
+    paging_of,
+    query_args,
+    read_route,
+    reader_address,
+    thread_variant,
+)
 from app.domain.errors import ValidationError
 from app.domain.policy import canonical_url
-from app.extensions import cache, limiter
+from app.extensions import cache
 from app.metrics import record_request
 from app.services.cache import (
     Store,
@@ -53,7 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTE = re.compile(r"/api/v1/sites/([^/]{1,32})/(thread|counts)")
 VARY = ", ".join((*PUBLIC_VARY, "Origin"))
 # After an error (Redis away, say), leave every request to Flask for a while.
 PAUSE_AFTER_ERROR = 5.0
@@ -66,11 +71,12 @@ class CachedReads:
         self.app = app
         self.wsgi_app = wsgi_app
         self._paused_until = 0.0
-        self._limits: tuple[str, list[RateLimitItem]] = ("", [])
+        self._route = read_route(app)
+        self._reads = ReadBucket(app)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and time.monotonic() >= self._paused_until:
-            match = ROUTE.fullmatch(environ.get("PATH_INFO", ""))
+            match = self._route.pattern.fullmatch(environ.get("PATH_INFO", ""))
             if match:
                 started = time.perf_counter()
                 try:
@@ -82,7 +88,8 @@ class CachedReads:
                 if answered is not None:
                     status, headers, body = answered
                     start_response(status, headers)
-                    record_request("GET", f"api.{match[2]}", int(status[:3]), started)
+                    endpoint = self._route.endpoints[match[2]]
+                    record_request("GET", endpoint, int(status[:3]), started)
                     return [body]
         return self.wsgi_app(environ, start_response)
 
@@ -98,29 +105,19 @@ class CachedReads:
         else:
             site, answer = self._thread_page(backend, site_id, query)
         origin = environ.get("HTTP_ORIGIN")
-        if (
-            site is None
-            or answer is None
-            or (origin is not None and not site.allows_origin(origin))
-        ):
+        if site is None or answer is None or not may_read(origin, site.origins):
             return None
-        if not self._within_read_limit(environ.get("REMOTE_ADDR") or "127.0.0.1"):
+        if not self._reads.hit(reader_address(environ)):
             return None
         return self._respond(environ, answer, origin)
 
     def _thread_page(self, backend: Store, site_id: str, query: str) -> tuple[Any, Any]:
-        args: dict[str, str] = {}
-        for name, value in parse_qsl(query):
-            args.setdefault(name, value)  # the first of each, as the view reads them
-        if args.get("mine"):
+        args = query_args(query)
+        if args is None or args.get("mine"):
             return None, None  # the reader's own pending comments: a private answer
         try:
-            variant = thread_variant(
-                sort=args.get("sort", "oldest"),
-                page=int(args.get("page", 1)),
-                per_page=int(args.get("per_page", 50)),
-            )
-        except ValueError:
+            variant = thread_variant(**paging_of(args))
+        except ValidationError:
             return None, None
         url = args.get("url", "")
         thread_id = remembered_thread_id(site_id, url)
@@ -137,18 +134,6 @@ class CachedReads:
             backend, [site_slot(site_id), page_slot(site_id, thread_id, variant)]
         )
         return site, answer
-
-    def _within_read_limit(self, address: str) -> bool:
-        if not limiter.enabled:
-            return True
-        strategy = limiter.limiter  # the in-memory fallback while Redis is away, as for Flask
-        return all(strategy.hit(item, address, READS_SCOPE) for item in self._read_limits())
-
-    def _read_limits(self) -> list[RateLimitItem]:
-        configured = self.app.config["RATELIMIT_READ"]
-        if self._limits[0] != configured:
-            self._limits = (configured, parse_many(configured))
-        return self._limits[1]
 
     def _respond(
         self, environ: WSGIEnvironment, answer: PublicAnswer, origin: str | None

@@ -11,6 +11,7 @@ from flask import Response, g, request
 
 from app.api import bp
 from app.api.answers import cors_headers
+from app.api.read_rules import may_read
 from app.domain.errors import OriginNotAllowed
 from app.services.sites import get_site, site_view
 
@@ -43,9 +44,13 @@ def check_origin() -> Response | None:
         if origin is None or not _allowed(origin):
             raise OriginNotAllowed("This page is not allowed to use these comments.")
         return _preflight(origin)
-    # Reads without Origin come from same-origin pages or non-browser clients: public data.
-    # Writes always carry Origin in browsers, so a missing one is refused.
-    if (origin is not None or request.method in WRITE_METHODS) and not _allowed(origin):
+    # Writes always carry Origin in browsers, so a missing one is refused; reads follow the
+    # rule the fast path in front of Flask follows too.
+    if request.method in WRITE_METHODS:
+        allowed = _allowed(origin)
+    else:
+        allowed = may_read(origin, g.site_origins)
+    if not allowed:
         raise OriginNotAllowed("This page is not allowed to use these comments.")
     return None
 

@@ -10,6 +10,14 @@ from flask_limiter.util import get_remote_address
 
 from app.api import bp
 from app.api.answers import PUBLIC_VARY, PublicAnswer, json_bytes, public_headers
+from app.api.read_rules import (
+    COUNTS_RULE,
+    READS_SCOPE,
+    THREAD_RULE,
+    paging_of,
+    reader_address,
+    thread_variant,
+)
 from app.api.readers import current_viewer
 from app.api.serializers import (
     comment_out,
@@ -65,11 +73,13 @@ def _author_key() -> str:
     return get_remote_address()
 
 
-READS_SCOPE = "api-read"  # one budget for every read; app/api/fast_reads.py counts in it too
-reads_limit = limiter.shared_limit(_limit("RATELIMIT_READ"), scope=READS_SCOPE)
+# One budget for every read; app/api/fast_reads.py counts in it too (see read_rules).
+reads_limit = limiter.shared_limit(
+    _limit("RATELIMIT_READ"), scope=READS_SCOPE, key_func=lambda: reader_address(request.environ)
+)
 
 
-@bp.get("/sites/<site_id>/thread")
+@bp.get(THREAD_RULE)
 @reads_limit
 @limiter.limit(  # a signed-in reader also as themselves, from whichever addresses
     _limit("RATELIMIT_READ"),
@@ -82,11 +92,7 @@ def thread() -> ResponseReturnValue:
     a reader with pending comments or signed in gets a private answer."""
     mine = [t for t in request.args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
     viewer = current_viewer(edit_tokens=mine, required=False)
-    paging: dict[str, Any] = {
-        "sort": request.args.get("sort", "oldest"),
-        "page": _int_arg("page", 1),
-        "per_page": _int_arg("per_page", 50),
-    }
+    paging = paging_of(request.args)
     threads.check_paging(**paging)
     url = request.args.get("url", "")
     key = thread_key(url, g.site.origins)
@@ -113,12 +119,7 @@ def thread() -> ResponseReturnValue:
     return _private_json(json_bytes(render()))
 
 
-def thread_variant(*, sort: str, page: int, per_page: int) -> str:
-    """Which view of a thread a cached page is."""
-    return f"{sort}:{page}:{per_page}"
-
-
-@bp.get("/sites/<site_id>/counts")
+@bp.get(COUNTS_RULE)
 @reads_limit
 def counts() -> ResponseReturnValue:
     """Each process keeps answers by the query string as sent, so a repeat needs no parsing of
@@ -249,13 +250,3 @@ def _json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidJson("The request body is not a JSON object.")
     return data
-
-
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number.", field=name) from None
