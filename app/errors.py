@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -43,6 +43,24 @@ def retry_after_seconds(default: int = 60) -> int:
     return min(window, max(1, math.ceil(breached.reset_at - time.time())))
 
 
+def _http_error_json(app: Flask, err: HTTPException) -> Response:
+    code = http_error_code(err)
+    message = {
+        404: "There is nothing here.",
+        405: "This address does not take that method.",
+        413: "The request is too large.",
+        429: "Too many requests. Please wait a moment and try again.",
+    }.get(err.code or 500, err.description or err.name)
+    body, status = error_body(err.code or 500, code, message)
+    response = app.make_response((body, status))
+    valid_methods = getattr(err, "valid_methods", None)  # only MethodNotAllowed has them
+    if err.code == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
+    if err.code == 429:
+        response.headers["Retry-After"] = str(retry_after_seconds())
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):  # noqa: ANN202
@@ -55,21 +73,7 @@ def init_app(app: Flask) -> None:
     def http_error(err: HTTPException):  # noqa: ANN202
         if not _wants_json():
             return err
-        code = http_error_code(err)
-        message = {
-            404: "There is nothing here.",
-            405: "This address does not take that method.",
-            413: "The request is too large.",
-            429: "Too many requests. Please wait a moment and try again.",
-        }.get(err.code or 500, err.description or err.name)
-        body, status = error_body(err.code or 500, code, message)
-        response = app.make_response((body, status))
-        valid_methods = getattr(err, "valid_methods", None)  # only MethodNotAllowed has them
-        if err.code == 405 and valid_methods:
-            response.headers["Allow"] = ", ".join(valid_methods)
-        if err.code == 429:
-            response.headers["Retry-After"] = str(retry_after_seconds())
-        return response
+        return _http_error_json(app, err)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(err: OperationalError):  # noqa: ANN202

@@ -794,34 +794,37 @@ def missing_tools(options: Options) -> list[str]:
         problems.append(
             f"gunicorn is missing from {VENV_BIN.parent}: {VENV_BIN}/pip install gunicorn"
         )
-    if "postgres" in dbs:
-        try:
-            import psycopg
-        except ImportError:
-            problems.append(
-                f"psycopg is missing (PostgreSQL driver): {VENV_BIN}/pip install '.[postgres]'"
-            )
-        else:
-            from sqlalchemy.engine import make_url
-
-            admin = make_url(pg_url).set(drivername="postgresql", database="postgres")
-            try:
-                psycopg.connect(
-                    admin.render_as_string(hide_password=False), connect_timeout=5
-                ).close()
-            except psycopg.Error as exc:
-                problems.append(f"PostgreSQL is not reachable at {admin}: {exc}".strip())
-    if options.redis_url:
-        parts = urlsplit(options.redis_url)
-        try:
-            socket.create_connection((parts.hostname, parts.port or 6379), timeout=5).close()
-        except OSError as exc:
-            problems.append(f"Redis is not reachable at {options.redis_url}: {exc}")
-    if options.with_isso:
-        why = isso_server.missing()
-        if why:
-            problems.append(why)
+    if "postgres" in dbs and (why := _postgres_missing(pg_url)):
+        problems.append(why)
+    if options.redis_url and (why := _redis_missing(options.redis_url)):
+        problems.append(why)
+    if options.with_isso and (why := isso_server.missing()):
+        problems.append(why)
     return problems
+
+
+def _postgres_missing(pg_url: str) -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return f"psycopg is missing (PostgreSQL driver): {VENV_BIN}/pip install '.[postgres]'"
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(pg_url).set(drivername="postgresql", database="postgres")
+    try:
+        psycopg.connect(admin.render_as_string(hide_password=False), connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL is not reachable at {admin}: {exc}".strip()
+    return None
+
+
+def _redis_missing(redis_url: str) -> str | None:
+    parts = urlsplit(redis_url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 6379), timeout=5).close()
+    except OSError as exc:
+        return f"Redis is not reachable at {redis_url}: {exc}"
+    return None
 
 
 def _first_line(argv: list[str]) -> str:

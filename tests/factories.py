@@ -7,11 +7,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from app.domain.authors import Author
 from app.domain.states import CommentStatus, ModerationMode
 from app.models import Comment, Moderator, Site, User
-from app.services import comments, moderation, sites
+from app.services import authors, comments, moderation, sites
 from app.services.moderators import create_moderator
-from app.services.viewers import Viewer
 
 HOST_ORIGIN = "https://blog.example"
 POST_URL = f"{HOST_ORIGIN}/2026/first-post"
@@ -39,17 +39,15 @@ def make_comment(
 ) -> Comment:
     """A guest (or user) comment, moved to `status` as a moderator would."""
     body = body or f"Comment number {next(_n)}."
-    viewer = Viewer(user=user)
-    guest = None
-    if user is None:
-        guest = comments.guest_details(name, email or f"reader{next(_n)}@example.com", None)
+    author = (
+        Author.reader(user)
+        if user
+        else authors.guest(name, email or f"reader{next(_n)}@example.com", None)
+    )
     comment, _ = comments.post_comment(
         site,
-        viewer,
-        url=url,
-        body=body,
-        parent_id=parent.id if parent else None,
-        guest=guest,
+        author,
+        comments.CommentDraft(url=url, body=body, parent_id=parent.id if parent else None),
     )
     if status is not None:
         moderation.set_status(comment, status)

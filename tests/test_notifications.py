@@ -18,8 +18,17 @@ from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
 from app.models import Comment, OutboxMessage
 from app.models.types import utcnow
-from app.services import mail, mail_actions, moderators
-from tests.factories import guest_payload, make_moderator, make_site, post_json
+from app.services import identities, mail, mail_actions, moderators
+from app.services.identities import Profile
+from app.services.tokens import reader_token
+from tests.factories import (
+    HOST_ORIGIN,
+    POST_URL,
+    guest_payload,
+    make_moderator,
+    make_site,
+    post_json,
+)
 from tests.test_dashboard import Dashboard
 
 
@@ -73,6 +82,24 @@ def test_a_waiting_comment_queues_mail_for_the_sites_moderators(client, site):
     resp = post_json(client, site, guest_payload(body="Hello"))
     assert resp.status_code == 201  # queued, not sent: the post never waits on SMTP
     assert sorted(r.to for r in outbox_rows()) == sorted([mine.email, everyone.email])
+
+
+def test_the_mail_names_a_signed_in_author_as_the_dashboard_does(client, site):
+    make_moderator(site, email="mine@example.com")
+    user = identities.sign_in(Profile(provider="dev", provider_user_id="ada", name="Ada Lovelace"))
+    resp = client.post(
+        f"/api/v1/sites/{site.id}/comments",
+        json={"url": POST_URL, "body": "Signed in"},
+        headers={
+            "Origin": HOST_ORIGIN,
+            "Authorization": f"Bearer {reader_token(user.id, site.id, 'dev')}",
+        },
+    )
+    assert resp.status_code == 201
+    [message] = outbox_rows()
+    assert message.body_text.startswith("Ada Lovelace wrote on")
+    assert "<strong>Ada Lovelace</strong> wrote on" in message.body_html
+    assert "signed-in reader" not in message.body_text + message.body_html
 
 
 def test_no_mail_for_a_comment_published_at_once(client):

@@ -30,7 +30,7 @@ from app.auth.providers import enabled_provider
 from app.domain.errors import DomainError, InvalidJson, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
-from app.services import cache, comments, logins, spam, threads
+from app.services import authors, cache, comments, logins, spam, threads
 from app.services.hashing import keyed_hash
 from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
@@ -139,24 +139,18 @@ def counts() -> ResponseReturnValue:
 @limiter.limit(_limit("RATELIMIT_POST"), scope="api-post-reader", key_func=_author_key)
 def post_comment() -> tuple[dict[str, Any], int]:
     data = _json_body()
-    viewer = current_viewer()
-    guest = (
-        None
-        if viewer.user
-        else comments.guest_details(data.get("name"), data.get("email"), data.get("website"))
+    author = authors.of_request(
+        current_viewer(), data.get("name"), data.get("email"), data.get("website")
     )
-    comment, created = comments.post_comment(
-        g.site,
-        viewer,
+    draft = comments.CommentDraft(
         url=data.get("url"),
         title=data.get("title", ""),
         body=data.get("body"),
         parent_id=data.get("parent_id"),
-        guest=guest,
-        remote_addr=request.remote_addr,
         idempotency_key=data.get("idempotency_key"),
         notify=data.get("notify", False),
         notify_email=data.get("notify_email"),
+        remote_addr=request.remote_addr,
         signals=spam.Signals(
             honeypot=str(data.get("hp") or ""),
             fill_ms=data["fill_ms"] if isinstance(data.get("fill_ms"), int) else None,
@@ -164,6 +158,7 @@ def post_comment() -> tuple[dict[str, Any], int]:
             referrer=request.headers.get("Referer", "")[:2000],
         ),
     )
+    comment, created = comments.post_comment(g.site, author, draft)
     owner = current_viewer(edit_tokens=[token := edit_token(comment.id)])
     body = {"comment": comment_out(comment, owner, g.site.id), "edit_token": token}
     return body, 201 if created else 200

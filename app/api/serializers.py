@@ -10,6 +10,7 @@ from flask import current_app, g
 
 from app.auth.providers import enabled_providers, provider_spec
 from app.domain import policy
+from app.domain.authors import Author
 from app.domain.states import CommentStatus
 from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
@@ -22,32 +23,23 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def avatar_seed(comment: Comment, site_id: str) -> str:
+def avatar_seed(author: Author, site_id: str) -> str:
     """A stable value per author and site for generated avatars. Keyed with the secret, so it
     cannot be worked out from an email address, and per site, so that posting on another site
     with a guessed address never shows the same seed as a comment here."""
-    who = f"user:{comment.user_id}" if comment.user_id else f"guest:{comment.guest_email}"
-    return keyed_hash("avatar", f"{site_id}\x1f{who}")[:16]
+    return keyed_hash("avatar", f"{site_id}\x1f{author.key}")[:16]
 
 
 def author_out(comment: Comment, site_id: str) -> dict[str, Any]:
-    user = comment.user
-    if user is not None:
-        return {
-            "name": user.display_name,
-            "website": None,
-            "avatar_url": user.avatar_url,
-            "avatar_seed": avatar_seed(comment, site_id),
-            "provider": comment.provider,
-            "moderator": False,
-        }
+    # Pages of comments come with their users loaded.
+    author = Author.of_comment(comment, comment.user)
     return {
-        "name": comment.guest_name or "",
-        "website": comment.guest_website,
-        "avatar_url": None,
-        "avatar_seed": avatar_seed(comment, site_id),
-        "provider": None,
-        "moderator": comment.moderator_id is not None,
+        "name": author.name,
+        "website": author.website,
+        "avatar_url": author.avatar_url,
+        "avatar_seed": avatar_seed(author, site_id),
+        "provider": author.provider,
+        "moderator": author.is_site,
     }
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.database import begin_write
 from app.domain import names, policy
+from app.domain.authors import Author, key_of
 from app.domain.errors import (
     CommentNotFound,
     DuplicateComment,
@@ -39,124 +40,59 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 @dataclass(frozen=True)
-class GuestDetails:
-    name: str
-    email: str
-    website: str | None
+class CommentDraft:
+    """A new comment as the request gave it, before any check."""
+
+    url: object
+    body: object
+    title: object = ""
+    parent_id: object = None
+    idempotency_key: object = None
+    # True: mail about every new comment on the page; "replies": only replies to this one.
+    notify: object = False
+    notify_email: object = None  # a signed-in reader has no email on file
+    remote_addr: str | None = None
+    signals: spam.Signals = field(default_factory=spam.Signals)
 
 
-def guest_details(name: object, email: object, website: object) -> GuestDetails:
-    """Checked guest fields; raises ValidationError naming the first bad field."""
-    return GuestDetails(
-        name=policy.clean_name(name),
-        email=policy.clean_email(email),
-        website=policy.clean_website(website),
-    )
+@dataclass(frozen=True)
+class _Checked:
+    """A draft past its checks."""
+
+    key: str  # the thread's canonical URL
+    title: str
+    body: str
+    html: str
+    parent_id: int | None
+    idempotency_key: str | None
+    subscriber: tuple[str, str] | None  # (email, scope) when the author asked for mail
+    remote_addr: str | None
 
 
-def post_comment(
-    site: Site,
-    viewer: Viewer,
-    *,
-    url: object,
-    body: object,
-    title: object = "",
-    parent_id: object = None,
-    guest: GuestDetails | None = None,
-    remote_addr: str | None = None,
-    idempotency_key: object = None,
-    signals: spam.Signals | None = None,
-    notify: object = False,
-    notify_email: object = None,
-) -> tuple[Comment, bool]:
+def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comment, bool]:
     """Store a comment; returns it and whether it is new (False: a retried submit).
 
     It starts pending unless the site's moderation mode says otherwise.
     """
-    key = policy.thread_key(url, site.origins)
-    body = policy.clean_body(body)
-    if viewer.user is None and guest is None:
-        raise ValidationError("Please give your name and email.", field="name")
-    if viewer.user is None and names.is_reserved(
-        _given(guest).name, [site.name, *moderators.names_on_site(site.id)]
-    ):
-        # Replies by moderators carry the site's name: a guest must not seem to be one.
-        raise ValidationError("This name is reserved on this site.", field="name")
-    if idempotency_key is not None and (
-        not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY.match(idempotency_key)
-    ):
-        raise ValidationError("The idempotency key is not valid.", field="idempotency_key")
-    if parent_id is not None and (not isinstance(parent_id, int) or isinstance(parent_id, bool)):
-        raise ValidationError("The parent must be a comment id.", field="parent_id")
-    html = render_markdown(body)
-    subscriber = _subscriber(viewer, guest, notify, notify_email)
+    checked = _check_draft(site, author, draft)
     # Before the write lock: a spam service may take a moment to answer.
-    verdict = spam.assess(
-        spam.Submission(
-            body=body,
-            html=html,
-            author_name=viewer.user.display_name if viewer.user else _given(guest).name,
-            author_email=None if viewer.user else _given(guest).email,
-            author_url=None if viewer.user else _given(guest).website,
-            page_url=key,
-            remote_addr=remote_addr,
-        ),
-        signals or spam.Signals(),
-    )
+    verdict = spam.assess(_submission(author, checked), draft.signals)
 
     begin_write()
     try:
-        thread = _get_or_create_thread(site, key, policy.clean_title(title))
-        if idempotency_key is not None:
-            earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body, parent_id)
-            if earlier is not None:
-                db.session.commit()
-                return earlier, False
-        if policy.is_closed(thread.created_at, site.close_after_days, utcnow()):
-            raise ThreadClosed("Comments are closed on this page.")
-        _refuse_duplicate(thread, viewer, guest, body)
-        parent = _parent_in_thread(thread, parent_id, viewer) if parent_id is not None else None
-        addr_hash = address_hash(remote_addr)
-        banned = moderation.is_banned(
-            site.id,
-            user_id=viewer.user.id if viewer.user else None,
-            email=None if viewer.user else _given(guest).email,
-            address_hash=addr_hash,
-        )
-        comment = Comment(
-            thread_id=thread.id,
-            parent_id=parent.id if parent else None,
-            user_id=viewer.user.id if viewer.user else None,
-            provider=viewer.provider if viewer.user else None,
-            guest_name=None if viewer.user else _given(guest).name,
-            guest_email=None if viewer.user else _given(guest).email,
-            guest_website=None if viewer.user else _given(guest).website,
-            body=body,
-            html=html,
-            status=CommentStatus.SPAM
-            if banned
-            else verdict.status
-            or policy.initial_status(
-                site.moderation,
-                author_has_approved=_author_has_approved(site, viewer, guest),
-            ),
-            remote_addr_hash=addr_hash,
-            idempotency_key=idempotency_key,
-        )
-        db.session.add(comment)
-        db.session.flush()
-        comment.root_id = parent.root_id if parent else comment.id
-        cache.touch_thread(site.id, thread.id)
-        if comment.status is CommentStatus.APPROVED:
-            adjust_approved_count(thread.id, +1)
-            subscriptions.comment_approved(comment, thread, site)
-        elif comment.status is CommentStatus.PENDING:
-            notifications.comment_waiting(comment, thread, site)
-        if subscriber and comment.status is not CommentStatus.SPAM:
-            # Never for spam: a bot must not make us mail confirmations to strangers.
-            subscriptions.subscribe(
-                site, thread, *subscriber, user_id=viewer.user.id if viewer.user else None
-            )
+        thread = _get_or_create_thread(site, checked.key, checked.title)
+        earlier = _retried(thread, author, checked)
+        if earlier is not None:
+            db.session.commit()
+            return earlier, False
+        _refuse_closed(site, thread)
+        _refuse_duplicate(thread, author, checked.body)
+        parent = _parent_in_thread(thread, checked.parent_id, author)
+        addr_hash = address_hash(checked.remote_addr)
+        banned = _is_banned(site, author, addr_hash)
+        status = CommentStatus.SPAM if banned else _status(site, author, verdict)
+        comment = _store(thread, parent, author, checked, status, addr_hash)
+        _tell_readers_and_moderators(comment, thread, site, author, checked.subscriber)
         db.session.commit()
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:
@@ -165,16 +101,126 @@ def post_comment(
     except IntegrityError:
         # Two submits with one key raced past the check (PostgreSQL): the first one won.
         db.session.rollback()
-        if idempotency_key is None:
-            raise
-        thread = db.session.execute(
-            select(Thread).where(Thread.site_id == site.id, Thread.url == key)
-        ).scalar_one()
-        earlier = _by_idempotency_key(thread, idempotency_key, viewer, guest, body, parent_id)
+        earlier = _race_winner(site, author, checked)
         if earlier is None:
             raise
         return earlier, False
     return comment, True
+
+
+def _check_draft(site: Site, author: Author, draft: CommentDraft) -> _Checked:
+    """The draft's fields checked, in the order a form shows their errors."""
+    key = policy.thread_key(draft.url, site.origins)
+    body = policy.clean_body(draft.body)
+    if author.is_guest and names.is_reserved(
+        author.name, [site.name, *moderators.names_on_site(site.id)]
+    ):
+        # Replies by moderators carry the site's name: a guest must not seem to be one.
+        raise ValidationError("This name is reserved on this site.", field="name")
+    idempotency_key = draft.idempotency_key
+    if idempotency_key is not None and (
+        not isinstance(idempotency_key, str) or not IDEMPOTENCY_KEY.match(idempotency_key)
+    ):
+        raise ValidationError("The idempotency key is not valid.", field="idempotency_key")
+    parent_id = draft.parent_id
+    if parent_id is not None and (not isinstance(parent_id, int) or isinstance(parent_id, bool)):
+        raise ValidationError("The parent must be a comment id.", field="parent_id")
+    return _Checked(
+        key=key,
+        title=policy.clean_title(draft.title),
+        body=body,
+        html=render_markdown(body),
+        parent_id=parent_id,
+        idempotency_key=idempotency_key,
+        subscriber=_subscriber(author, draft.notify, draft.notify_email),
+        remote_addr=draft.remote_addr,
+    )
+
+
+def _submission(author: Author, checked: _Checked) -> spam.Submission:
+    return spam.Submission(
+        body=checked.body,
+        html=checked.html,
+        author_name=author.name,
+        author_email=author.email,
+        author_url=author.website,
+        page_url=checked.key,
+        remote_addr=checked.remote_addr,
+    )
+
+
+def _refuse_closed(site: Site, thread: Thread) -> None:
+    if policy.is_closed(thread.created_at, site.close_after_days, utcnow()):
+        raise ThreadClosed("Comments are closed on this page.")
+
+
+def _is_banned(site: Site, author: Author, addr_hash: str | None) -> bool:
+    return moderation.is_banned(
+        site.id, user_id=author.user_id, email=author.email, address_hash=addr_hash
+    )
+
+
+def _status(site: Site, author: Author, verdict: spam.Verdict) -> CommentStatus:
+    """The spam checks' word if they have one, else the site's moderation mode."""
+    if verdict.status is not None:
+        return verdict.status
+    return policy.initial_status(
+        site.moderation, author_has_approved=_author_has_approved(site, author)
+    )
+
+
+def _store(
+    thread: Thread,
+    parent: Comment | None,
+    author: Author,
+    checked: _Checked,
+    status: CommentStatus,
+    addr_hash: str | None,
+) -> Comment:
+    comment = Comment(
+        thread_id=thread.id,
+        parent_id=parent.id if parent else None,
+        **author.columns(),
+        body=checked.body,
+        html=checked.html,
+        status=status,
+        remote_addr_hash=addr_hash,
+        idempotency_key=checked.idempotency_key,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent else comment.id
+    return comment
+
+
+def _tell_readers_and_moderators(
+    comment: Comment,
+    thread: Thread,
+    site: Site,
+    author: Author,
+    subscriber: tuple[str, str] | None,
+) -> None:
+    """Cached pages, counts, subscribers' and moderators' mail, and the author's own
+    subscription: all in the comment's transaction."""
+    cache.touch_thread(site.id, thread.id)
+    if comment.status is CommentStatus.APPROVED:
+        adjust_approved_count(thread.id, +1)
+        subscriptions.comment_approved(comment, thread, site)
+    elif comment.status is CommentStatus.PENDING:
+        notifications.comment_waiting(comment, thread, site)
+    if subscriber and comment.status is not CommentStatus.SPAM:
+        # Never for spam: a bot must not make us mail confirmations to strangers.
+        subscriptions.subscribe(site, thread, *subscriber, user_id=author.user_id)
+
+
+def _race_winner(site: Site, author: Author, checked: _Checked) -> Comment | None:
+    """The comment that won a race of two submits with one idempotency key, if that was it."""
+    if checked.idempotency_key is None:
+        return None
+    thread = db.session.execute(
+        select(Thread).where(Thread.site_id == site.id, Thread.url == checked.key)
+    ).scalar_one()
+    return _retried(thread, author, checked)
 
 
 def edit_comment(site: Site, viewer: Viewer, comment_id: object, body: object) -> Comment:
@@ -230,36 +276,28 @@ def _get_or_create_thread(site: Site, key: str, title: str) -> Thread:
     return thread
 
 
-def _by_idempotency_key(
-    thread: Thread | None,
-    key: str,
-    viewer: Viewer,
-    guest: GuestDetails | None,
-    body: str,
-    parent_id: object,
-) -> Comment | None:
-    if thread is None:
+def _retried(thread: Thread, author: Author, checked: _Checked) -> Comment | None:
+    """The comment a retried submit already stored, found by its idempotency key."""
+    if checked.idempotency_key is None:
         return None
     earlier = db.session.scalar(
-        select(Comment).where(Comment.thread_id == thread.id, Comment.idempotency_key == key)
+        select(Comment).where(
+            Comment.thread_id == thread.id, Comment.idempotency_key == checked.idempotency_key
+        )
     )
     if earlier is None:
         return None
-    if earlier.parent_id != parent_id:
-        raise IdempotencyConflict("This idempotency key was already used for another comment.")
-    same_author = (
-        earlier.user_id == viewer.user.id
-        if viewer.user
-        else guest is not None and earlier.user_id is None and earlier.guest_email == guest.email
+    same = (
+        earlier.parent_id == checked.parent_id
+        and key_of(earlier) == author.key
+        and earlier.body == checked.body
     )
-    if not same_author or earlier.body != body:
+    if not same:
         raise IdempotencyConflict("This idempotency key was already used for another comment.")
     return earlier
 
 
-def _subscriber(
-    viewer: Viewer, guest: GuestDetails | None, notify: object, notify_email: object
-) -> tuple[str, str] | None:
+def _subscriber(author: Author, notify: object, notify_email: object) -> tuple[str, str] | None:
     """(email, scope) when the author asked to be told of new comments, else None.
 
     `notify` is true (every new comment on the page) or "replies" (replies to them only).
@@ -268,8 +306,8 @@ def _subscriber(
     if not notify:
         return None
     scope = "replies" if notify == "replies" else "thread"
-    if viewer.user is None and guest is not None:
-        return guest.email, scope
+    if author.email is not None:
+        return author.email, scope
     if not isinstance(notify_email, str) or not notify_email.strip():
         raise ValidationError(
             "Give an email address to be notified of new comments.", field="notify_email"
@@ -282,27 +320,20 @@ def _subscriber(
         ) from None
 
 
-def _given(guest: GuestDetails | None) -> GuestDetails:
-    """A guest's details, read only for guests: whose details post_comment requires."""
-    if guest is None:
-        raise ValidationError("Please give your name and email.", field="name")
-    return guest
+def _written_by(author: Author) -> ColumnElement[bool]:
+    """Comments by this author: by their account, or a guest's by the same email."""
+    if author.user_id is not None:
+        return Comment.user_id == author.user_id
+    return Comment.user_id.is_(None) & (Comment.guest_email == author.email)
 
 
-def _refuse_duplicate(
-    thread: Thread, viewer: Viewer, guest: GuestDetails | None, body: str
-) -> None:
+def _refuse_duplicate(thread: Thread, author: Author, body: str) -> None:
     """The same text twice from one author on one page is a slip or a flood, never news."""
-    author = (
-        Comment.user_id == viewer.user.id
-        if viewer.user
-        else (Comment.user_id.is_(None)) & (Comment.guest_email == _given(guest).email)
-    )
     if db.session.scalar(
         select(
             exists().where(
                 Comment.thread_id == thread.id,
-                author,
+                _written_by(author),
                 Comment.body == body,
                 Comment.status != CommentStatus.DELETED,
             )
@@ -311,31 +342,35 @@ def _refuse_duplicate(
         raise DuplicateComment("You already posted this comment.", field="body")
 
 
-def _parent_in_thread(thread: Thread, parent_id: int, viewer: Viewer) -> Comment:
+def _parent_in_thread(thread: Thread, parent_id: int | None, author: Author) -> Comment | None:
+    """The comment replied to: on this page, and one the author may see."""
+    if parent_id is None:
+        return None
     parent = db.session.get(Comment, parent_id) if policy.is_id(parent_id) else None
-    if parent is None or parent.thread_id != thread.id or not viewer.can_see(parent):
+    visible = parent is not None and (
+        parent.status is CommentStatus.APPROVED
+        or (parent.status is CommentStatus.PENDING and author.owns(parent))
+    )
+    if parent is None or not visible or parent.thread_id != thread.id:
         raise ParentNotFound(
             "The comment you are replying to is not on this page.", field="parent_id"
         )
     return parent
 
 
-def _author_has_approved(site: Site, viewer: Viewer, guest: GuestDetails | None) -> bool:
+def _author_has_approved(site: Site, author: Author) -> bool:
     """Whether the author already has an approved comment on the site (for `first-time`).
 
     Guests are recognised like WordPress does, by the same name and email.
     """
-    if viewer.user is not None:
-        author = Comment.user_id == viewer.user.id
-    elif guest is not None:
-        author = (Comment.guest_email == guest.email) & (Comment.guest_name == guest.name)
-    else:
-        return False
+    written = _written_by(author)
+    if author.is_guest:
+        written = written & (Comment.guest_name == author.name)
     return bool(
         db.session.scalar(
             select(
                 exists().where(
-                    author,
+                    written,
                     Comment.status == CommentStatus.APPROVED,
                     Comment.thread_id.in_(select(Thread.id).where(Thread.site_id == site.id)),
                 )

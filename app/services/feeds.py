@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import selectinload
 
+from app.domain.authors import Author
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
@@ -66,7 +67,7 @@ def _feed(feed_id: str, title: str, link: str) -> FeedGenerator:
 def _finish(feed: FeedGenerator, comments: list[Comment]) -> bytes:
     feed.updated(comments[0].edited_at or comments[0].created_at if comments else utcnow())
     for comment in reversed(comments):  # feedgen puts the last added first
-        author = comment.user.display_name if comment.user else comment.guest_name or "Anonymous"
+        author = Author.of_comment(comment, comment.user).label
         entry = feed.add_entry()
         entry.id(f"{current_app.config['PUBLIC_URL']}/comments/{comment.id}")
         entry.title(f"{author} on {comment.thread.title or comment.thread.url}")

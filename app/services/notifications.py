@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from app.extensions import db
 from app.models import Comment, Moderator, Site, Thread, moderator_sites
 from app.models.types import utcnow
-from app.services import mail, mail_actions
+from app.services import authors, mail, mail_actions
 
 DIGEST_KEY = "moderation-digest"
 
@@ -34,6 +34,7 @@ def comment_waiting(comment: Comment, thread: Thread, site: Site) -> int:
         )
     ).all()
     base = current_app.config["PUBLIC_URL"]
+    author = authors.of_comment(comment)
     for moderator in moderators:
         links = {
             action: f"{base}/dashboard/mail/{mail_actions.make_token(moderator, comment, action)}"
@@ -43,7 +44,7 @@ def comment_waiting(comment: Comment, thread: Thread, site: Site) -> int:
             "comment": comment,
             "thread": thread,
             "site": site,
-            "author": comment.guest_name or "A signed-in reader",
+            "author": author.label,  # the name the dashboard shows
             "links": links,
             "queue_url": f"{base}/dashboard/?site={site.id}",
         }

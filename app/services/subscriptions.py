@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
-from app.models import Comment, Site, Subscription, Thread, User
+from app.models import Comment, Site, Subscription, Thread
 from app.models.types import utcnow
-from app.services import mail
+from app.services import authors, mail
 
 SCOPES = ("thread", "replies")
 CONFIRM_SECONDS = 7 * 24 * 3600
@@ -83,7 +83,7 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
     if comment.subscribers_notified:
         return 0
     comment.subscribers_notified = True
-    author_email = comment.guest_email
+    author = authors.of_comment(comment)
     parent_email = None
     if comment.parent_id:
         parent_email = db.session.scalar(
@@ -96,11 +96,9 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
             Subscription.unsubscribed_at.is_(None),
         )
     ).all()
-    user = db.session.get(User, comment.user_id) if comment.user_id else None
-    author = user.display_name if user else comment.guest_name
     sent = 0
     for subscription in subscribers:
-        if subscription.email == author_email:
+        if subscription.email == author.email:
             continue  # nobody needs mail about their own comment
         if subscription.scope == "replies" and subscription.email != parent_email:
             continue
@@ -109,7 +107,7 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
             "site": site,
             "thread": thread,
             "comment": comment,
-            "author": author or "A reader",
+            "author": author.label,
             "page_url": f"{thread.url}#comment-{comment.id}",
             "unsubscribe_url": links["unsubscribe"],
         }

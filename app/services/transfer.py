@@ -16,6 +16,7 @@ from typing import IO, Any, overload
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.domain.authors import Author
 from app.domain.errors import InvalidInput, InvalidJson
 from app.domain.json_input import parse_json
 from app.domain.states import CommentStatus
@@ -65,7 +66,7 @@ def export_site(site: Site, out: IO[str]) -> int:
 
 
 def _comment_out(comment: Comment) -> dict[str, Any]:
-    user = comment.user
+    author = Author.of_comment(comment, comment.user)
     return {
         "id": comment.id,
         "parent_id": comment.parent_id,
@@ -73,11 +74,11 @@ def _comment_out(comment: Comment) -> dict[str, Any]:
         "created_at": comment.created_at.isoformat(),
         "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
         "author": {
-            "name": user.display_name if user else comment.guest_name,
-            "email": comment.guest_email,
-            "website": comment.guest_website,
-            "provider": comment.provider,
-            "moderator": comment.moderator_id is not None,
+            "name": author.name or None,
+            "email": author.email,
+            "website": author.website,
+            "provider": author.provider,
+            "moderator": author.is_site,
         },
         "body": comment.body,
     }

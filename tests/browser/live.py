@@ -20,8 +20,7 @@ from werkzeug.wrappers import Request, Response
 from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
 from app.models import Comment, Site
-from app.services import comments, moderation, sites
-from app.services.viewers import Viewer
+from app.services import authors, comments, moderation, sites
 
 if TYPE_CHECKING:
     from tests.fakes import FakeProviderServer
@@ -106,10 +105,9 @@ class Live:
     ) -> int:
         with self.app.app_context():
             site = db.session.get(Site, site_id)
-            guest = comments.guest_details(name, f"{name.lower()}@example.com", None)
-            comment, _ = comments.post_comment(
-                site, Viewer(), url=url, body=body, parent_id=parent, guest=guest
-            )
+            author = authors.guest(name, f"{name.lower()}@example.com", None)
+            draft = comments.CommentDraft(url=url, body=body, parent_id=parent)
+            comment, _ = comments.post_comment(site, author, draft)
             if approve:
                 moderation.set_status(comment, CommentStatus.APPROVED)
             return comment.id

@@ -17,8 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.extensions import db
 from app.models import Comment, Site
-from app.services import comments, moderators
-from app.services.viewers import Viewer
+from app.services import authors, comments, moderators
 from tests.browser.live import Live
 
 pytestmark = pytest.mark.browser
@@ -60,10 +59,9 @@ def pending_comment(
     """A guest comment left pending, as under `ModerationMode.ALL`; returns its id."""
     with live.app.app_context():
         site = db.session.get(Site, site_id)
-        guest = comments.guest_details(name, f"{name.lower()}@example.com", None)
-        comment, _ = comments.post_comment(
-            site, Viewer(), url=url, body=body, title=title, guest=guest
-        )
+        author = authors.guest(name, f"{name.lower()}@example.com", None)
+        draft = comments.CommentDraft(url=url, body=body, title=title)
+        comment, _ = comments.post_comment(site, author, draft)
         return comment.id
 
 

@@ -16,11 +16,11 @@ from app.models import (
     Moderator,
 )
 from app.models.types import utcnow
+from app.services import authors
 from app.services.hashing import email_hash
 from app.services.moderation.audit import record_action
 from app.services.moderation.commands import move_comment
 from app.services.moderation.permissions import can_moderate, moderated_comment
-from app.services.moderation.queue import author_label
 
 
 def ban_author(
@@ -36,12 +36,13 @@ def ban_author(
     comment, site_id = moderated_comment(moderator, comment_id)
     if days is not None and not 1 <= days <= 3650:
         raise ValidationError("A ban lasts 1 to 3650 days, or has no end.", field="days")
+    author = authors.of_comment(comment)
     ban = Ban(
         site_id=site_id,
-        user_id=comment.user_id,
-        email_hash=email_hash(comment.guest_email) if by_email and not comment.user_id else None,
+        user_id=author.user_id,
+        email_hash=email_hash(author.email) if by_email else None,
         address_hash=comment.remote_addr_hash if by_address else None,
-        label=author_label(comment),
+        label=author.label,
         reason=reason.strip()[:300],
         expires_at=utcnow() + timedelta(days=days) if days else None,
         created_by_id=moderator.id,

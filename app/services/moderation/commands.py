@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.database import begin_write
 from app.domain import policy
+from app.domain.authors import Author
 from app.domain.errors import CommentNotFound, Forbidden, ValidationError
 from app.domain.markdown import render_markdown
 from app.domain.states import CommentStatus
@@ -106,8 +107,7 @@ def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
         thread_id=parent.thread_id,
         parent_id=parent.id,
         root_id=parent.root_id,
-        moderator_id=moderator.id,
-        guest_name=site.name,
+        **Author.site(site.name, moderator.id).columns(),
         body=body,
         html=render_markdown(body),
         status=CommentStatus.APPROVED,

@@ -8,6 +8,7 @@ from sqlalchemy import Select, String, and_, case, cast, false, func, literal, o
 from sqlalchemy.orm import selectinload
 
 from app.domain import policy
+from app.domain.authors import key_of
 from app.domain.errors import ValidationError
 from app.domain.states import CommentStatus
 from app.extensions import db
@@ -17,6 +18,7 @@ from app.models import (
     Thread,
     User,
 )
+from app.services import authors
 from app.services.moderation.permissions import moderated_comment, site_ids_of
 
 QUEUE_PAGE_SIZE = 50
@@ -132,15 +134,13 @@ def pending_total() -> int:
 
 
 def author_key(comment: Comment) -> str:
-    if comment.user_id:
-        return f"user:{comment.user_id}"
-    return f"guest:{comment.guest_email or ''}"
+    """`Author.key`: the key of the author's record in `_histories`."""
+    return key_of(comment)
 
 
 def author_label(comment: Comment) -> str:
-    if comment.user_id and comment.user is not None:
-        return comment.user.display_name
-    return comment.guest_name or "Anonymous"
+    """The author's name as moderators see it (the queue, bans)."""
+    return authors.of_comment(comment).label
 
 
 def _histories(comments: list[Comment]) -> dict[tuple[str, str], AuthorHistory]:
@@ -153,6 +153,7 @@ def _histories(comments: list[Comment]) -> dict[tuple[str, str], AuthorHistory]:
     user_ids = {c.user_id for c in comments if c.user_id}
     emails = {c.guest_email for c in comments if not c.user_id and c.guest_email}
     site_ids = {c.thread.site_id for c in comments}
+    # Author.key, in SQL.
     key = case(
         (Comment.user_id.is_not(None), literal("user:") + cast(Comment.user_id, String)),
         else_=literal("guest:") + func.coalesce(Comment.guest_email, ""),
