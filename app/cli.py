@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from app.domain.errors import DomainError
 from app.domain.states import ModerationMode
 from app.models import Site
-from app.services import importing, moderators, retention, sites, transfer
+from app.services import importing, links, moderators, retention, sites, transfer
 from app.services import mail as outbox
 
 site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
@@ -22,10 +22,9 @@ moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
 
 
 def embed_snippet(site_id: str) -> str:
-    base = current_app.config["PUBLIC_URL"]
+    script = links.public_url("embed.embed_script")
     return (
-        '<div id="afterword"></div>\n'
-        f'<script src="{base}/embed.js" data-site="{site_id}" async></script>'
+        f'<div id="afterword"></div>\n<script src="{script}" data-site="{site_id}" async></script>'
     )
 
 
@@ -103,7 +102,7 @@ def set_moderator_password(email: str, password: str | None) -> None:
 @click.command("demo", hidden=True)
 def demo() -> None:
     """Make sure the site `demo`, allowed on this service's own origin, exists."""
-    public_url = current_app.config["PUBLIC_URL"]
+    public_url = links.public_base()
     site = sites.ensure_site(name="demo", origin=public_url)
     # The same local server is reached as 127.0.0.1 or localhost; both are its own origin.
     if "://127.0.0.1" in public_url:

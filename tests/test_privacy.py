@@ -26,7 +26,7 @@ from app.models import (
     User,
 )
 from app.models.types import utcnow
-from app.services import identities, mail, privacy, retention
+from app.services import identities, links, mail, privacy, retention
 from app.services.identities import Profile
 from app.services.tokens import reader_token
 from tests.factories import (
@@ -418,7 +418,7 @@ def test_tampered_and_expired_links_change_nothing(client, site):
     tampered = path[:-6] + ("AAAAAA" if not path.endswith("AAAAAA") else "BBBBBB")
     expired = (
         "/privacy/"
-        + privacy.links.fernet()
+        + links.fernet(links.PRIVACY)
         .encrypt_at_time(
             json.dumps({"e": "zoe@example.com", "j": "x"}).encode(), int(time.time()) - 25 * 3600
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import current_app, g
 
@@ -14,6 +13,7 @@ from app.domain.authors import Author
 from app.domain.states import CommentStatus
 from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
+from app.services import links
 from app.services.hashing import keyed_hash
 from app.services.threads import CommentNode, ThreadPage
 from app.services.viewers import Viewer
@@ -130,11 +130,10 @@ def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
 
 
 def login_out(flow: LoginFlow, secret: str) -> dict[str, Any]:
-    start = f"{current_app.config['PUBLIC_URL']}/auth/{flow.provider}/start"
     return {
         "flow": flow.id,
         "secret": secret,
-        "start_url": f"{start}?{urlencode({'flow': flow.id})}",
+        "start_url": links.public_url("auth.start", provider=flow.provider, flow=flow.id),
     }
 
 

@@ -17,6 +17,7 @@ from flask import abort, current_app, redirect, request, session
 from flask.typing import ResponseReturnValue
 
 from app.auth.providers import ProviderSpec, oauth_client
+from app.services import links
 from app.services.identities import Profile
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class AuthorizationFailed(Exception):
 
 def callback_url(provider: str) -> str:
     """Exactly the redirect URI registered with the provider: PUBLIC_URL, never the Host."""
-    return f"{current_app.config['PUBLIC_URL']}/auth/{provider}/callback"
+    return links.public_url("auth.callback", provider=provider)
 
 
 def redirect_to_provider(spec: ProviderSpec, purpose: dict[str, Any]) -> ResponseReturnValue:

@@ -41,7 +41,7 @@ from app.domain.errors import DomainError, InvalidSignedRequest
 from app.errors import error_body
 from app.extensions import csrf, db
 from app.models import LoginFlow
-from app.services import identities, logins, moderators
+from app.services import identities, links, logins, moderators
 from app.services.identities import Profile
 
 
@@ -154,11 +154,8 @@ def facebook_data_deletion() -> ResponseReturnValue:
     except InvalidSignedRequest as err:
         body, status = error_body(err.status, err.code, err.message)
         return jsonify(body), status
-    status_url = url_for(
-        "auth.data_deletion_status", code=record.confirmation_code, _external=False
-    )
     return jsonify(
-        url=f"{current_app.config['PUBLIC_URL']}{status_url}",
+        url=links.public_url("auth.data_deletion_status", code=record.confirmation_code),
         confirmation_code=record.confirmation_code,
     )
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, current_app, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.demo import bp
 from app.extensions import db
 from app.models import Site
+from app.services import links
 
 DEMO_SITE_NAME = "demo"
 
@@ -79,7 +80,7 @@ def _demo_site() -> Site | None:
 
 def _render_post(post: Post) -> str | tuple[str, int]:
     site = _demo_site()
-    public_url = current_app.config["PUBLIC_URL"]
+    public_url = links.public_base()
     if site is None:
         return render_template("demo/setup.html", public_url=public_url), 200
     return render_template(
@@ -107,7 +108,7 @@ def show_elsewhere() -> str | tuple[str, int]:
     service, so every request the widget makes is a real cross-origin one.
     """
     site = _demo_site()
-    public_url = current_app.config["PUBLIC_URL"]
+    public_url = links.public_base()
     if site is None:
         return render_template("demo/setup.html", public_url=public_url), 200
     return render_template("demo/elsewhere.html", post=POSTS[0], site=site, public_url=public_url)
@@ -129,13 +130,18 @@ def show_post(slug: str) -> str | tuple[str, int] | Response:
 @bp.get("/demo/listing")
 def show_listing() -> str | tuple[str, int]:
     site = _demo_site()
-    public_url = current_app.config["PUBLIC_URL"]
+    public_url = links.public_base()
     if site is None:
         return render_template("demo/setup.html", public_url=public_url), 200
     # Thread URLs are the posts' addresses under PUBLIC_URL, which is what the widget uses
     # by default when the demo is opened there.
-    links = [
-        (post, f"{public_url}/" if i == 0 else f"{public_url}/demo/posts/{post.slug}")
+    posts = [
+        (
+            post,
+            links.public_url("demo.show_home")
+            if i == 0
+            else links.public_url("demo.show_post", slug=post.slug),
+        )
         for i, post in enumerate(POSTS)
     ]
-    return render_template("demo/listing.html", links=links, site=site, public_url=public_url)
+    return render_template("demo/listing.html", links=posts, site=site, public_url=public_url)

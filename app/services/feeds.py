@@ -3,10 +3,7 @@ names and titles are text, escaped by the feed library."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from feedgen.feed import FeedGenerator
-from flask import current_app
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +12,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
+from app.services import links
 
 FEED_ENTRIES = 50
 
@@ -22,8 +20,7 @@ FEED_ENTRIES = 50
 def thread_feed(site: Site, thread: Thread | None, page_url: str) -> bytes:
     """The newest approved comments of one page."""
     feed = _feed(
-        f"{current_app.config['PUBLIC_URL']}/feeds/sites/{site.id}/thread.atom?"
-        + urlencode({"url": page_url}),
+        links.public_url("feeds.thread_feed", site_id=site.id, url=page_url),
         f"Comments on {thread.title if thread and thread.title else page_url}",
         page_url,
     )
@@ -34,7 +31,7 @@ def thread_feed(site: Site, thread: Thread | None, page_url: str) -> bytes:
 def site_feed(site: Site) -> bytes:
     """The newest approved comments on every page of a site."""
     feed = _feed(
-        f"{current_app.config['PUBLIC_URL']}/feeds/sites/{site.id}.atom",
+        links.public_url("feeds.site_feed", site_id=site.id),
         f"Comments on {site.name}",
         site.origins[0],
     )
@@ -69,7 +66,8 @@ def _finish(feed: FeedGenerator, comments: list[Comment]) -> bytes:
     for comment in reversed(comments):  # feedgen puts the last added first
         author = Author.of_comment(comment, comment.user).label
         entry = feed.add_entry()
-        entry.id(f"{current_app.config['PUBLIC_URL']}/comments/{comment.id}")
+        # A stable id in the service's namespace; not an address anyone fetches.
+        entry.id(f"{links.public_base()}/comments/{comment.id}")
         entry.title(f"{author} on {comment.thread.title or comment.thread.url}")
         entry.author(name=author)
         entry.link(href=f"{comment.thread.url}#comment-{comment.id}", rel="alternate")

@@ -5,18 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.exc import IntegrityError
-
 from app.database import begin_write
-from app.domain.errors import LinkExpired, LinkInvalid
+from app.domain.errors import LinkInvalid
 from app.extensions import db
-from app.models import Comment, Moderator, UsedActionToken
-from app.services import moderation
+from app.models import Comment, Moderator
+from app.services import links, moderation
 
-_SALT = "afterword.mail-action"
-LINK_SECONDS = 3 * 24 * 3600  # a weekend away, not forever
+LINK_SECONDS = links.MAIL_ACTION.max_age
 
 
 @dataclass(frozen=True)
@@ -27,24 +22,19 @@ class MailLink:
     jti: str
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
-
-
 def make_token(moderator: Moderator, comment: Comment, action: str) -> str:
     if action not in moderation.ACTIONS:
         raise ValueError(action)
     payload = {"m": moderator.id, "c": comment.id, "a": action, "j": secrets.token_urlsafe(16)}
-    return _serializer().dumps(payload)
+    return links.sign(links.MAIL_ACTION, payload)
+
+
+def url(moderator: Moderator, comment: Comment, action: str) -> str:
+    return links.public_url("dashboard.mail_action", token=make_token(moderator, comment, action))
 
 
 def read(token: str) -> MailLink:
-    try:
-        data = _serializer().loads(token, max_age=LINK_SECONDS)
-    except SignatureExpired:
-        raise LinkExpired("This link has expired. Open the dashboard instead.") from None
-    except BadSignature:
-        raise LinkInvalid("This link is not valid.") from None
+    data = links.load(links.MAIL_ACTION, token)
     try:
         return MailLink(int(data["m"]), int(data["c"]), str(data["a"]), str(data["j"]))
     except (KeyError, TypeError, ValueError):
@@ -57,12 +47,7 @@ def use(link: MailLink) -> Comment:
     if moderator is None:
         raise LinkInvalid("This link is not valid.")
     begin_write()
-    db.session.add(UsedActionToken(jti=link.jti))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise LinkExpired("This link was already used.") from None
+    links.use_once(links.MAIL_ACTION, link.jti, used="This link was already used.")
     [comment] = moderation.apply_action(moderator, [link.comment_id], link.action)
     db.session.commit()
     return comment

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from app.extensions import db
 from app.models import Comment, Moderator, Site, Thread, moderator_sites
 from app.models.types import utcnow
-from app.services import authors, mail, mail_actions
+from app.services import authors, links, mail, mail_actions
 
 DIGEST_KEY = "moderation-digest"
 
@@ -33,20 +33,18 @@ def comment_waiting(comment: Comment, thread: Thread, site: Site) -> int:
             ),
         )
     ).all()
-    base = current_app.config["PUBLIC_URL"]
     author = authors.of_comment(comment)
     for moderator in moderators:
-        links = {
-            action: f"{base}/dashboard/mail/{mail_actions.make_token(moderator, comment, action)}"
-            for action in ("approve", "reject")
+        actions = {
+            action: mail_actions.url(moderator, comment, action) for action in ("approve", "reject")
         }
         context = {
             "comment": comment,
             "thread": thread,
             "site": site,
             "author": author.label,  # the name the dashboard shows
-            "links": links,
-            "queue_url": f"{base}/dashboard/?site={site.id}",
+            "links": actions,
+            "queue_url": links.public_url("dashboard.queue", site=site.id),
         }
         digest = moderator.notify == "digest"
         mail.enqueue(

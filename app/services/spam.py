@@ -13,6 +13,7 @@ import requests
 from flask import current_app
 
 from app.domain.states import CommentStatus
+from app.services import links
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _akismet(submission: Submission, signals: Signals) -> Verdict | None:
             config["AKISMET_URL"],
             data={
                 "api_key": config["AKISMET_KEY"],
-                "blog": config["PUBLIC_URL"],
+                "blog": links.public_base(),
                 "user_ip": submission.remote_addr or "",
                 "user_agent": signals.user_agent,
                 "referrer": signals.referrer,

@@ -3,21 +3,16 @@ one-click unsubscribe (RFC 8058), signed links that expire. Mail goes through th
 
 from __future__ import annotations
 
-from flask import current_app, render_template
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import render_template
 from sqlalchemy import select
 
-from app.domain.errors import LinkExpired, LinkInvalid
+from app.domain.errors import LinkInvalid
 from app.extensions import db
 from app.models import Comment, Site, Subscription, Thread
 from app.models.types import utcnow
-from app.services import authors, mail
+from app.services import authors, links, mail
 
 SCOPES = ("thread", "replies")
-CONFIRM_SECONDS = 7 * 24 * 3600
-UNSUBSCRIBE_SECONDS = 400 * 24 * 3600  # outlives any mail a reader might still keep
-_CONFIRM_SALT = "afterword.subscription-confirm"
-_UNSUBSCRIBE_SALT = "afterword.subscription-unsubscribe"
 
 
 def subscribe(
@@ -51,7 +46,7 @@ def subscribe(
 
 
 def confirm(token: str) -> Subscription:
-    subscription = _from_token(token, _CONFIRM_SALT, CONFIRM_SECONDS)
+    subscription = _from_token(token, links.CONFIRM_SUBSCRIPTION)
     if subscription.confirmed_at is None:
         subscription.confirmed_at = utcnow()
     subscription.unsubscribed_at = None
@@ -60,7 +55,7 @@ def confirm(token: str) -> Subscription:
 
 
 def unsubscribe(token: str) -> Subscription:
-    subscription = _from_token(token, _UNSUBSCRIBE_SALT, UNSUBSCRIBE_SECONDS)
+    subscription = _from_token(token, links.UNSUBSCRIBE)
     if subscription.unsubscribed_at is None:
         subscription.unsubscribed_at = utcnow()
     db.session.commit()
@@ -70,8 +65,8 @@ def unsubscribe(token: str) -> Subscription:
 def peek(token: str, *, unsubscribing: bool) -> Subscription:
     """The subscription a link is for, changing nothing (for the page a GET shows)."""
     if unsubscribing:
-        return _from_token(token, _UNSUBSCRIBE_SALT, UNSUBSCRIBE_SECONDS)
-    return _from_token(token, _CONFIRM_SALT, CONFIRM_SECONDS)
+        return _from_token(token, links.UNSUBSCRIBE)
+    return _from_token(token, links.CONFIRM_SUBSCRIPTION)
 
 
 def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
@@ -141,12 +136,11 @@ def _confirmed_for_account(user_id: int, email: str) -> bool:
 
 
 def _send_confirmation(site: Site, thread: Thread, subscription: Subscription) -> None:
-    base = current_app.config["PUBLIC_URL"]
-    token = _serializer(_CONFIRM_SALT).dumps(subscription.id)
+    token = links.sign(links.CONFIRM_SUBSCRIPTION, subscription.id)
     context = {
         "site": site,
         "thread": thread,
-        "confirm_url": f"{base}/notifications/confirm/{token}",
+        "confirm_url": links.public_url("subscribe.confirm", token=token),
         "for_account": subscription.user_id is not None,
     }
     mail.enqueue(
@@ -158,22 +152,14 @@ def _send_confirmation(site: Site, thread: Thread, subscription: Subscription) -
 
 
 def _links(subscription: Subscription) -> dict[str, str]:
-    base = current_app.config["PUBLIC_URL"]
-    token = _serializer(_UNSUBSCRIBE_SALT).dumps(subscription.id)
-    return {"unsubscribe": f"{base}/notifications/unsubscribe/{token}"}
+    token = links.sign(links.UNSUBSCRIBE, subscription.id)
+    return {"unsubscribe": links.public_url("subscribe.unsubscribe", token=token)}
 
 
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
-def _from_token(token: str, salt: str, max_age: int) -> Subscription:
-    try:
-        subscription_id = _serializer(salt).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise LinkExpired("This link has expired.") from None
-    except BadSignature:
-        raise LinkInvalid("This link is not valid.") from None
+def _from_token(token: str, purpose: links.Purpose) -> Subscription:
+    subscription_id = links.load(purpose, token)
+    if not isinstance(subscription_id, int):
+        raise LinkInvalid("This link is not valid.")
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None:
         raise LinkInvalid("This link is not valid any more.")

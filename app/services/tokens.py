@@ -5,14 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
-
-_EDIT_SALT = "afterword.comment-edit"
-
-
-def _serializer(salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+from app.domain.errors import LinkExpired, LinkInvalid
+from app.services import links
 
 
 def edit_token(comment_id: int) -> str:
@@ -20,15 +14,15 @@ def edit_token(comment_id: int) -> str:
 
     It does not expire by itself; the edit window is checked against the comment's time.
     """
-    return _serializer(_EDIT_SALT).dumps(comment_id)
+    return links.sign(links.COMMENT_EDIT, comment_id)
 
 
 def comment_id_from_edit_token(token: object) -> int | None:
     if not isinstance(token, str) or len(token) > 200:
         return None
     try:
-        value = _serializer(_EDIT_SALT).loads(token)
-    except BadSignature:
+        value = links.load(links.COMMENT_EDIT, token)
+    except (LinkInvalid, LinkExpired):
         return None
     return value if isinstance(value, int) else None
 
@@ -36,11 +30,6 @@ def comment_id_from_edit_token(token: object) -> int | None:
 def comment_ids_from_edit_tokens(tokens: Iterable[str]) -> set[int]:
     ids = (comment_id_from_edit_token(t) for t in tokens)
     return {i for i in ids if i is not None}
-
-
-_READER_SALT = "afterword.reader"
-# A signed-in reader stays signed in on a site for a week; then they click the icon again.
-READER_TOKEN_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -52,18 +41,16 @@ class ReaderClaims:
 
 def reader_token(user_id: int, site_id: str, provider: str) -> str:
     """The bearer token the widget keeps for a signed-in reader, valid on one site only."""
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_READER_SALT)
-    return serializer.dumps({"u": user_id, "s": site_id, "p": provider})
+    return links.sign(links.READER, {"u": user_id, "s": site_id, "p": provider})
 
 
 def reader_claims(token: str, site_id: str) -> ReaderClaims | None:
     """The reader a token names, if it is genuine, fresh and for this site."""
     if len(token) > 500:
         return None
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_READER_SALT)
     try:
-        data = serializer.loads(token, max_age=READER_TOKEN_SECONDS)
-    except BadSignature:  # SignatureExpired is a BadSignature too
+        data = links.load(links.READER, token)
+    except (LinkInvalid, LinkExpired):
         return None
     if not isinstance(data, dict) or data.get("s") != site_id or not isinstance(data.get("u"), int):
         return None

@@ -1,7 +1,7 @@
 """People's own data: getting a copy of it and having it erased.
 
 A signed-in reader acts with their bearer token; a guest proves they own an address through a
-link mailed to it (`links`); a moderator erases an author's data on the sites they moderate.
+link mailed to it (`guest_links`); a moderator erases an author's data on the sites they moderate.
 `records` reads what is stored about a person, `erasure` removes it.
 """
 
@@ -13,7 +13,7 @@ from app.services.privacy.erasure import (
     erase_user,
     forget_user,
 )
-from app.services.privacy.links import (
+from app.services.privacy.guest_links import (
     LINK_SECONDS,
     GuestLink,
     erase_with_link,
