@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
 from app.models import Comment, Thread
+from app.services.tokens import edit_token
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, make_site, post_json
 
 
@@ -151,6 +153,56 @@ def test_reply_to_someone_elses_pending_comment_is_refused(client, site):
     hidden = make_comment(site, status=None)
     resp = post_json(client, site, guest_payload(parent_id=hidden.id))
     assert resp.json["error"]["code"] == "parent_not_found"
+
+
+def test_a_guest_answers_their_own_waiting_comment_and_the_answer_waits_with_it(client, site):
+    first = post_json(client, site, guest_payload(body="My question"))
+    mine, token = first.json["comment"], first.json["edit_token"]
+    assert mine["status"] == "pending"
+
+    reply = post_json(
+        client,
+        site,
+        guest_payload(body="One more thing", parent_id=mine["id"], parent_edit_token=token),
+    )
+
+    assert reply.status_code == 201, reply.json
+    assert reply.json["comment"]["status"] == "pending"
+    assert reply.json["comment"]["parent_id"] == mine["id"]
+    # The author sees both, the answer under the question; nobody else sees either.
+    tokens = ",".join([token, reply.json["edit_token"]])
+    own = client.get(
+        f"/api/v1/sites/{site.id}/thread",
+        query_string={"url": POST_URL, "mine": tokens},
+        headers={"Origin": HOST_ORIGIN},
+    ).json
+    [question] = own["comments"]
+    assert question["id"] == mine["id"]
+    assert [r["body"] for r in question["replies"]] == ["One more thing"]
+    public = client.get(
+        f"/api/v1/sites/{site.id}/thread",
+        query_string={"url": POST_URL},
+        headers={"Origin": HOST_ORIGIN},
+    ).json
+    assert public["comments"] == []
+
+
+def test_a_waiting_comment_cannot_be_answered_with_another_comments_token(client, site):
+    hidden = make_comment(site, status=None)
+    other = post_json(client, site, guest_payload(body="Elsewhere"))
+    stolen = {"parent_id": hidden.id, "parent_edit_token": other.json["edit_token"]}
+    for token in (other.json["edit_token"], "forged", 7, None):
+        stolen["parent_edit_token"] = token
+        resp = post_json(client, site, guest_payload(body=f"Try {token}", **stolen))
+        assert resp.status_code == 422 and resp.json["error"]["code"] == "parent_not_found"
+
+
+def test_on_a_site_without_moderation_an_answer_to_a_waiting_comment_still_waits(client):
+    site = make_site(moderation=ModerationMode.NONE)
+    parent = make_comment(site, status=CommentStatus.PENDING)  # held by the spam check, say
+    token = edit_token(parent.id)
+    resp = post_json(client, site, guest_payload(parent_id=parent.id, parent_edit_token=token))
+    assert resp.status_code == 201 and resp.json["comment"]["status"] == "pending"
 
 
 @pytest.mark.parametrize("parent_id", ["1", True, 1.5, [1]])

@@ -147,6 +147,7 @@ def post_comment() -> tuple[dict[str, Any], int]:
         title=data.get("title", ""),
         body=data.get("body"),
         parent_id=data.get("parent_id"),
+        parent_edit_token=data.get("parent_edit_token"),
         idempotency_key=data.get("idempotency_key"),
         notify=data.get("notify", False),
         notify_email=data.get("notify_email"),

@@ -34,6 +34,7 @@ from app.models.types import utcnow
 from app.services import cache, moderation, moderators, notifications, spam, subscriptions
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
+from app.services.tokens import comment_id_from_edit_token
 from app.services.viewers import Viewer
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -47,6 +48,8 @@ class CommentDraft:
     body: object
     title: object = ""
     parent_id: object = None
+    # A guest answering their own comment while it waits proves it is theirs with its token.
+    parent_edit_token: object = None
     idempotency_key: object = None
     # True: mail about every new comment on the page; "replies": only replies to this one.
     notify: object = False
@@ -87,10 +90,10 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
             return earlier, False
         _refuse_closed(site, thread)
         _refuse_duplicate(thread, author, checked.body)
-        parent = _parent_in_thread(thread, checked.parent_id, author)
+        parent = _parent_in_thread(thread, checked.parent_id, author, draft.parent_edit_token)
         addr_hash = address_hash(checked.remote_addr)
         banned = _is_banned(site, author, addr_hash)
-        status = CommentStatus.SPAM if banned else _status(site, author, verdict)
+        status = CommentStatus.SPAM if banned else _status(site, author, verdict, parent)
         comment = _store(thread, parent, author, checked, status, addr_hash)
         _tell_readers_and_moderators(comment, thread, site, author, checked.subscriber)
         db.session.commit()
@@ -160,10 +163,15 @@ def _is_banned(site: Site, author: Author, addr_hash: str | None) -> bool:
     )
 
 
-def _status(site: Site, author: Author, verdict: spam.Verdict) -> CommentStatus:
-    """The spam checks' word if they have one, else the site's moderation mode."""
+def _status(
+    site: Site, author: Author, verdict: spam.Verdict, parent: Comment | None
+) -> CommentStatus:
+    """The spam checks' word if they have one, else the site's moderation mode; an answer to
+    a comment that waits for a moderator waits with it."""
     if verdict.status is not None:
         return verdict.status
+    if parent is not None and parent.status is CommentStatus.PENDING:
+        return CommentStatus.PENDING
     return policy.initial_status(
         site.moderation, author_has_approved=_author_has_approved(site, author)
     )
@@ -342,14 +350,20 @@ def _refuse_duplicate(thread: Thread, author: Author, body: str) -> None:
         raise DuplicateComment("You already posted this comment.", field="body")
 
 
-def _parent_in_thread(thread: Thread, parent_id: int | None, author: Author) -> Comment | None:
-    """The comment replied to: on this page, and one the author may see."""
+def _parent_in_thread(
+    thread: Thread, parent_id: int | None, author: Author, parent_token: object
+) -> Comment | None:
+    """The comment replied to: on this page, and one the author may see (approved, or their
+    own while it waits: by account, or for a guest by the comment's edit token)."""
     if parent_id is None:
         return None
     parent = db.session.get(Comment, parent_id) if policy.is_id(parent_id) else None
     visible = parent is not None and (
         parent.status is CommentStatus.APPROVED
-        or (parent.status is CommentStatus.PENDING and author.owns(parent))
+        or (
+            parent.status is CommentStatus.PENDING
+            and (author.owns(parent) or comment_id_from_edit_token(parent_token) == parent.id)
+        )
     )
     if parent is None or not visible or parent.thread_id != thread.id:
         raise ParentNotFound(

@@ -111,6 +111,30 @@ def test_reply_form_opens_under_its_comment_and_reply_lands_inside_it(
     expect(page.locator(f"#afterword li#c{parent} li.c")).to_contain_text(PENDING)
 
 
+def test_a_guest_answers_their_own_waiting_comment(live: Live, site_id: str, page: Page) -> None:
+    url = live.host_page("/own-pending", site_id)
+    page.goto(url)
+    widget = page.locator("#afterword")
+    fill_guest(widget, email="ines@example.com", name="Ines", body="Is the class on Monday?")
+    widget.get_by_role("button", name="Post Comment").click()
+    mine = widget.locator("li.c", has_text="Is the class on Monday?")
+    expect(mine).to_contain_text(PENDING)
+
+    mine.get_by_role("button", name="Reply").first.click()
+    form = mine.locator("form")
+    form.get_by_label("Comment", exact=True).fill("Or on Tuesday?")
+    if form.get_by_label("Email", exact=True).count():
+        form.get_by_label("Email", exact=True).fill("ines@example.com")
+        form.get_by_label("Name", exact=True).fill("Ines")
+    form.get_by_role("button", name="Post Comment").click()
+
+    answer = mine.locator("li.c", has_text="Or on Tuesday?")
+    expect(answer).to_contain_text(PENDING)
+    expect(widget.get_by_text("not on this page")).to_have_count(0)
+    page.reload()
+    expect(widget.locator("li.c li.c", has_text="Or on Tuesday?")).to_contain_text(PENDING)
+
+
 def test_replies_deeper_than_four_levels_continue_at_the_fourth(
     live: Live, site_id: str, page: Page
 ) -> None:

@@ -48,7 +48,7 @@ function commentForm(parentLi) {
       idempotencyKey ||= uuid(); // kept until success, so a retry after a lost answer is not stored twice
       try {
         const j = await send("POST", "/comments", {
-          url: pageUrl, title: pageTitle, parent_id: parentId ?? null, body: v.body, name: v.name, email: v.email,
+          url: pageUrl, title: pageTitle, parent_id: parentId ?? null, parent_edit_token: state.editTokens[parentId], body: v.body, name: v.name, email: v.email,
           website: v.website || undefined, notify: !!v.notify, notify_email: v.notify_email, idempotency_key: idempotencyKey,
           hp: v.hp || "", fill_ms: Date.now() - openedAt,
         });
