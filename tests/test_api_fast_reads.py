@@ -20,8 +20,8 @@ from app.extensions import db
 from app.page_headers import AnswerHeaders
 from app.services import cache
 from config import TestingConfig
-from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, make_site, post_json
+from tests.helpers import fresh_app
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 OTHER_URL = f"{HOST_ORIGIN}/2026/second-post"

@@ -20,7 +20,7 @@ from app.models import Comment, OutboxMessage
 from app.models.types import utcnow
 from app.services import mail, mail_actions, moderators
 from tests.factories import guest_payload, make_moderator, make_site, post_json
-from tests.test_dashboard import Dashboard
+from tests.helpers import Dashboard
 
 
 class Inbox:

@@ -280,7 +280,7 @@ def test_spam_never_subscribes_anyone(app, client):
 
 
 def test_signed_in_reader_gives_an_email_to_be_notified(client, site):
-    from tests.test_auth_flows import signed_in_token
+    from tests.helpers import signed_in_token
 
     client.application.config["DEV_LOGIN"] = True
     token = signed_in_token(client, site)
