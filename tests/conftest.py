@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from app import clock as app_clock
 from app.models import Site
 from tests.factories import HOST_ORIGIN, make_site
 from tests.helpers import fresh_app
@@ -43,3 +45,10 @@ def site(app: Flask) -> Site:
 @pytest.fixture
 def origin() -> str:
     return HOST_ORIGIN
+
+
+@pytest.fixture
+def clock() -> Iterator[ModuleType]:
+    """The service's clock (app/clock.py): `clock.advance(seconds)` instead of sleeping."""
+    yield app_clock
+    app_clock.reset()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -211,8 +210,12 @@ def test_a_lost_generation_never_brings_an_old_page_back(app):
     assert cache.cached_thread("s1", 7, "oldest:1:50", lambda: "new page") == "new page"
 
 
-def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(tmp_path):
+def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(
+    tmp_path, clock, monkeypatch
+):
     """Two workers on one database, each with its own in-process cache."""
+    # cachelib's in-process cache asks time() for itself; it reads the service's clock here.
+    monkeypatch.setattr("cachelib.simple.time", clock.time)
     with fresh_app(tmp_path, CACHE_DEFAULT_TIMEOUT=1) as writer:
         site = make_site(moderation=ModerationMode.NONE)
         make_comment(site, body="first")
@@ -227,7 +230,7 @@ def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(tmp_pa
         assert len(payload(thread(other_client, site_ref))["comments"]) == 1
         make_comment(site, body="second")  # written through the first worker
         assert len(payload(thread(writer.test_client(), site_ref))["comments"]) == 2
-        time.sleep(1.1)
+        clock.advance(1.1)  # past CACHE_DEFAULT_TIMEOUT
         assert len(payload(thread(other_client, site_ref))["comments"]) == 2
         with other.app_context():
             db.engine.dispose()

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Comment, Identity, LoginFlow, User
+from app.services.logins import FLOW_LIFETIME
+from app.services.tokens import READER_TOKEN_SECONDS
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, post_json
 from tests.helpers import claim, dev_sign_in, handed_code, new_flow, signed_in_token
 
@@ -187,6 +189,25 @@ def test_an_old_flow_expires(client, site):
     assert client.get(f"/auth/dev/start?flow={started['flow']}").status_code == 410
     resp = claim(client, site, started["flow"], secret=started["secret"], code=code)
     assert resp.status_code == 410
+
+
+def test_a_flow_older_than_its_lifetime_expires_by_the_clock(client, site, clock):
+    started = new_flow(client, site).json
+    code = handed_code(dev_sign_in(client, started["flow"]))
+    clock.advance(FLOW_LIFETIME.total_seconds() + 1)
+    resp = claim(client, site, started["flow"], secret=started["secret"], code=code)
+    assert resp.status_code == 410
+
+
+def test_a_reader_token_ends_after_its_lifetime(client, site, clock):
+    token = signed_in_token(client, site)
+    headers = {"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"}
+    path = f"/api/v1/sites/{site.id}/thread"
+    clock.advance(READER_TOKEN_SECONDS - 60)
+    assert client.get(path, query_string={"url": POST_URL}, headers=headers).json["viewer"]
+    clock.advance(120)
+    resp = client.get(path, query_string={"url": POST_URL}, headers=headers)
+    assert resp.json["viewer"] is None and resp.json["session_expired"] is True
 
 
 def test_unknown_flow_is_a_plain_page(client):

@@ -9,6 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.database import begin_write
 from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
@@ -28,7 +29,7 @@ class MailLink:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=clock.Signer)
 
 
 def make_token(moderator: Moderator, comment: Comment, action: str) -> str:

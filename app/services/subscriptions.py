@@ -7,6 +7,7 @@ from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from app import clock
 from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
 from app.models import Comment, Site, Subscription, Thread, User
@@ -166,7 +167,7 @@ def _links(subscription: Subscription) -> dict[str, str]:
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=clock.Signer)
 
 
 def _from_token(token: str, salt: str, max_age: int) -> Subscription:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
+from app import clock
+
 _EDIT_SALT = "afterword.comment-edit"
 
 
@@ -52,7 +54,9 @@ class ReaderClaims:
 
 def reader_token(user_id: int, site_id: str, provider: str) -> str:
     """The bearer token the widget keeps for a signed-in reader, valid on one site only."""
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_READER_SALT)
+    serializer = URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=_READER_SALT, signer=clock.Signer
+    )
     return serializer.dumps({"u": user_id, "s": site_id, "p": provider})
 
 
@@ -60,7 +64,9 @@ def reader_claims(token: str, site_id: str) -> ReaderClaims | None:
     """The reader a token names, if it is genuine, fresh and for this site."""
     if len(token) > 500:
         return None
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_READER_SALT)
+    serializer = URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=_READER_SALT, signer=clock.Signer
+    )
     try:
         data = serializer.loads(token, max_age=READER_TOKEN_SECONDS)
     except BadSignature:  # SignatureExpired is a BadSignature too
