@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -34,17 +33,23 @@ class Inbox:
         return "250 OK"
 
 
+class AnyPortController(Controller):
+    """aiosmtpd's threaded controller on the port the OS picked for `port=0`: it checks that
+    the server is up by connecting to its port, so it reads which one first."""
+
+    def _trigger_server(self) -> None:
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
 @pytest.fixture
 def inbox(app) -> Iterator[Inbox]:
     handler = Inbox()
-    with socket.socket() as probe:  # the controller checks readiness on its port, so no 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = AnyPortController(handler, hostname="127.0.0.1", port=0)
     controller.start()
     app.config.update(
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=port,
+        MAIL_PORT=controller.port,
         MAIL_USE_TLS=False,
         MAIL_FROM="comments@blog.example",
     )
