@@ -7,6 +7,7 @@ tests/helpers.py.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +20,13 @@ from app import clock as app_clock
 from app.models import Site
 from tests.factories import HOST_ORIGIN, make_site
 from tests.helpers import fresh_app
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    shared = [name for name in ("TEST_DATABASE_URL", "REDIS_URL") if os.environ.get(name)]
+    if shared and getattr(config.option, "numprocesses", None):
+        # Every test empties the one database and resets the one set of rate limits.
+        raise pytest.UsageError(f"pytest-xdist workers would share {' and '.join(shared)}: -n 0")
 
 
 @pytest.fixture
