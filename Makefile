@@ -25,8 +25,12 @@ run: $(VENV)/.installed
 	$(BIN)/flask demo
 	DEV_LOGIN=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Two workers (pytest-xdist) on SQLite, where each test has its own database file; one process
+# with TEST_DATABASE_URL or REDIS_URL, whose one database the workers would share.
+TEST_WORKERS ?= $(if $(TEST_DATABASE_URL)$(REDIS_URL),0,2)
+
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The benchmark against Isso (bench/README.md); wrk comes from the system: apt-get install wrk.
 ISSO_VENV := bench/.isso-venv

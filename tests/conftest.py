@@ -1,67 +1,32 @@
 """App, client and database fixtures: every test gets a fresh, empty database.
 
 SQLite by default (a file in the test's tmp dir, so threads can share it); set
-TEST_DATABASE_URL to run the same tests on PostgreSQL.
+TEST_DATABASE_URL to run the same tests on PostgreSQL. Helpers that test modules share are in
+tests/helpers.py.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
 
-from app import create_app
-from app.extensions import db, limiter
+from app import clock as app_clock
 from app.models import Site
-from config import TestingConfig
 from tests.factories import HOST_ORIGIN, make_site
+from tests.helpers import fresh_app
 
 
-def database_url(tmp_path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
-
-
-def reset_database() -> None:
-    """Drop everything, including Alembic's table, so each test starts from nothing."""
-    db.drop_all()
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-
-
-@contextmanager
-def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
-    """An app on an empty database, inside its app context."""
-    namespace = f"afterword-test-{uuid.uuid4().hex}:"
-    app = create_app(
-        TestingConfig,
-        SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
-        CACHE_KEY_PREFIX=namespace,
-        **overrides,
-    )
-
-    @app.teardown_request
-    def forget_per_request_caches(_exc: BaseException | None) -> None:
-        # Requests reuse the test's app context, and with it `g`, where Flask-Login and
-        # Flask-WTF cache the user and the CSRF token; a real server starts each request
-        # afresh, so tests with several browsers must too.
-        for name in ("_login_user", "csrf_token", "session_expired", "signed_in_key"):
-            g.pop(name, None)
-
-    with app.app_context():
-        limiter.reset()  # one limiter serves every test app; Redis would carry counts over
-        reset_database()
-        db.create_all()
-        yield app
-        db.session.remove()
-        reset_database()
-        db.engine.dispose()
+def pytest_configure(config: pytest.Config) -> None:
+    shared = [name for name in ("TEST_DATABASE_URL", "REDIS_URL") if os.environ.get(name)]
+    if shared and getattr(config.option, "numprocesses", None):
+        # Every test empties the one database and resets the one set of rate limits.
+        raise pytest.UsageError(f"pytest-xdist workers would share {' and '.join(shared)}: -n 0")
 
 
 @pytest.fixture
@@ -88,3 +53,10 @@ def site(app: Flask) -> Site:
 @pytest.fixture
 def origin() -> str:
     return HOST_ORIGIN
+
+
+@pytest.fixture
+def clock() -> Iterator[ModuleType]:
+    """The service's clock (app/clock.py): `clock.advance(seconds)` instead of sleeping."""
+    yield app_clock
+    app_clock.reset()

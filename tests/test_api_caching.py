@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask_sqlalchemy.record_queries import get_recorded_queries
-
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.services import moderation, sites
-from tests.conftest import fresh_app
+from tests import helpers
 from tests.factories import (
     HOST_ORIGIN,
     POST_URL,
@@ -19,6 +17,7 @@ from tests.factories import (
     make_site,
     post_json,
 )
+from tests.helpers import fresh_app
 
 
 def read(client, site, **extra):
@@ -31,11 +30,7 @@ def read(client, site, **extra):
 
 def selects_during(action) -> int:
     db.session.expire_all()
-    before = len(get_recorded_queries())
-    action()
-    return sum(
-        q.statement.lstrip().upper().startswith("SELECT") for q in get_recorded_queries()[before:]
-    )
+    return helpers.selects_during(action)
 
 
 def test_a_second_guest_read_comes_from_the_cache(client, site):

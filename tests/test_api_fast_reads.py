@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -21,8 +20,8 @@ from app.extensions import db, limiter
 from app.page_headers import AnswerHeaders
 from app.services import cache
 from config import TestingConfig
-from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, make_site, post_json
+from tests.helpers import fresh_app
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 OTHER_URL = f"{HOST_ORIGIN}/2026/second-post"
@@ -212,8 +211,12 @@ def test_a_lost_generation_never_brings_an_old_page_back(app):
     assert cache.cached_thread("s1", 7, "oldest:1:50", lambda: "new page") == "new page"
 
 
-def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(tmp_path):
+def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(
+    tmp_path, clock, monkeypatch
+):
     """Two workers on one database, each with its own in-process cache."""
+    # cachelib's in-process cache asks time() for itself; it reads the service's clock here.
+    monkeypatch.setattr("cachelib.simple.time", clock.time)
     with fresh_app(tmp_path, CACHE_DEFAULT_TIMEOUT=1) as writer:
         site = make_site(moderation=ModerationMode.NONE)
         make_comment(site, body="first")
@@ -228,7 +231,7 @@ def test_without_redis_other_processes_catch_up_within_the_cache_lifetime(tmp_pa
         assert len(payload(thread(other_client, site_ref))["comments"]) == 1
         make_comment(site, body="second")  # written through the first worker
         assert len(payload(thread(writer.test_client(), site_ref))["comments"]) == 2
-        time.sleep(1.1)
+        clock.advance(1.1)  # past CACHE_DEFAULT_TIMEOUT
         assert len(payload(thread(other_client, site_ref))["comments"]) == 2
         with other.app_context():
             db.engine.dispose()

@@ -11,18 +11,16 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Comment, Identity, LoginFlow, User
+from app.services import links
+from app.services.logins import FLOW_LIFETIME
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, post_json
+from tests.helpers import claim, dev_sign_in, handed_code, new_flow, signed_in_token
 
 
 @pytest.fixture
 def app(app):
     app.config["DEV_LOGIN"] = True
     return app
-
-
-def new_flow(client, site, **payload):
-    payload.setdefault("provider", "dev")
-    return post_json(client, site, payload, path="logins")
 
 
 def new_link_flow(client, site, token: str) -> dict[str, str]:
@@ -32,34 +30,6 @@ def new_link_flow(client, site, token: str) -> dict[str, str]:
         json={"provider": "dev"},
         headers={"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"},
     ).json
-
-
-def dev_sign_in(client, flow_id: str, name: str = "Ada Lovelace"):
-    """Fill in the Dev provider's page in the popup, CSRF token included."""
-    page = client.get(f"/auth/dev/start?flow={flow_id}")
-    assert page.status_code == 200
-    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1]
-    return client.post(
-        f"/auth/dev/start?flow={flow_id}",
-        data={"name": name, "csrf_token": token.split('"')[0]},
-    )
-
-
-def handed_code(done) -> str:
-    """The one-time code the last page hands to the page that started the flow."""
-    if done.status_code == 303:
-        return done.headers["Location"].rpartition("#afterword-login=")[2].partition(".")[2]
-    return re.search(r'code: "([\w-]+)"', done.get_data(as_text=True)).group(1)
-
-
-def claim(client, site, flow_id: str, origin: str = HOST_ORIGIN, **body):
-    return post_json(client, site, body, path=f"logins/{flow_id}/claim", origin=origin)
-
-
-def signed_in_token(client, site, name: str = "Ada Lovelace") -> str:
-    started = new_flow(client, site).json
-    code = handed_code(dev_sign_in(client, started["flow"], name))
-    return claim(client, site, started["flow"], secret=started["secret"], code=code).json["token"]
 
 
 def test_whole_flow_from_click_to_token(client, site):
@@ -219,6 +189,25 @@ def test_an_old_flow_expires(client, site):
     assert client.get(f"/auth/dev/start?flow={started['flow']}").status_code == 410
     resp = claim(client, site, started["flow"], secret=started["secret"], code=code)
     assert resp.status_code == 410
+
+
+def test_a_flow_older_than_its_lifetime_expires_by_the_clock(client, site, clock):
+    started = new_flow(client, site).json
+    code = handed_code(dev_sign_in(client, started["flow"]))
+    clock.advance(FLOW_LIFETIME.total_seconds() + 1)
+    resp = claim(client, site, started["flow"], secret=started["secret"], code=code)
+    assert resp.status_code == 410
+
+
+def test_a_reader_token_ends_after_its_lifetime(client, site, clock):
+    token = signed_in_token(client, site)
+    headers = {"Origin": HOST_ORIGIN, "Authorization": f"Bearer {token}"}
+    path = f"/api/v1/sites/{site.id}/thread"
+    clock.advance((links.READER.max_age or 0) - 60)
+    assert client.get(path, query_string={"url": POST_URL}, headers=headers).json["viewer"]
+    clock.advance(120)
+    resp = client.get(path, query_string={"url": POST_URL}, headers=headers)
+    assert resp.json["viewer"] is None and resp.json["session_expired"] is True
 
 
 def test_unknown_flow_is_a_plain_page(client):

@@ -20,10 +20,9 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, DataDeletion, Identity, UsedSignedRequest, User
 from app.models.types import utcnow
-from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_site, post_json
 from tests.fakes import FakeProviderServer, create_fake_provider, facebook_signed_request
-from tests.test_concurrency import run_together
+from tests.helpers import fresh_app, run_together
 
 PUBLIC_URL = "http://127.0.0.1:5000"
 
@@ -463,7 +462,7 @@ def test_providers_are_not_offered_without_keys(tmp_path):
 
 def test_moderator_links_twitter_then_signs_in_with_it(app, client, site, twitter):
     from tests.factories import make_moderator
-    from tests.test_dashboard import Dashboard
+    from tests.helpers import Dashboard
 
     make_moderator(site, email="mod@example.com")
     dash = Dashboard(client)
@@ -486,7 +485,7 @@ def test_moderator_links_twitter_then_signs_in_with_it(app, client, site, twitte
 
 def test_an_unlinked_provider_account_cannot_enter_the_dashboard(app, client, site, twitter):
     from tests.factories import make_moderator
-    from tests.test_dashboard import Dashboard
+    from tests.helpers import Dashboard
 
     make_moderator(site, email="mod@example.com")
     dash = Dashboard(client)
@@ -500,7 +499,7 @@ def test_an_unlinked_provider_account_cannot_enter_the_dashboard(app, client, si
 
 
 def test_the_dev_provider_never_signs_in_moderators(app, client, site):
-    from tests.test_dashboard import Dashboard
+    from tests.helpers import Dashboard
 
     app.config["DEV_LOGIN"] = True
     dash = Dashboard(client)

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Comment, Thread
 from tests.factories import POST_URL, make_site
-from tests.test_bad_input import DEEP_ARRAYS, PLACEHOLDER, UNSTORABLE
-from tests.test_importers import DATA, ISSO_SCHEMA
+from tests.helpers import DEEP_ARRAYS, IMPORT_DATA, ISSO_SCHEMA, PLACEHOLDER, UNSTORABLE
 
 
 def export_text(**comment_fields: Any) -> str:
@@ -111,7 +110,7 @@ def test_an_export_with_a_huge_id_is_refused(runner: FlaskCliRunner, tmp_path: P
 def test_xml_with_lone_surrogate_references_is_broken_xml(
     runner: FlaskCliRunner, tmp_path: Path, source: str, original: str, replacement: str
 ) -> None:
-    content = (DATA / f"{source}.xml").read_text().replace(original, replacement, 1)
+    content = (IMPORT_DATA / f"{source}.xml").read_text().replace(original, replacement, 1)
     output = import_file(runner, source, written(tmp_path, f"{source}.xml", content))
     assert "broken XML: reference to invalid character number" in output
 
@@ -123,7 +122,7 @@ def test_a_wordpress_comment_nested_too_deep_to_convert_is_named(
     content = re.sub(
         r"<wp:comment_content>.*?</wp:comment_content>",
         f"<wp:comment_content>{f'&lt;{tag}&gt;' * 5_000}x</wp:comment_content>",
-        (DATA / "wordpress.xml").read_text(),
+        (IMPORT_DATA / "wordpress.xml").read_text(),
         count=1,
         flags=re.DOTALL,
     )

@@ -20,16 +20,12 @@ from app.extensions import db
 from app.models import Ban, Comment, Site
 from app.services.tokens import edit_token
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_moderator
-from tests.test_dashboard import Dashboard
+from tests.helpers import DEEP_ARRAYS, PLACEHOLDER, UNSTORABLE, Dashboard
 
 JSON_HEADERS = {"Origin": HOST_ORIGIN, "Content-Type": "application/json"}
-DEEP_ARRAYS = "[" * 100_000 + "]" * 100_000
 # As deep as fits under MAX_CONTENT_LENGTH (256 KiB); 100,000 levels are refused as too large.
 DEEP_OBJECTS = '{"a":' * 40_000 + "0" + "}" * 40_000
 HUGE_OBJECTS = '{"a":' * 100_000 + "0" + "}" * 100_000
-# Raw JSON escapes: a lone high surrogate, a lone low one, a NUL.
-UNSTORABLE = ["\\ud800", "\\udfff", "\\u0000"]
-PLACEHOLDER = "@@unstorable@@"
 
 
 def comment_count() -> int:

@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Comment, Thread
 from tests.factories import HOST_ORIGIN, guest_payload, make_comment
-
-WRITERS = 32  # as many writers at once as a busy post sees; SQLite must hold them too
-
-
-def run_together(app, work) -> list:
-    """Run `work(i)` in WRITERS threads released at the same moment; return their results."""
-    barrier = threading.Barrier(WRITERS)
-    results: list = [None] * WRITERS
-
-    def worker(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[i] = work(i)
-            except Exception as err:
-                results[i] = err
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(WRITERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+from tests.helpers import WRITERS, run_together
 
 
 def test_first_comments_arriving_together_share_one_new_thread(app, site):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -17,32 +15,7 @@ from tests.factories import (
     make_moderator,
     make_site,
 )
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
-class Dashboard:
-    """A browser-like helper: signs in, and posts forms with the token from the page."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-
-    def sign_in(self, email: str, password: str = MODERATOR_PASSWORD):
-        page = self.client.get("/dashboard/login")
-        return self.client.post(
-            "/dashboard/login",
-            data={"email": email, "password": password, "csrf_token": csrf_from(page.text)},
-        )
-
-    def token(self, path: str = "/dashboard/") -> str:
-        return csrf_from(self.client.get(path).text)
-
-    def act(self, action: str, ids: list[int], *, one: bool = False, **extra):
-        url = f"/dashboard/comments/act?one={ids[0]}" if one else "/dashboard/comments/act"
-        data = {"action": action, "ids": ids, "csrf_token": self.token(), **extra}
-        return self.client.post(url, data=data)
+from tests.helpers import Dashboard
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from tests.conftest import fresh_app
 from tests.factories import MODERATOR_PASSWORD, make_moderator
-from tests.test_dashboard import csrf_from
+from tests.helpers import csrf_from, fresh_app
 
 GUESSERS = 24
 LIMIT = 5  # LOGIN_RATE_LIMIT's default: "5 per 15 minutes"

@@ -31,7 +31,6 @@ from app.extensions import db
 from app.models import Comment, Moderator, Site
 from app.services import moderation
 from app.services.tokens import edit_token
-from tests.conftest import fresh_app
 from tests.factories import (
     HOST_ORIGIN,
     MODERATOR_PASSWORD,
@@ -40,7 +39,7 @@ from tests.factories import (
     make_moderator,
     make_site,
 )
-from tests.test_dashboard import Dashboard, csrf_from
+from tests.helpers import Dashboard, csrf_from, fresh_app
 
 FUZZ = settings(
     max_examples=40,

@@ -20,8 +20,9 @@ from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.services.importers import PARSERS, disqus, isso, wordpress
 from app.services.importing import ImportedThread, ImportFormatError, import_threads
+from tests.helpers import IMPORT_DATA, ISSO_SCHEMA
 
-DATA = Path(__file__).parent / "data" / "imports"
+DATA = IMPORT_DATA
 WORDPRESS = DATA / "wordpress.xml"
 DISQUS = DATA / "disqus.xml"
 BASE_URL = "https://blog.example"
@@ -34,19 +35,6 @@ def at(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-# Isso's own schema (isso/db/threads.py and comments.py); the file is made at test time so
-# that no binary sits in the repository.
-ISSO_SCHEMA = """
-CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
-CREATE TABLE comments (
-    tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
-    created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
-    text VARCHAR NOT NULL, author VARCHAR, email VARCHAR, website VARCHAR,
-    likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB NOT NULL,
-    notification INTEGER DEFAULT 0
-);
-CREATE TABLE preferences (key VARCHAR PRIMARY KEY, value VARCHAR);
-"""
 ISSO_THREADS = [
     (1, "/2019/04/creme-brulee/", "Crème brûlée without a blowtorch"),
     (2, "/2019/03/rye-sourdough/", "Rye sourdough, step by step"),

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from app.extensions import db
 from app.models.types import render_migration_type
-from tests.conftest import reset_database
+from tests.helpers import reset_database
 
 
 @pytest.fixture

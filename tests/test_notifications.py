@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -29,7 +28,7 @@ from tests.factories import (
     make_site,
     post_json,
 )
-from tests.test_dashboard import Dashboard
+from tests.helpers import Dashboard
 
 
 class Inbox:
@@ -43,17 +42,23 @@ class Inbox:
         return "250 OK"
 
 
+class AnyPortController(Controller):
+    """aiosmtpd's threaded controller on the port the OS picked for `port=0`: it checks that
+    the server is up by connecting to its port, so it reads which one first."""
+
+    def _trigger_server(self) -> None:
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
 @pytest.fixture
 def inbox(app) -> Iterator[Inbox]:
     handler = Inbox()
-    with socket.socket() as probe:  # the controller checks readiness on its port, so no 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = AnyPortController(handler, hostname="127.0.0.1", port=0)
     controller.start()
     app.config.update(
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=port,
+        MAIL_PORT=controller.port,
         MAIL_USE_TLS=False,
         MAIL_FROM="comments@blog.example",
     )
@@ -271,12 +276,9 @@ def test_a_tampered_link_is_refused(client, waiting):
     assert other_action != link  # each action has its own signed link
 
 
-def test_an_expired_link_is_refused(client, waiting, monkeypatch):
-    import itsdangerous.timed
-
+def test_an_expired_link_is_refused(client, waiting, clock):
     link = mailed_link("approve")
-    later = itsdangerous.timed.time.time() + mail_actions.LINK_SECONDS + 60
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    clock.advance(mail_actions.LINK_SECONDS + 60)
     resp = client.get(link)
     assert resp.status_code == 410 and "expired" in resp.text
     assert status_of(waiting) is CommentStatus.PENDING

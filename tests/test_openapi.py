@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from flask import Flask, g
+from flask import Flask
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from werkzeug.exceptions import default_exceptions
@@ -37,9 +37,8 @@ from app.models import Comment, Site
 from app.services import identities, moderation
 from app.services.identities import Profile
 from config import TestingConfig
-from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_moderator
-from tests.test_auth_flows import dev_sign_in, handed_code
+from tests.helpers import dev_sign_in, fresh_app, handed_code
 
 SPEC_PATH = "/api/v1/openapi.json"
 SPEC_FILE = Path(__file__).resolve().parents[1] / "app" / "api" / "openapi.json"
@@ -71,13 +70,6 @@ schema = schemathesis.openapi.from_path(
 def api_app(tmp_path: Path) -> Iterator[Flask]:
     # Dev sign-in on, so that the site offers a provider and a sign-in can succeed.
     with fresh_app(tmp_path, DEV_LOGIN=True) as app:
-
-        @app.teardown_request
-        def forget_session_expired(_exc: BaseException | None) -> None:
-            # Requests share the test's app context and so `g`; a real server starts each
-            # request afresh, and one expired token must not mark the answers after it.
-            g.pop("session_expired", None)
-
         yield app
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, guest_payload, make_comment, post_json
+from tests.helpers import fresh_app
 
 
 def test_healthz_and_readyz(client):

@@ -38,7 +38,7 @@ from tests.factories import (
     make_site,
     post_json,
 )
-from tests.test_dashboard import Dashboard, csrf_from
+from tests.helpers import Dashboard, csrf_from
 
 OTHER_URL = f"{HOST_ORIGIN}/2026/second-post"
 
@@ -252,13 +252,14 @@ def test_deleting_the_account_needs_confirm_and_erases_only_the_caller(client, s
     anonymous = client.delete(path, json={"confirm": True}, headers={"Origin": HOST_ORIGIN})
     assert anonymous.status_code == 401 and fresh(User, ada.id) is not None
 
-    resp = client.delete(path, json={"confirm": True}, headers=bearer(ada, site))
+    ada_id, ada_bearer = ada.id, bearer(ada, site)  # `ada` is gone after the request
+    resp = client.delete(path, json={"confirm": True}, headers=ada_bearer)
 
     assert resp.status_code == 200
     assert resp.json == {"deleted": True, "comments_removed": 1}
-    assert fresh(User, ada.id) is None
+    assert fresh(User, ada_id) is None
     assert fresh(User, grace.id) is not None and fresh(Comment, kept.id).body == "Grace's words"
-    again = client.delete(path, json={"confirm": True}, headers=bearer(ada, site))
+    again = client.delete(path, json={"confirm": True}, headers=ada_bearer)
     assert again.status_code == 401  # the token names an account that is gone
 
 
@@ -520,7 +521,8 @@ def test_a_users_account_goes_when_all_they_wrote_was_on_the_moderators_sites(da
     moderator = make_moderator(site)
     ada = reader("Ada")
     comment = make_comment(site, user=ada, body="here")
+    ada_id = ada.id  # `ada` is gone after the request
     dash.sign_in(moderator.email)
     erase(dash, comment)
-    assert fresh(User, ada.id) is None
+    assert fresh(User, ada_id) is None
     assert db.session.scalar(select(func.count()).select_from(Identity)) == 0

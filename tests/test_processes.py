@@ -32,9 +32,11 @@ def workers(app: Flask, tmp_path: Path) -> Iterator[str]:
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
         pytest.skip("needs Redis (REDIS_URL)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # Bound here on a port the OS picks, and handed to gunicorn (bind fd://N), so that no
+    # other process can take the port in between.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     # Production refuses the testing key; the test's own app signs and hashes with this too.
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     env = {
@@ -46,7 +48,7 @@ def workers(app: Flask, tmp_path: Path) -> Iterator[str]:
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "RATELIMIT_POST": "4 per minute",
         "RATELIMIT_READ": "30 per minute",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_BIND": f"fd://{listener.fileno()}",
         "GUNICORN_WORKERS": "3",
         "GUNICORN_THREADS": "1",
         "GUNICORN_ACCESSLOG": "/dev/null",
@@ -59,7 +61,9 @@ def workers(app: Flask, tmp_path: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=(listener.fileno(),),
     )
+    listener.close()  # gunicorn has its own copy
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

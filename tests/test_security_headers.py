@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.models import Site
-from tests.conftest import fresh_app
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, make_site, post_json
+from tests.helpers import fresh_app
 
 GZIP = {"Accept-Encoding": "gzip"}
 HSTS = "max-age=31536000"

@@ -124,14 +124,11 @@ def test_one_click_unsubscribe_needs_a_post(client, site, reader):
     assert len(outbox_to("zoe@example.com")) == 2  # nothing after unsubscribing
 
 
-def test_tampered_and_expired_links(client, site, reader, monkeypatch):
+def test_tampered_and_expired_links(client, site, reader, clock):
     token = reader.rsplit("/", 1)[1]
     forged = reader.replace(token, token[:-2] + ("xx" if not token.endswith("xx") else "yy"))
     assert client.get(forged).status_code == 400
-    import itsdangerous.timed
-
-    later = itsdangerous.timed.time.time() + 8 * 24 * 3600
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    clock.advance(8 * 24 * 3600)
     assert client.get(reader).status_code == 410
 
 
@@ -280,7 +277,7 @@ def test_spam_never_subscribes_anyone(app, client):
 
 
 def test_signed_in_reader_gives_an_email_to_be_notified(client, site):
-    from tests.test_auth_flows import signed_in_token
+    from tests.helpers import signed_in_token
 
     client.application.config["DEV_LOGIN"] = True
     token = signed_in_token(client, site)

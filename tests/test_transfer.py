@@ -135,7 +135,7 @@ def test_unknown_site_is_a_usage_error(runner, tmp_path):
 
 def test_the_dashboard_offers_the_same_export(client):
     from tests.factories import MODERATOR_PASSWORD
-    from tests.test_dashboard import Dashboard
+    from tests.helpers import Dashboard
 
     site = build_blog()
     other = make_site()

@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import MapAdapter
 
+from app import clock
 from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
 from app.models import UsedActionToken
@@ -70,7 +71,8 @@ READER = Purpose("afterword.reader", 7 * 24 * 3600)  # then the reader clicks th
 def sign(purpose: Purpose, payload: Any) -> str:
     """A URL-safe token carrying `payload` (JSON-able) for `purpose`."""
     if purpose.sealed:
-        return fernet(purpose).encrypt(json.dumps(payload).encode()).decode()
+        sealed = fernet(purpose).encrypt_at_time(json.dumps(payload).encode(), int(clock.time()))
+        return sealed.decode()
     return _serializer(purpose).dumps(payload)
 
 
@@ -136,8 +138,17 @@ def _adapter() -> MapAdapter:
     return cached[1]
 
 
+class _ClockSigner(TimestampSigner):
+    """itsdangerous' signer with its timestamps, and so `max_age`, read from app.clock."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.time())
+
+
 def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose.salt)
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt=purpose.salt, signer=_ClockSigner
+    )
 
 
 def fernet(purpose: Purpose) -> Fernet:
@@ -148,7 +159,8 @@ def fernet(purpose: Purpose) -> Fernet:
 def _open_sealed(purpose: Purpose, token: str) -> Any:
     raw = token.encode()
     try:
-        return json.loads(fernet(purpose).decrypt(raw, ttl=purpose.max_age))
+        opened = fernet(purpose).decrypt_at_time(raw, purpose.max_age or 0, int(clock.time()))
+        return json.loads(opened)
     except InvalidToken:
         pass
     except ValueError:

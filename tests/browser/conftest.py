@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from app import create_app
 from app.extensions import db
 from config import TestingConfig
-from tests.browser.live import HostSite, Live, free_port, record_requests, serve
+from tests.browser.live import HostSite, Live, listening, record_requests, serve, url_of
 from tests.fakes import FakeProviderServer, create_fake_provider
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,21 +29,17 @@ DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 @pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    port, host_port = free_port(), free_port()
+    service, host = listening(), listening()
     db_url = os.environ.get("TEST_DATABASE_URL") or (
         f"sqlite:///{tmp_path_factory.mktemp('browser')}/browser.db"
     )
-    app = create_app(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=db_url, PUBLIC_URL=f"http://127.0.0.1:{port}"
-    )
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=db_url, PUBLIC_URL=url_of(service))
     with app.app_context():
         db.drop_all()
         db.create_all()
-    live = Live(
-        app=app, url=f"http://127.0.0.1:{port}", host=HostSite(f"http://127.0.0.1:{host_port}")
-    )
+    live = Live(app=app, url=url_of(service), host=HostSite(url_of(host)))
     record_requests(app, live.requests)
-    servers = [serve(app, port), serve(live.host.wsgi, host_port)]
+    servers = [serve(service, app), serve(host, live.host.wsgi)]
     yield live
     for server in servers:
         server.shutdown()
@@ -60,8 +56,8 @@ def social(live: Live) -> Iterator[Live]:
     The fakes accept only `{PUBLIC_URL}/auth/{kind}/callback`, so the service's port is
     chosen before they are built, and the service is built from their settings.
     """
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    service = listening()
+    url = url_of(service)
     fakes = {
         kind: FakeProviderServer(
             create_fake_provider(
@@ -80,7 +76,7 @@ def social(live: Live) -> Iterator[Live]:
         **fakes["twitter"].env(),
         **fakes["facebook"].env(),
     )
-    server = serve(app, port)
+    server = serve(service, app)
     yield Live(app=app, url=url, host=live.host, providers=fakes)
     server.shutdown()
     for fake in fakes.values():

@@ -6,7 +6,6 @@ and passes through the real CORS checks, exactly as on a reader's blog.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,14 +25,18 @@ if TYPE_CHECKING:
     from tests.fakes import FakeProviderServer
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def listening() -> BaseWSGIServer:
+    """A threaded server on a port the OS picked, its app not given yet: apps are built with
+    their own URL (PUBLIC_URL), so the port comes first."""
+    return make_server("127.0.0.1", 0, None, threaded=True)
 
 
-def serve(wsgi_app: Callable, port: int) -> BaseWSGIServer:
-    server = make_server("127.0.0.1", port, wsgi_app, threaded=True)
+def url_of(server: BaseWSGIServer) -> str:
+    return f"http://127.0.0.1:{server.server_port}"
+
+
+def serve(server: BaseWSGIServer, wsgi_app: Callable) -> BaseWSGIServer:
+    server.app = wsgi_app
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

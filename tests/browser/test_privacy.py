@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Comment, Identity, OutboxMessage, Thread
+from tests.browser.helpers import expect_signed_in, start_sign_in, wait_closed
 from tests.browser.live import Live
-from tests.browser.test_signin import expect_signed_in, start_sign_in, wait_closed
 
 pytestmark = pytest.mark.browser
 

@@ -11,12 +11,12 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
+from tests.browser.helpers import SIGNED_IN, expect_signed_in, start_sign_in, wait_closed
 from tests.browser.live import Live
 
 pytestmark = pytest.mark.browser
 
 PENDING = "Your comment is awaiting moderation."
-SIGNED_IN = "You are commenting using your {} account."
 CLOSED = "The sign-in window was closed."
 GRACE_MS = 5000
 
@@ -45,34 +45,12 @@ def blog(social: Live, page: Page, request: pytest.FixtureRequest) -> tuple[str,
     return url, page.locator("#afterword")
 
 
-def start_sign_in(page: Page, widget: Locator, label: str) -> Page:
-    with page.expect_popup() as popup:
-        widget.get_by_role("button", name=f"Log in with {label}").click()
-    expect(widget.get_by_role("status")).to_have_text(f"Connecting to {label}…")
-    expect(widget.get_by_role("button", name="Cancel")).to_be_visible()
-    return popup.value
-
-
-def wait_closed(popup: Page) -> None:
-    if not popup.is_closed():
-        popup.wait_for_event("close")
-
-
 def expect_guest_form(widget: Locator, label: str = "Twitter") -> None:
     for field in ("Email", "Name", "Website"):
         expect(widget.get_by_label(field, exact=True)).to_be_visible()
     expect(widget.get_by_role("button", name=f"Log in with {label}")).to_be_visible()
     expect(widget.get_by_text("You are commenting using")).to_have_count(0)
     expect(widget.get_by_role("status")).to_be_hidden()
-
-
-def expect_signed_in(widget: Locator, label: str, name: str) -> None:
-    expect(widget.get_by_text(SIGNED_IN.format(label))).to_be_visible()
-    expect(widget.locator("form .who").first).to_have_text(name)
-    for field in ("Email", "Name", "Website"):
-        expect(widget.get_by_label(field, exact=True)).to_be_hidden()
-    expect(widget.get_by_role("button", name="Log Out")).to_be_visible()
-    expect(widget.get_by_role("button", name="Change")).to_be_visible()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,29 @@
+"""Helpers that more than one browser test module uses: a sign-in through the widget's popup."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+SIGNED_IN = "You are commenting using your {} account."
+
+
+def start_sign_in(page: Page, widget: Locator, label: str) -> Page:
+    with page.expect_popup() as popup:
+        widget.get_by_role("button", name=f"Log in with {label}").click()
+    expect(widget.get_by_role("status")).to_have_text(f"Connecting to {label}…")
+    expect(widget.get_by_role("button", name="Cancel")).to_be_visible()
+    return popup.value
+
+
+def wait_closed(popup: Page) -> None:
+    if not popup.is_closed():
+        popup.wait_for_event("close")
+
+
+def expect_signed_in(widget: Locator, label: str, name: str) -> None:
+    expect(widget.get_by_text(SIGNED_IN.format(label))).to_be_visible()
+    expect(widget.locator("form .who").first).to_have_text(name)
+    for field in ("Email", "Name", "Website"):
+        expect(widget.get_by_label(field, exact=True)).to_be_hidden()
+    expect(widget.get_by_role("button", name="Log Out")).to_be_visible()
+    expect(widget.get_by_role("button", name="Change")).to_be_visible()
