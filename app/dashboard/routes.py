@@ -22,6 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.authorization import redirect_to_provider
@@ -79,6 +80,13 @@ def domain_error(err: DomainError) -> ResponseReturnValue:
 
 
 error_page(bp, domain_error)
+
+
+@bp.errorhandler(CSRFError)
+def stale_form(err: CSRFError) -> CSRFError:
+    """A page open past its session: answered as a page even to the script, which reads any
+    answer that is not JSON as "reload this page"."""
+    return err
 
 
 @bp.errorhandler(RateLimitExceeded)
