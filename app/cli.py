@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, ImportFormatError
 from app.domain.states import ModerationMode
 from app.models import Site
 from app.services import importing, links, moderators, retention, sites, transfer
@@ -173,7 +173,7 @@ def import_comments(source: str, file: Path, site_id: str) -> None:
         parse, total = _parser(source, file, site, skipped)
         with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
             summary = importing.import_threads(site, parse(), progress=bar.update)
-    except importing.ImportFormatError as err:
+    except ImportFormatError as err:
         raise click.ClickException(f"{file}: {err.message}. Nothing was imported.") from None
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "none"
     click.echo(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar, overload
 
 from flask import Flask
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -42,15 +46,84 @@ def configure_engine(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def begin_write() -> None:
-    """Call first in a service that writes: on SQLite it takes the write lock at BEGIN.
+_OUTERMOST = "afterword_write_transaction"
 
-    Ends any read-only transaction the request already had, so the write sees fresh data.
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def write_transaction(*, commit_on: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """One write transaction around a use case: committed when it returns, rolled back when it
+    raises (except for the `commit_on` errors, raised after what must be kept was written).
+
+    On SQLite it takes the write lock at BEGIN (see configure_engine), so that reading first
+    and writing later cannot fail when another writer committed in between; any read-only
+    transaction the request already had ends first, so the write sees fresh data. Inside a
+    write transaction already, it joins that one: only the outermost commits or rolls back,
+    so a use case calling another is still all or nothing.
     """
     session = db.session()
-    if session.in_transaction():
+    current = session.get_transaction()
+    if current is not None and session.info.get(_OUTERMOST) is current:
+        yield
+        return
+    if current is not None:
         session.commit()
     session.connection(execution_options={_WRITE: True})
+    session.info[_OUTERMOST] = session.get_transaction()
+    try:
+        yield
+    except BaseException as err:
+        if isinstance(err, commit_on):
+            _commit_or_roll_back(session)
+        else:
+            session.rollback()
+        raise
+    else:
+        _commit_or_roll_back(session)
+    finally:
+        session.info.pop(_OUTERMOST, None)
+
+
+def _commit_or_roll_back(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@overload
+def writes(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def writes(
+    *, commit_on: tuple[type[BaseException], ...] = ()
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def writes(
+    fn: Callable[P, R] | None = None, /, *, commit_on: tuple[type[BaseException], ...] = ()
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make a use case that writes run in one `write_transaction`: `@writes`, or
+    `@writes(commit_on=(SomeError,))` for an error raised after what must be kept."""
+
+    def decorate(inner: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(inner)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with write_transaction(commit_on=commit_on):
+                return inner(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def in_write_transaction() -> bool:
+    """Whether a write transaction (of `writes`) is under way in this session."""
+    session = db.session()
+    current = session.get_transaction()
+    return current is not None and session.info.get(_OUTERMOST) is current
 
 
 def close_sessions_safely(app: Flask) -> None:

@@ -1,4 +1,7 @@
-"""One error shape for the API: {"error": {"code", "message"[, "field"]}} with the right status."""
+"""Errors answered in one place: JSON in one shape for the API and for scripts that ask for it,
+{"error": {"code", "message"[, "field"]}} with the right status; for people, the page of the
+blueprint they were on (`error_page`), or plain text. Only here is a failed transaction rolled
+back (use cases roll back their own; see app/database.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Blueprint, Flask, Response, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -30,8 +35,33 @@ def http_error_code(err: HTTPException) -> str:
     return (err.name or "error").lower().replace(" ", "_")
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+def wants_json() -> bool:
+    """JSON for the API, and for scripts on the pages that ask for it before HTML."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+ErrorPage = Callable[[DomainError], ResponseReturnValue]
+_error_pages: dict[str, ErrorPage] = {}
+
+
+def error_page(bp: Blueprint, page: str | ErrorPage) -> None:
+    """How `bp`'s pages show a person a DomainError: a template given `message` (answered with
+    the error's status), or a function of the error. JSON answers are decided here, not there."""
+    if isinstance(page, str):
+        template = page
+
+        def render(err: DomainError) -> ResponseReturnValue:
+            return render_template(template, message=err.message), err.status
+
+        _error_pages[bp.name] = render
+    else:
+        _error_pages[bp.name] = page
+
+
+def _roll_back() -> None:
+    """Whatever the request left uncommitted goes; the connection may be gone already."""
+    with contextlib.suppress(Exception):
+        db.session.rollback()
 
 
 def retry_after_seconds(default: int = 60) -> int:
@@ -63,33 +93,33 @@ def _http_error_json(app: Flask, err: HTTPException) -> Response:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def domain_error(err: DomainError):  # noqa: ANN202
-        db.session.rollback()
-        if _wants_json():
+    def domain_error(err: DomainError) -> ResponseReturnValue:
+        _roll_back()
+        if wants_json():
             return error_body(err.status, err.code, err.message, err.field)
-        return err.message, err.status
+        page = _error_pages.get(request.blueprint or "")
+        return page(err) if page else (err.message, err.status)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):  # noqa: ANN202
-        if not _wants_json():
+        if not wants_json():
             return err
         return _http_error_json(app, err)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(err: OperationalError):  # noqa: ANN202
         """The database is restarting or unreachable: say so, and when to try again."""
-        with contextlib.suppress(Exception):  # the connection may be gone already
-            db.session.rollback()
+        _roll_back()
         log.warning("database unavailable: %s", type(err.orig).__name__ if err.orig else err)
         message = "Comments are briefly unavailable. Please try again in a moment."
         body: dict[str, Any] | str = message
-        if _wants_json():
+        if wants_json():
             body, _ = error_body(503, "service_unavailable", message)
         return body, 503, {"Retry-After": "5"}
 
     @app.errorhandler(InternalServerError)
     def internal_error(err: InternalServerError):  # noqa: ANN202
-        db.session.rollback()
-        if _wants_json():
+        _roll_back()
+        if wants_json():
             return error_body(500, "internal_error", "Something went wrong on our side.")
         return "Something went wrong on our side.", 500

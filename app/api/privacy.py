@@ -10,9 +10,9 @@ from flask import Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
 from app.api import bp
-from app.api.readers import SessionExpired, current_viewer
+from app.api.readers import current_viewer
 from app.api.routes import _json_body
-from app.domain.errors import ValidationError
+from app.domain.errors import SessionExpired, ValidationError
 from app.extensions import limiter
 from app.models import User
 from app.models.types import utcnow

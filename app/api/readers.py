@@ -6,16 +6,11 @@ from collections.abc import Iterable
 
 from flask import g, request
 
-from app.domain.errors import DomainError
+from app.domain.errors import SessionExpired
 from app.extensions import db
 from app.models import User
 from app.services.tokens import comment_ids_from_edit_tokens, reader_claims
 from app.services.viewers import Viewer
-
-
-class SessionExpired(DomainError):
-    status = 401
-    code = "session_expired"
 
 
 def current_viewer(edit_tokens: Iterable[object] = (), *, required: bool = True) -> Viewer:

@@ -27,7 +27,7 @@ from app.api.serializers import (
     viewer_out,
 )
 from app.auth.providers import enabled_provider
-from app.domain.errors import DomainError, InvalidJson, ValidationError
+from app.domain.errors import InvalidJson, UnsupportedMediaType, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
 from app.services import authors, cache, comments, logins, spam, threads
@@ -36,11 +36,6 @@ from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
 
 MAX_MINE_TOKENS = 50
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
 
 
 @bp.get("/sites/<site_id>/config")

@@ -37,18 +37,14 @@ from app.auth.authorization import (
 from app.auth.facebook import parse_signed_request
 from app.auth.forms import DevLoginForm
 from app.auth.providers import ProviderSpec, enabled_provider, oauth_client, provider_spec
-from app.domain.errors import DomainError, InvalidSignedRequest
-from app.errors import error_body
+from app.domain.errors import InvalidSignedRequest
+from app.errors import error_body, error_page
 from app.extensions import csrf, db
 from app.models import LoginFlow
 from app.services import identities, links, logins, moderators
 from app.services.identities import Profile
 
-
-@bp.errorhandler(DomainError)
-def domain_error(err: DomainError) -> tuple[str, int]:
-    db.session.rollback()
-    return render_template("auth/message.html", message=err.message), err.status
+error_page(bp, "auth/message.html")
 
 
 @bp.after_request

@@ -22,6 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.authorization import redirect_to_provider
@@ -41,7 +42,7 @@ from app.dashboard.forms import (
 )
 from app.domain.errors import DomainError, ValidationError
 from app.domain.states import CommentStatus, ModerationMode
-from app.errors import retry_after_seconds
+from app.errors import error_page, retry_after_seconds, wants_json
 from app.extensions import db, limiter, login_manager
 from app.models import Moderator, Site
 from app.models.types import utcnow
@@ -73,13 +74,19 @@ def dashboard_headers(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(DomainError)
 def domain_error(err: DomainError) -> ResponseReturnValue:
-    db.session.rollback()
-    if _wants_json():
-        return jsonify(error={"code": err.code, "message": err.message}), err.status
     flash(err.message, "error")
     return redirect(_safe_next(request.form.get("next")) or url_for("dashboard.queue"))
+
+
+error_page(bp, domain_error)
+
+
+@bp.errorhandler(CSRFError)
+def stale_form(err: CSRFError) -> CSRFError:
+    """A page open past its session: answered as a page even to the script, which reads any
+    answer that is not JSON as "reload this page"."""
+    return err
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -208,7 +215,7 @@ def act() -> ResponseReturnValue:
     # A row's own buttons name their comment in the URL; the bulk buttons use the ticks.
     one = request.args.get("one", type=int)
     comments = moderation.act(current_user, [one] if one else form.ids.data or [], action)
-    if _wants_json():
+    if wants_json():
         return jsonify(
             comments=[{"id": c.id, "status": c.status.value} for c in comments],
             pending=moderation.pending_count(current_user),
@@ -440,7 +447,6 @@ def mail_action(token: str) -> ResponseReturnValue:
             return render_template("dashboard/mail_action.html", link=link, comment=comment)
         comment = mail_actions.comment_of(link)
     except DomainError as err:
-        db.session.rollback()
         return render_template("dashboard/mail_action.html", error=err.message), err.status
     return render_template("dashboard/mail_action.html", link=link, comment=comment, form=form)
 
@@ -462,10 +468,6 @@ def _site(site_id: str) -> Site:
     if site is None or not moderation.can_moderate(current_user, site_id):
         abort(404)  # the same for someone else's site: its existence is not confirmed
     return site
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
 
 
 def _safe_next(target: str | None) -> str | None:

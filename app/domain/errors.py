@@ -105,3 +105,39 @@ class PostingRefused(Forbidden):
 
 class ThreadClosed(Forbidden):
     code = "thread_closed"
+
+
+class SessionExpired(DomainError):
+    """A reader's bearer token that is no longer valid, or none where one is needed."""
+
+    status = 401
+    code = "session_expired"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class FlowExpired(DomainError):
+    """A sign-in flow past its lifetime, or already started, finished or claimed."""
+
+    status = 410
+    code = "login_expired"
+
+
+class FlowFailed(DomainError):
+    """A sign-in the provider refused, told to the page that claims it."""
+
+    status = 400
+    code = "login_failed"
+
+
+class ImportFormatError(DomainError):
+    """The file is not what it claims to be; `line` says where reading stopped."""
+
+    code = "import_format"
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.line = line

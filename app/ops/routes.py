@@ -27,7 +27,6 @@ def readyz() -> tuple[dict, int]:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as err:
-        db.session.rollback()
         checks["database"] = f"unavailable ({type(err).__name__})"
     if current_app.config.get("REDIS_URL"):
         try:

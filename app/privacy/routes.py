@@ -8,8 +8,7 @@ import json
 from flask import Response, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from app.domain.errors import DomainError
-from app.extensions import db
+from app.errors import error_page
 from app.models.types import utcnow
 from app.page_headers import secret_link_page
 from app.privacy import bp
@@ -18,10 +17,7 @@ from app.services import privacy
 bp.after_request(secret_link_page)
 
 
-@bp.errorhandler(DomainError)
-def link_problem(err: DomainError) -> tuple[str, int]:
-    db.session.rollback()
-    return render_template("privacy/message.html", message=err.message), err.status
+error_page(bp, "privacy/message.html")
 
 
 @bp.errorhandler(CSRFError)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from app.database import begin_write
+from app.database import writes
 from app.domain import names, policy
 from app.domain.authors import Author, key_of
 from app.domain.errors import (
@@ -72,6 +72,7 @@ class _Checked:
     remote_addr: str | None
 
 
+@writes(commit_on=(PostingRefused,))  # the banned author's comment is kept for moderators
 def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comment, bool]:
     """Store a comment; returns it and whether it is new (False: a retried submit).
 
@@ -81,12 +82,10 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
     # Before the write lock: a spam service may take a moment to answer.
     verdict = spam.assess(_submission(author, checked), draft.signals)
 
-    begin_write()
     try:
         thread = _get_or_create_thread(site, checked.key, checked.title)
         earlier = _retried(thread, author, checked)
         if earlier is not None:
-            db.session.commit()
             return earlier, False
         _refuse_closed(site, thread)
         _refuse_duplicate(thread, author, checked.body)
@@ -96,13 +95,14 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
         status = CommentStatus.SPAM if banned else _status(site, author, verdict, parent)
         comment = _store(thread, parent, author, checked, status, addr_hash)
         _tell_readers_and_moderators(comment, thread, site, author, checked.subscriber)
-        db.session.commit()
+        db.session.flush()  # a raced idempotency key fails here, inside the try
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:
             # Kept for the moderators; the author learns only that it did not work.
             raise PostingRefused("Your comment could not be posted.")
     except IntegrityError:
-        # Two submits with one key raced past the check (PostgreSQL): the first one won.
+        # Two submits with one key raced past the check (PostgreSQL): the first one won. The
+        # failed INSERT leaves the transaction unusable; the winner is read in a fresh one.
         db.session.rollback()
         earlier = _race_winner(site, author, checked)
         if earlier is None:
@@ -231,9 +231,9 @@ def _race_winner(site: Site, author: Author, checked: _Checked) -> Comment | Non
     return _retried(thread, author, checked)
 
 
+@writes
 def edit_comment(site: Site, viewer: Viewer, comment_id: object, body: object) -> Comment:
     """The author's edit, allowed for COMMENT_EDIT_SECONDS after posting."""
-    begin_write()
     comment = _own_comment(site, viewer, comment_id)
     if comment.status not in (CommentStatus.PENDING, CommentStatus.APPROVED):
         raise CommentNotFound("There is no such comment.")
@@ -245,13 +245,12 @@ def edit_comment(site: Site, viewer: Viewer, comment_id: object, body: object) -
     comment.html = render_markdown(body)
     comment.edited_at = utcnow()
     cache.touch_thread(site.id, comment.thread_id)
-    db.session.commit()
     return comment
 
 
+@writes
 def delete_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
     """The author takes their comment back: its text goes; replies keep a placeholder."""
-    begin_write()
     comment = _own_comment(site, viewer, comment_id)
     if comment.status is CommentStatus.DELETED:
         return comment
@@ -262,7 +261,6 @@ def delete_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
     if was_approved:
         adjust_approved_count(comment.thread_id, -1)
     cache.touch_thread(site.id, comment.thread_id)
-    db.session.commit()
     return comment
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from app.database import begin_write
+from app.database import writes
 from app.domain.errors import InvalidSignedRequest
 from app.domain.names import strip_invisible
 from app.extensions import db
@@ -35,6 +35,7 @@ class Profile:
     avatar_url: str | None = None
 
 
+@writes
 def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
     """The user behind this provider account, created on first sign-in.
 
@@ -47,7 +48,6 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
         name=strip_invisible(profile.name),
         handle=strip_invisible(profile.handle) if profile.handle else profile.handle,
     )
-    begin_write()
     identity = db.session.scalar(
         select(Identity).where(
             Identity.provider == profile.provider,
@@ -78,10 +78,10 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
     user.avatar_url = profile.avatar_url if _is_https(profile.avatar_url) else None
     if shown != (user.display_name, user.avatar_url) and user.id is not None:
         _touch_threads_of(user.id)  # their name and picture are on cached pages
-    db.session.commit()
     return user
 
 
+@writes
 def erase_provider_user(provider: str, provider_user_id: str) -> int:
     """Remove the user behind a provider account and the text of their comments.
 
@@ -114,6 +114,7 @@ def _is_https(url: str | None) -> bool:
     return url is not None and url.startswith("https://") and len(url) <= 1000
 
 
+@writes
 def erase_on_request(
     provider: str, provider_user_id: str, *, signature: str, issued_at: datetime
 ) -> DataDeletion:
@@ -127,17 +128,15 @@ def erase_on_request(
     now = utcnow()
     if not now - SIGNED_REQUEST_MAX_AGE <= issued_at <= now + CLOCK_SKEW:
         raise InvalidSignedRequest("The signed_request is too old, or from the future.")
-    begin_write()
-    db.session.add(
-        UsedSignedRequest(
-            signature_hash=keyed_hash("signed-request", f"{provider}:{signature}"),
-            issued_at=issued_at,
-        )
-    )
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.add(
+                UsedSignedRequest(
+                    signature_hash=keyed_hash("signed-request", f"{provider}:{signature}"),
+                    issued_at=issued_at,
+                )
+            )
     except IntegrityError:
-        db.session.rollback()
         raise InvalidSignedRequest("This signed_request was already acted on.") from None
     user_id = _user_of(provider, provider_user_id)
     removed = privacy.forget_user(user_id) if user_id is not None else 0
@@ -149,10 +148,10 @@ def erase_on_request(
         completed_at=utcnow(),
     )
     db.session.add(record)
-    db.session.commit()
     return record
 
 
+@writes
 def prune_used_requests() -> int:
     """Forget used signed requests too old to be accepted again anyway; returns how many."""
     pruned: int = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult

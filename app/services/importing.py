@@ -11,9 +11,9 @@ from datetime import datetime
 from markdownify import markdownify
 from sqlalchemy import select
 
-from app.database import begin_write
+from app.database import writes
 from app.domain import policy
-from app.domain.errors import DomainError, UrlNotAllowed, ValidationError
+from app.domain.errors import ImportFormatError, UrlNotAllowed, ValidationError
 from app.domain.json_input import is_storable_text
 from app.domain.markdown import render_markdown, sanitize_html
 from app.domain.states import CommentStatus
@@ -22,16 +22,6 @@ from app.models import Comment, Site, Thread
 from app.services import cache
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
-
-
-class ImportFormatError(DomainError):
-    """The file is not what it claims to be; `line` says where reading stopped."""
-
-    code = "import_format"
-
-    def __init__(self, message: str, *, line: int | None = None) -> None:
-        super().__init__(f"line {line}: {message}" if line else message)
-        self.line = line
 
 
 @dataclass
@@ -65,6 +55,7 @@ class ImportSummary:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
+@writes
 def import_threads(
     site: Site,
     threads: Iterable[ImportedThread],
@@ -77,16 +68,10 @@ def import_threads(
     parent is missing from the file becomes a top-level comment rather than being dropped.
     """
     summary = ImportSummary()
-    begin_write()
-    try:
-        for imported in threads:
-            _import_thread(site, imported, summary)
-            if progress:
-                progress(len(imported.comments))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for imported in threads:
+        _import_thread(site, imported, summary)
+        if progress:
+            progress(len(imported.comments))
     return summary
 
 

@@ -25,8 +25,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 
-from app.database import begin_write
-from app.domain.errors import DomainError, Forbidden, NotFound, ValidationError
+from app.database import writes
+from app.domain.errors import FlowExpired, FlowFailed, Forbidden, NotFound, ValidationError
 from app.domain.json_input import is_storable_text
 from app.domain.policy import normalize_origin, origin_of, thread_key
 from app.extensions import db
@@ -40,16 +40,6 @@ FLOW_LIFETIME = timedelta(minutes=10)  # enough to type a password, short for a 
 FLOW_ID_BYTES = 32
 SECRET_BYTES = 32
 SECRET_MAX = 64  # token_urlsafe(32) is 43 characters
-
-
-class FlowExpired(DomainError):
-    status = 410
-    code = "login_expired"
-
-
-class FlowFailed(DomainError):
-    status = 400
-    code = "login_failed"
 
 
 @dataclass(frozen=True)
@@ -80,6 +70,7 @@ def _matches(value: object, digest: str | None) -> bool:
     )
 
 
+@writes
 def create_flow(
     site: Site,
     *,
@@ -115,7 +106,6 @@ def create_flow(
         secret_hash=_digest(secret),
     )
     db.session.add(flow)
-    db.session.commit()
     return NewFlow(flow=flow, secret=secret)
 
 
@@ -131,16 +121,15 @@ def live_flow(flow_id: object, provider: str) -> LoginFlow:
     return flow
 
 
+@writes
 def start_flow(flow: LoginFlow) -> None:
     """The popup opened: a flow runs once, in one browser."""
-    begin_write()
     started = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.started_at.is_(None))
         .values(started_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if not started:
         raise FlowExpired("This sign-in was already started. Close this window and try again.")
 
@@ -155,21 +144,22 @@ def fail_flow(flow: LoginFlow, message: str) -> str:
     return _finish(flow, error=message[:300])
 
 
+@writes
 def _finish(flow: LoginFlow, **outcome: object) -> str:
     code = secrets.token_urlsafe(SECRET_BYTES)
-    begin_write()
     finished = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.completed_at.is_(None))
         .values(code_hash=_digest(code), completed_at=utcnow(), **outcome)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if not finished:
         raise FlowExpired("This sign-in was already finished. Close this window and try again.")
     return code
 
 
+# A failed sign-in is claimed like a success: once. The claim stays; the page says why.
+@writes(commit_on=(FlowFailed,))
 def claim_flow(
     site: Site,
     flow_id: object,
@@ -204,14 +194,12 @@ def claim_flow(
         # Linking joins an account only from a page where that account is signed in.
         raise Forbidden("Sign in again to link another account.")
     error, profile, link_to, provider = flow.error, flow.profile, flow.link_user_id, flow.provider
-    begin_write()
     claimed = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.claimed_at.is_(None))
         .values(claimed_at=utcnow(), profile=None)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     if not claimed:
         raise FlowExpired("This sign-in has expired. Please try again.")
     if error or not profile:
@@ -222,11 +210,10 @@ def claim_flow(
     )
 
 
+@writes
 def prune_flows() -> int:
     """Forget flows past their lifetime; returns how many."""
-    begin_write()
     removed: int = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         delete(LoginFlow).where(LoginFlow.created_at < utcnow() - FLOW_LIFETIME)
     ).rowcount
-    db.session.commit()
     return removed

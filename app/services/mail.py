@@ -26,7 +26,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
 
-from app.database import begin_write
+from app.database import writes
 from app.extensions import db, limiter
 from app.models import OutboxMessage
 from app.models.types import utcnow
@@ -109,9 +109,9 @@ class SendReport:
     failed: int
 
 
+@writes
 def send_pending(limit: int = 100) -> SendReport:
     """Send what is due; digest rows for one recipient and key go out as one message."""
-    begin_write()
     rows = list(
         db.session.scalars(
             select(OutboxMessage)
@@ -144,7 +144,6 @@ def send_pending(limit: int = 100) -> SendReport:
         sent += 1
         for row in batch:
             row.sent_at = utcnow()
-    db.session.commit()
     return SendReport(sent=sent, failed=failed)
 
 

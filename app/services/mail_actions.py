@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from app.database import begin_write
+from app.database import writes
 from app.domain.errors import LinkInvalid
 from app.extensions import db
 from app.models import Comment, Moderator
@@ -41,15 +41,14 @@ def read(token: str) -> MailLink:
         raise LinkInvalid("This link is not valid.") from None
 
 
+@writes
 def use(link: MailLink) -> Comment:
     """Act once: the link's id is recorded in the same transaction as the action."""
     moderator = db.session.get(Moderator, link.moderator_id)
     if moderator is None:
         raise LinkInvalid("This link is not valid.")
-    begin_write()
     links.use_once(links.MAIL_ACTION, link.jti, used="This link was already used.")
     [comment] = moderation.apply_action(moderator, [link.comment_id], link.action)
-    db.session.commit()
     return comment
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.database import writes
 from app.domain.errors import NotFound, ValidationError
 from app.domain.policy import clean_email, is_id
 from app.extensions import db
@@ -15,6 +16,7 @@ from app.services.sites import get_site
 PASSWORD_MIN = 10
 
 
+@writes
 def create_moderator(email: str, password: str, *, site_ids: list[str] | None = None) -> Moderator:
     """A moderator of the given sites, or of every site when none are given."""
     email = clean_email(email)
@@ -25,7 +27,6 @@ def create_moderator(email: str, password: str, *, site_ids: list[str] | None = 
     moderator = Moderator(email=email, all_sites=not sites, sites=sites)
     moderator.set_password(password)
     db.session.add(moderator)
-    db.session.commit()
     return moderator
 
 
@@ -71,20 +72,21 @@ def signed_in(session_id: str) -> Moderator | None:
     return moderator
 
 
+@writes
 def end_sessions(moderator: Moderator) -> None:
     """Sign the moderator out everywhere, wherever a session cookie was copied to."""
     _raise_session_version(moderator)
-    db.session.commit()
 
 
+@writes
 def set_password(moderator: Moderator, password: str) -> None:
     """A new password (a reset): every session made with the old one ends with it."""
     _check_password_length(password, field="new_password")
     moderator.set_password(password)
     _raise_session_version(moderator)
-    db.session.commit()
 
 
+@writes
 def change_password(moderator: Moderator, current: str, new: str) -> None:
     """The moderator's own change; the caller signs the current session in again."""
     if not moderator.check_password(current):
@@ -101,11 +103,11 @@ def _raise_session_version(moderator: Moderator) -> None:
     )
 
 
+@writes
 def set_notify(moderator: Moderator, notify: str) -> None:
     if notify not in NOTIFY_CHOICES:
         raise ValidationError("Choose each, digest or off.", field="notify")
     moderator.notify = notify
-    db.session.commit()
 
 
 def find_by_identity(profile: Profile) -> Moderator | None:
@@ -119,6 +121,7 @@ def find_by_identity(profile: Profile) -> Moderator | None:
     return db.session.get(Moderator, link.moderator_id) if link else None
 
 
+@writes
 def link_identity(moderator: Moderator, profile: Profile) -> ModeratorIdentity:
     existing = find_by_identity(profile)
     if existing is not None and existing.id != moderator.id:
@@ -135,7 +138,6 @@ def link_identity(moderator: Moderator, profile: Profile) -> ModeratorIdentity:
     )
     link.name = profile.name[:100]
     db.session.add(link)
-    db.session.commit()
     return link
 
 
@@ -172,9 +174,9 @@ def names_on_site(site_id: str) -> list[str]:
     )
 
 
+@writes
 def unlink_identity(moderator: Moderator, link_id: int) -> None:
     link = db.session.get(ModeratorIdentity, link_id) if is_id(link_id) else None
     if link is None or link.moderator_id != moderator.id:
         raise NotFound("There is no such linked account.")
     db.session.delete(link)
-    db.session.commit()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, update
 
-from app.database import begin_write
+from app.database import writes
 from app.extensions import db
 from app.models import Comment, OutboxMessage
 from app.models.types import utcnow
@@ -24,11 +24,11 @@ class PruneReport:
     signed_requests: int = 0
 
 
+@writes
 def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
     """Drop address hashes older than `address_days`, sign-in flows past their lifetime, used
     signed requests too old to replay and, with `mail_days`, outbox mail sent (or given up on)
     longer ago than that."""
-    begin_write()
     cleared = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(Comment)
         .where(
@@ -51,7 +51,6 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
             .execution_options(synchronize_session=False)
         ).rowcount
     requests = prune_used_requests()
-    db.session.commit()
     return PruneReport(
         address_hashes=cleared,
         login_flows=prune_flows(),

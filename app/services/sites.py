@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.database import begin_write
+from app.database import writes
 from app.domain import policy
 from app.domain.errors import Forbidden, SiteNotFound, ValidationError
 from app.domain.json_input import is_storable_text
@@ -19,6 +19,7 @@ from app.services import cache
 from app.services.moderation import can_moderate, record_action
 
 
+@writes
 def create_site(
     *, name: str, origins: Iterable[str], moderation: ModerationMode = ModerationMode.ALL
 ) -> Site:
@@ -28,10 +29,10 @@ def create_site(
         raise ValidationError("A site name holds 1 to 100 characters.", field="name")
     site = Site(name=name, origins=clean_origins(origins), moderation=moderation)
     db.session.add(site)
-    db.session.commit()
     return site
 
 
+@writes
 def ensure_site(*, name: str, origin: str) -> Site:
     """The site with this name, created with `origin` if missing; `origin` is added if absent."""
     site = db.session.scalar(select(Site).where(Site.name == name).order_by(Site.created_at))
@@ -41,7 +42,6 @@ def ensure_site(*, name: str, origin: str) -> Site:
     if origin not in site.origins:
         site.origins = [*site.origins, origin]
         cache.touch_site(site.id)
-        db.session.commit()
     return site
 
 
@@ -91,6 +91,7 @@ def list_sites() -> list[Site]:
     return list(db.session.scalars(select(Site).order_by(Site.created_at, Site.name)))
 
 
+@writes
 def update_settings(
     moderator: Moderator,
     site_id: str,
@@ -103,7 +104,6 @@ def update_settings(
     """A moderator changes a site's origins, moderation mode, closing and providers."""
     if not can_moderate(moderator, site_id):
         raise Forbidden("You do not moderate that site.")
-    begin_write()
     site = db.session.get_one(Site, site_id)
     cleaned = policy.clean_origins(origins)
     if close_after_days is not None and not 1 <= close_after_days <= 36500:
@@ -114,5 +114,4 @@ def update_settings(
     site.providers = providers
     cache.touch_site(site.id)
     record_action(site.id, None, moderator, "settings", detail=f"moderation={moderation.value}")
-    db.session.commit()
     return site

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
+from app.database import writes
 from app.domain.errors import LinkInvalid
 from app.extensions import db
 from app.models import Comment, Site, Subscription, Thread
@@ -45,20 +46,20 @@ def subscribe(
     return subscription
 
 
+@writes
 def confirm(token: str) -> Subscription:
     subscription = _from_token(token, links.CONFIRM_SUBSCRIPTION)
     if subscription.confirmed_at is None:
         subscription.confirmed_at = utcnow()
     subscription.unsubscribed_at = None
-    db.session.commit()
     return subscription
 
 
+@writes
 def unsubscribe(token: str) -> Subscription:
     subscription = _from_token(token, links.UNSUBSCRIBE)
     if subscription.unsubscribed_at is None:
         subscription.unsubscribed_at = utcnow()
-    db.session.commit()
     return subscription
 
 

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.domain.authors import Author
-from app.domain.errors import InvalidInput, InvalidJson
+from app.domain.errors import ImportFormatError, InvalidInput, InvalidJson
 from app.domain.json_input import parse_json
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services.importing import ImportedComment, ImportedThread, ImportFormatError
+from app.services.importing import ImportedComment, ImportedThread
 
 FORMAT = "afterword-export"
 VERSION = 1

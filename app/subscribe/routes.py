@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 
-from app.domain.errors import DomainError
+from app.errors import error_page
 from app.extensions import csrf, db
 from app.models import Thread
 from app.page_headers import secret_link_page
@@ -16,10 +16,7 @@ from app.subscribe import bp
 bp.after_request(secret_link_page)
 
 
-@bp.errorhandler(DomainError)
-def link_problem(err: DomainError) -> tuple[str, int]:
-    db.session.rollback()
-    return render_template("subscribe/page.html", message=err.message), err.status
+error_page(bp, "subscribe/page.html")
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

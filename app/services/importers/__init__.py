@@ -21,7 +21,7 @@ from xml.parsers.expat import ErrorString
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, iterparse
 
-from app.services.importing import ImportFormatError
+from app.domain.errors import ImportFormatError
 
 REFUSED = "the file declares entities or a DTD; refusing it"
 # Where an element started, stamped on it while parsing (see `_LineBuilder`). A namespace of

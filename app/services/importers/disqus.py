@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from app.domain.errors import ImportFormatError
 from app.domain.states import CommentStatus
 from app.services.importers import line_of, local_name, parse_bool, stream_xml, text_of, utc
-from app.services.importing import ImportedComment, ImportedThread, ImportFormatError
+from app.services.importing import ImportedComment, ImportedThread
 
 NS = "{http://disqus.com}"
 DSQ_ID = "{http://disqus.com/disqus-internals}id"

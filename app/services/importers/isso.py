@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ImportFormatError, ValidationError
 from app.domain.states import CommentStatus
-from app.services.importing import ImportedComment, ImportedThread, ImportFormatError
+from app.services.importing import ImportedComment, ImportedThread
 
 MODES = {1: CommentStatus.APPROVED, 2: CommentStatus.PENDING, 4: CommentStatus.DELETED}
 

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from app.domain.errors import ImportFormatError
 from app.domain.states import CommentStatus
 from app.services.importers import line_of, local_name, namespace, stream_xml, text_of
-from app.services.importing import ImportedComment, ImportedThread, ImportFormatError
+from app.services.importing import ImportedComment, ImportedThread
 
 # WXR 1.0, 1.1 and 1.2 differ only in fields this import does not read.
 WXR_PREFIX = "http://wordpress.org/export/"

@@ -48,7 +48,7 @@ def audit_entry(
 
 
 def audit_for_comment(moderator: Moderator, comment_id: int) -> list[AuditEntry]:
-    _, site_id = moderated_comment(moderator, comment_id, lock=False)
+    _, site_id = moderated_comment(moderator, comment_id)
     return list(
         db.session.scalars(
             select(AuditEntry)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 
-from app.database import begin_write
+from app.database import writes
 from app.domain import policy
 from app.domain.errors import Forbidden, NotFound, ValidationError
 from app.domain.states import CommentStatus
@@ -23,6 +23,7 @@ from app.services.moderation.commands import move_comment
 from app.services.moderation.permissions import can_moderate, moderated_comment
 
 
+@writes
 def ban_author(
     moderator: Moderator,
     comment_id: int,
@@ -54,20 +55,18 @@ def ban_author(
     db.session.add(ban)
     record_action(site_id, comment, moderator, "ban", detail=ban.reason)
     move_comment(comment, CommentStatus.SPAM, site_id, moderator, action="spam")
-    db.session.commit()
     return ban
 
 
+@writes
 def lift_ban(moderator: Moderator, ban_id: int) -> str:
     """Remove a ban; returns its site's id."""
-    begin_write()
     ban = db.session.get(Ban, ban_id) if policy.is_id(ban_id) else None
     if ban is None or not can_moderate(moderator, ban.site_id):
         raise NotFound("There is no such ban.")
     site_id = ban.site_id
     record_action(site_id, None, moderator, "unban", detail=ban.label)
     db.session.delete(ban)
-    db.session.commit()
     return site_id
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from app.database import begin_write
+from app.database import writes
 from app.domain import policy
 from app.domain.authors import Author
 from app.domain.errors import CommentNotFound, Forbidden, ValidationError
@@ -34,29 +34,27 @@ ACTIONS: dict[str, CommentStatus] = {
 }
 
 
+@writes
 def set_status(
     comment: Comment, status: CommentStatus, *, moderator: Moderator | None = None
 ) -> Comment:
     """Move one comment to `status` (no permission check: for trusted callers)."""
-    begin_write()
     db.session.refresh(comment)
     site_id = db.session.execute(
         select(Thread.site_id).where(Thread.id == comment.thread_id)
     ).scalar_one()
     move_comment(comment, status, site_id, moderator, action=_action_name(status))
-    db.session.commit()
     return comment
 
 
+@writes
 def act(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[Comment]:
     """Approve, reject, mark as spam or delete comments, all or none.
 
     Raises Forbidden if any of them is on a site the moderator does not moderate, so a
     tampered id in a bulk form changes nothing at all.
     """
-    begin_write()
     comments = apply_action(moderator, comment_ids, action)
-    db.session.commit()
     return comments
 
 
@@ -82,6 +80,7 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
     return [comment for comment, _ in rows]
 
 
+@writes
 def edit_text(moderator: Moderator, comment_id: int, body: str) -> Comment:
     """A moderator's edit: no time window, same limits as the author's."""
     comment, site_id = moderated_comment(moderator, comment_id)
@@ -94,10 +93,10 @@ def edit_text(moderator: Moderator, comment_id: int, body: str) -> Comment:
     record_action(
         site_id, comment, moderator, "edit", detail=f"{len(before)} → {len(body)} characters"
     )
-    db.session.commit()
     return comment
 
 
+@writes
 def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
     """A reply shown as the site's (with a moderator badge), published at once."""
     parent, site_id = moderated_comment(moderator, comment_id)
@@ -117,7 +116,6 @@ def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
     adjust_approved_count(parent.thread_id, +1)
     cache.touch_thread(site_id, parent.thread_id)
     record_action(site_id, reply, moderator, "reply", after=CommentStatus.APPROVED)
-    db.session.commit()
     return reply
 
 

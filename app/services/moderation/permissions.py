@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.database import begin_write
 from app.domain import policy
 from app.domain.errors import CommentNotFound
 from app.extensions import db
@@ -41,13 +40,9 @@ def sites_of(moderator: Moderator) -> list[Site]:
     return list(db.session.scalars(stmt))
 
 
-def moderated_comment(
-    moderator: Moderator, comment_id: int, *, lock: bool = True
-) -> tuple[Comment, str]:
+def moderated_comment(moderator: Moderator, comment_id: int) -> tuple[Comment, str]:
     if not policy.is_id(comment_id):
         raise CommentNotFound("There is no such comment.")
-    if lock:
-        begin_write()
     row = db.session.execute(
         select(Comment, Thread.site_id).join(Thread).where(Comment.id == comment_id)
     ).first()

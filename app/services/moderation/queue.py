@@ -111,7 +111,7 @@ def pending_count(moderator: Moderator) -> int:
 
 def comment_for_review(moderator: Moderator, comment_id: int) -> Comment:
     """A comment with its thread, author and the author's identities loaded for display."""
-    moderated_comment(moderator, comment_id, lock=False)
+    moderated_comment(moderator, comment_id)
     return db.session.scalars(
         select(Comment)
         .where(Comment.id == comment_id)

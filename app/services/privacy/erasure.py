@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
 
-from app.database import begin_write
+from app.database import writes
 from app.domain.errors import ValidationError
 from app.domain.states import CommentStatus
 from app.extensions import db
@@ -79,14 +79,12 @@ def forget_user(user_id: int) -> int:
     return sum(removed.values())
 
 
+@writes
 def erase_user(user_id: int) -> int:
     """A reader's account and the text of all their comments; returns how many comments."""
-    begin_write()
     if db.session.get(User, user_id) is None:
-        db.session.commit()
         return 0
     removed = forget_user(user_id)
-    db.session.commit()
     return removed
 
 
@@ -124,14 +122,14 @@ def forget_guest(email: str, site_ids: set[str] | None = None) -> dict[str, int]
     return removed
 
 
+@writes
 def erase_guest(email: str) -> int:
     """Everything stored under a guest address, on every site; returns how many comments."""
-    begin_write()
     removed = sum(forget_guest(email).values())
-    db.session.commit()
     return removed
 
 
+@writes
 def erase_author(moderator: Moderator, comment_id: int) -> int:
     """A moderator erases the data of a comment's author on the sites they moderate.
 
@@ -139,7 +137,6 @@ def erase_author(moderator: Moderator, comment_id: int) -> int:
     reader by account. Their account goes too unless they wrote on sites the moderator does
     not moderate: those comments are not this moderator's to erase. Logged per site.
     """
-    begin_write()
     comment = moderation.comment_for_review(moderator, comment_id)
     if comment.moderator_id is not None:
         raise ValidationError("This reply was written as the site, not by a reader.")
@@ -168,5 +165,4 @@ def erase_author(moderator: Moderator, comment_id: int) -> int:
             "erase",
             detail=f"Erased an author's data: {count} comment(s)",
         )
-    db.session.commit()
     return sum(per_site.values())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import render_template
 from sqlalchemy import func, select
 
-from app.database import begin_write
+from app.database import writes
 from app.domain import policy
 from app.domain.errors import LinkInvalid
 from app.extensions import db
@@ -48,17 +48,17 @@ def link_used(link: GuestLink) -> bool:
     return links.was_used(links.PRIVACY, link.jti)
 
 
+@writes
 def erase_with_link(link: GuestLink) -> int:
     """Erase once per link: its id is recorded in the same transaction as the erasure."""
-    begin_write()
     links.use_once(
         links.PRIVACY, link.jti, used="This link was already used to delete your comments."
     )
     removed = sum(forget_guest(link.email).values())
-    db.session.commit()
     return removed
 
 
+@writes
 def request_guest_link(email: object, site: Site) -> bool:
     """Mail a link to the guest page when the address has data here; True if one was queued.
 
@@ -74,7 +74,6 @@ def request_guest_link(email: object, site: Site) -> bool:
     context = {"site": site, "link": link, "hours": LINK_SECONDS // 3600}
     text = render_template("mail/privacy_link.txt", **context)
     html = render_template("mail/privacy_link.html", **context)
-    begin_write()
     has_data = db.session.scalar(
         select(func.count()).select_from(Comment).where(guest_condition(address))
     ) or db.session.scalar(
@@ -84,5 +83,4 @@ def request_guest_link(email: object, site: Site) -> bool:
     )
     if has_data and allowed:
         mail.enqueue(address, f"[{site.name}] Your comments: download or delete them", text, html)
-    db.session.commit()
     return bool(has_data and allowed)
