@@ -151,6 +151,21 @@ def test_listing_links_show_their_counts_from_one_request(
     ]
 
 
+def test_a_relative_address_counts_the_same_thread(live: Live, site_id: str, page: Page) -> None:
+    origin = live.host.origin
+    live.comment(site_id, f"{origin}/posts/neck.html", "Lovely.")
+    live.host.pages["/posts/"] = (
+        '<!doctype html><html lang="en"><body>'
+        '<a href="neck.html" data-afterword-count="/posts/neck.html">comments</a>'
+        '<a href="neck.html" data-afterword-count="neck.html">comments</a>'
+        '<a href="neck.html" data-afterword-count="">comments</a>'
+        f'<script src="{live.url}/count.js" data-site="{site_id}" async></script></body></html>'
+    )
+    page.goto(f"{origin}/posts/")
+    for link in page.locator("a[data-afterword-count]").all():
+        expect(link).to_have_text("1 Comment")
+
+
 def test_demo_post_page_embeds_the_widget(live: Live, page: Page) -> None:
     with live.app.app_context():
         ensure_site(name="demo", origin=live.url)

@@ -15,7 +15,14 @@ function run() {
   if (!links.length) return;
   const code = (S.dataset.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
   const loc = STRINGS[code] ? code : "en", plural = new Intl.PluralRules(loc);
-  const target = (a) => a.dataset.afterwordCount || a.href;
+  // "/posts/neck.html" names the same thread as its absolute address, as the widget sees it.
+  const target = (a) => {
+    try {
+      return new URL(a.dataset.afterwordCount || a.href, location.href).href;
+    } catch {
+      return a.href;
+    }
+  };
   const urls = [...new Set(links.map(target))];
   const base = `${new URL(S.src, location.href).origin}/api/v1/sites/${encodeURIComponent(S.dataset.site)}/counts?`;
   // Usually one request; a very long listing is split so that no request line is too long.
