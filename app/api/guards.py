@@ -7,13 +7,19 @@ fetch with JSON needs a preflight that only registered origins pass.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Response, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.api import bp
 from app.api.answers import cors_headers
 from app.api.read_rules import may_read
 from app.domain.errors import OriginNotAllowed
-from app.services.sites import get_site, site_view
+from app.extensions import db
+from app.services.sites import get_site, note_refused_origin, site_view
+
+log = logging.getLogger(__name__)
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -42,6 +48,7 @@ def check_origin() -> Response | None:
         return None
     if request.method == "OPTIONS":
         if origin is None or not _allowed(origin):
+            _note_refused(origin)
             raise OriginNotAllowed("This page is not allowed to use these comments.")
         return _preflight(origin)
     # Writes always carry Origin in browsers, so a missing one is refused; reads follow the
@@ -51,8 +58,18 @@ def check_origin() -> Response | None:
     else:
         allowed = may_read(origin, g.site_origins)
     if not allowed:
+        _note_refused(origin)
         raise OriginNotAllowed("This page is not allowed to use these comments.")
     return None
+
+
+def _note_refused(origin: str | None) -> None:
+    """Best effort, for the dashboard: the answer is a 403 whether or not this is written."""
+    try:
+        note_refused_origin(g.site.id, origin)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("could not note a refused origin", exc_info=True)
 
 
 def _allowed(origin: str | None) -> bool:

@@ -347,8 +347,26 @@ def site_settings(site_id: str) -> ResponseReturnValue:
         flash("Settings saved.", "ok")
         return redirect(url_for("dashboard.site_settings", site_id=site.id))
     return render_template(
-        "dashboard/site.html", site=site, form=form, snippet=embed_snippet(site.id)
+        "dashboard/site.html",
+        site=site,
+        form=form,
+        snippet=embed_snippet(site.id),
+        refused=sites.refused_origins(current_user, site.id),
+        button=EmptyForm(),
     )
+
+
+@bp.post("/sites/<site_id>/origins")
+@login_required
+def add_origin(site_id: str) -> ResponseReturnValue:
+    """Allow an origin the site refused (the button beside it in the site's settings)."""
+    site = _site(site_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    origin = request.form.get("origin", "")
+    sites.add_origin(current_user, site.id, origin)
+    flash(f"Comments now show on pages of {origin}.", "ok")
+    return redirect(url_for("dashboard.site_settings", site_id=site.id))
 
 
 @bp.get("/sites/<site_id>/export")

@@ -4,7 +4,7 @@ from app.models.comment import Comment, CommentStatus
 from app.models.login import DataDeletion, LoginFlow, UsedSignedRequest
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
-from app.models.site import ModerationMode, Site
+from app.models.site import ModerationMode, RefusedOrigin, Site
 from app.models.subscription import Subscription
 from app.models.thread import Thread
 from app.models.user import Identity, User
@@ -21,6 +21,7 @@ __all__ = [
     "Moderator",
     "ModeratorIdentity",
     "OutboxMessage",
+    "RefusedOrigin",
     "Site",
     "Subscription",
     "Thread",

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Enum, String
+from sqlalchemy import JSON, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.states import ModerationMode
@@ -46,3 +46,16 @@ class Site(Model):
 
     def __repr__(self) -> str:
         return f"<Site {self.id} {self.name!r}>"
+
+
+class RefusedOrigin(Model):
+    """An origin whose pages asked for a site's comments and were refused: most often the
+    owner's own blog under an address they did not add (www., https, a new domain). Shown in
+    the dashboard with a button to add it; a few per site, the most recent."""
+
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("site.id", ondelete="CASCADE"), primary_key=True
+    )
+    origin: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requests: Mapped[int] = mapped_column(default=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.database import writes
 from app.domain import policy
@@ -14,7 +14,8 @@ from app.domain.json_input import is_storable_text
 from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
-from app.models import Moderator, Site
+from app.models import Moderator, RefusedOrigin, Site
+from app.models.types import utcnow
 from app.services import cache
 from app.services.moderation import can_moderate, record_action
 
@@ -114,4 +115,85 @@ def update_settings(
     site.providers = providers
     cache.touch_site(site.id)
     record_action(site.id, None, moderator, "settings", detail=f"moderation={moderation.value}")
+    return site
+
+
+# A site's dashboard lists this many refused origins, the most recent first.
+REFUSED_ORIGINS_KEPT = 10
+# One refusal per origin and site is written in this window; the rest only answer 403.
+REFUSED_ORIGIN_WINDOW = 600
+
+
+def note_refused_origin(site_id: str, origin: str | None) -> None:
+    """Remember that a page on `origin` asked for this site's comments and was refused.
+
+    Anyone can send any Origin header, so this is bounded three ways: only real http(s)
+    origins count, each is written at most once per window (the cache says whether it was),
+    and a site keeps only its most recent few.
+    """
+    if not origin or len(origin) > 200:
+        return
+    try:
+        origin = normalize_origin(origin)
+    except ValueError:
+        return
+    if not cache.store().add(
+        f"refused-origin:{site_id}:{origin}", 1, timeout=REFUSED_ORIGIN_WINDOW
+    ):
+        return
+    begin_write()
+    seen = db.session.get(RefusedOrigin, (site_id, origin))
+    if seen is None:
+        db.session.add(RefusedOrigin(site_id=site_id, origin=origin))
+    else:
+        seen.requests += 1
+        seen.last_seen = utcnow()
+    db.session.flush()
+    keep = (
+        select(RefusedOrigin.origin)
+        .where(RefusedOrigin.site_id == site_id)
+        .order_by(RefusedOrigin.last_seen.desc(), RefusedOrigin.origin)
+        .limit(REFUSED_ORIGINS_KEPT)
+    )
+    db.session.execute(
+        delete(RefusedOrigin).where(
+            RefusedOrigin.site_id == site_id, RefusedOrigin.origin.not_in(keep)
+        )
+    )
+    db.session.commit()
+
+
+def refused_origins(moderator: Moderator, site_id: str) -> list[RefusedOrigin]:
+    """Origins refused recently that the site does not allow (yet), most recent first."""
+    if not can_moderate(moderator, site_id):
+        raise Forbidden("You do not moderate that site.")
+    site = db.session.get_one(Site, site_id)
+    rows = db.session.scalars(
+        select(RefusedOrigin)
+        .where(RefusedOrigin.site_id == site_id)
+        .order_by(RefusedOrigin.last_seen.desc(), RefusedOrigin.origin)
+    )
+    return [row for row in rows if row.origin not in site.origins]
+
+
+def add_origin(moderator: Moderator, site_id: str, origin: str) -> Site:
+    """Allow one more origin on a site (the dashboard's button beside a refused one)."""
+    if not can_moderate(moderator, site_id):
+        raise Forbidden("You do not moderate that site.")
+    begin_write()
+    site = db.session.get_one(Site, site_id)
+    try:
+        origin = normalize_origin(origin)
+    except ValueError:
+        raise ValidationError("That is not an http(s) origin.", field="origin") from None
+    if origin not in site.origins:
+        site.origins = [*site.origins, origin]
+        cache.touch_site(site.id)
+        record_action(site.id, None, moderator, "settings", detail=f"added origin {origin}")
+    db.session.execute(
+        delete(RefusedOrigin).where(
+            RefusedOrigin.site_id == site_id, RefusedOrigin.origin == origin
+        )
+    )
+    db.session.commit()
     return site

@@ -155,6 +155,10 @@ async function loadThread(page) {
   } catch (x) {
     if (["origin_not_allowed", "site_not_found", "url_not_allowed"].includes(x.code)) {
       ui.widget.replaceChildren(h("p", null, T.notAvailable));
+      // For the site's owner, who opens the console when their comments do not show.
+      if (x.code === "origin_not_allowed") {
+        console.warn(`Afterword: ${location.origin} is not an allowed origin of site ${site}. Add it in the dashboard, or run: flask site update ${site} --add-origin ${location.origin}`);
+      }
     } else ui.status.textContent = x.message;
   } finally {
     ui.more.disabled = false;
