@@ -249,11 +249,16 @@ def test_page_on_an_origin_the_site_does_not_allow_shows_no_comments(
 ) -> None:
     foreign = live.create_site(origins=["https://elsewhere.example"])
     url = live.host_page("/foreign", foreign)
+    warnings: list[str] = []
+    page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
     page.goto(url)
     widget = page.locator("#afterword")
     expect(widget.get_by_text("Comments are not available on this page.")).to_be_visible()
     expect(widget.locator("form")).to_have_count(0)
     expect(widget.get_by_role("button", name="Post Comment")).to_have_count(0)
+    # The owner, opening the console, learns what to do.
+    hint = f"flask site update {foreign} --add-origin {live.host.origin}"
+    assert any(hint in w for w in warnings), warnings
 
 
 def test_unknown_site_shows_no_comments(live: Live, page: Page) -> None:
