@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 
 from app.domain.errors import LinkExpired, LinkInvalid
 from app.extensions import db
@@ -30,6 +31,16 @@ def test_a_token_opens_only_for_its_own_purpose(app, made_for):
         if other is not made_for:
             with pytest.raises(LinkInvalid):
                 links.load(other, token)
+
+
+def test_tokens_readers_already_hold_still_open(app):
+    """Edit tokens live in readers' browsers for good: their format never changes."""
+    secret = app.config["SECRET_KEY"]
+    kept = URLSafeSerializer(secret, salt="afterword.comment-edit").dumps(42)
+    assert links.load(links.COMMENT_EDIT, kept) == 42
+    assert links.sign(links.COMMENT_EDIT, 42) == kept
+    reader = URLSafeTimedSerializer(secret, salt="afterword.reader").dumps({"u": 1})
+    assert links.load(links.READER, reader) == {"u": 1}
 
 
 @pytest.mark.parametrize("bad", ["", "x" * (links.TOKEN_MAX + 1), None, 42, "a.b.c"])

@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import MapAdapter
 
@@ -87,9 +93,10 @@ def load(purpose: Purpose, token: object) -> Any:
     if purpose.sealed:
         return _open_sealed(purpose, token)
     try:
-        if purpose.max_age is None:
-            return _serializer(purpose).loads(token)
-        return _serializer(purpose).loads(token, max_age=purpose.max_age)
+        serializer = _serializer(purpose)
+        if isinstance(serializer, URLSafeTimedSerializer):
+            return serializer.loads(token, max_age=purpose.max_age)
+        return serializer.loads(token)
     except SignatureExpired:
         raise LinkExpired(purpose.expired) from None
     except BadSignature:
@@ -145,10 +152,13 @@ class _ClockSigner(TimestampSigner):
         return int(clock.time())
 
 
-def _serializer(purpose: Purpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt=purpose.salt, signer=_ClockSigner
-    )
+def _serializer(purpose: Purpose) -> URLSafeSerializer | URLSafeTimedSerializer:
+    secret = current_app.config["SECRET_KEY"]
+    if purpose.max_age is None:
+        # Nothing to date: the token stays the same for the same payload, as readers' stored
+        # edit tokens always were.
+        return URLSafeSerializer(secret, salt=purpose.salt)
+    return URLSafeTimedSerializer(secret, salt=purpose.salt, signer=_ClockSigner)
 
 
 def fernet(purpose: Purpose) -> Fernet:
