@@ -141,7 +141,11 @@ def note_refused_origin(site_id: str, origin: str | None) -> None:
         f"refused-origin:{site_id}:{origin}", 1, timeout=REFUSED_ORIGIN_WINDOW
     ):
         return
-    begin_write()
+    _record_refused(site_id, origin)
+
+
+@writes
+def _record_refused(site_id: str, origin: str) -> None:
     seen = db.session.get(RefusedOrigin, (site_id, origin))
     if seen is None:
         db.session.add(RefusedOrigin(site_id=site_id, origin=origin))
@@ -160,7 +164,6 @@ def note_refused_origin(site_id: str, origin: str | None) -> None:
             RefusedOrigin.site_id == site_id, RefusedOrigin.origin.not_in(keep)
         )
     )
-    db.session.commit()
 
 
 def refused_origins(moderator: Moderator, site_id: str) -> list[RefusedOrigin]:
@@ -176,11 +179,11 @@ def refused_origins(moderator: Moderator, site_id: str) -> list[RefusedOrigin]:
     return [row for row in rows if row.origin not in site.origins]
 
 
+@writes
 def add_origin(moderator: Moderator, site_id: str, origin: str) -> Site:
     """Allow one more origin on a site (the dashboard's button beside a refused one)."""
     if not can_moderate(moderator, site_id):
         raise Forbidden("You do not moderate that site.")
-    begin_write()
     site = db.session.get_one(Site, site_id)
     try:
         origin = normalize_origin(origin)
@@ -195,5 +198,4 @@ def add_origin(moderator: Moderator, site_id: str, origin: str) -> Site:
             RefusedOrigin.site_id == site_id, RefusedOrigin.origin == origin
         )
     )
-    db.session.commit()
     return site
