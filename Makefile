@@ -19,10 +19,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-# Serve the demo post on http://$(HOST):$(PORT) with the offline Dev sign-in.
+# Serve the demo post on http://$(HOST):$(PORT) with the offline Dev sign-in. `flask demo`
+# remembers the address in instance/, so that unless PUBLIC_URL is set, links and snippets
+# (of this server and of commands typed elsewhere meanwhile) point at it.
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
-	$(BIN)/flask demo
+	$(BIN)/flask demo --host $(HOST) --port $(PORT)
 	DEV_LOGIN=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Two workers (pytest-xdist) on SQLite, where each test has its own database file; one process

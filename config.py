@@ -5,6 +5,7 @@ Per-site settings (origins, moderation mode) live in the database, not here.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -32,6 +33,53 @@ def _dev_secret_key() -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+# Where `make run` leaves the address it serves on, so that a `flask site create` typed in
+# another terminal prints snippets for the server that is actually running.
+SERVING_FILE = "serving.json"
+
+
+def served_url(host: str, port: int) -> str:
+    """The base URL a browser on this machine uses for a server bound to host:port."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - every interface includes the loopback one
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def remember_served_url(url: str, instance_dir: Path | None = None) -> str:
+    """Keep the PUBLIC_URL of the development server about to serve on `url`, and return it.
+
+    That is the environment's PUBLIC_URL when there is one (a tunnel, say), else `url`: what
+    the other commands of this checkout then use when their own environment has none.
+    """
+    url = os.environ.get("PUBLIC_URL") or url
+    directory = instance_dir or INSTANCE_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SERVING_FILE
+    # Written whole then renamed, so a command reading it meanwhile never sees half a file.
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"url": url.rstrip("/")}) + "\n")
+    partial.replace(path)
+    return url.rstrip("/")
+
+
+def remembered_served_url(instance_dir: Path | None = None) -> str | None:
+    """The address `make run` last served on, if it left one."""
+    path = (instance_dir or INSTANCE_DIR) / SERVING_FILE
+    try:
+        url = json.loads(path.read_text())["url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url.rstrip("/") if isinstance(url, str) and url.startswith("http") else None
+
+
+def _development_public_url() -> str:
+    url = os.environ.get("PUBLIC_URL") or remembered_served_url() or DEFAULT_PUBLIC_URL
+    return url.rstrip("/")
 
 
 MIN_SECRET_KEY_BYTES = 32
@@ -77,7 +125,12 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
+    # The demo blog at `/` (app/demo); otherwise `/` only names the service.
+    DEMO = _flag("DEMO")
+    # Send (or log) the mail a request queued right after it, instead of waiting for
+    # `flask mail send-pending`: for development, where nobody runs the sender.
+    MAIL_SEND_AFTER_REQUEST = False
     # How many reverse proxies stand in front (each appends to X-Forwarded-For); 0: none.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
@@ -209,6 +262,11 @@ def engine_options(uri: str, base: dict) -> dict:
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the reloader is `flask run --debug`'s business, not ours
+    # Unless PUBLIC_URL is set, links and snippets follow the address `make run` serves on.
+    PUBLIC_URL = _development_public_url()
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+    DEMO = _flag("DEMO", "1")
+    MAIL_SEND_AFTER_REQUEST = True
 
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
@@ -246,7 +304,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_RECORD_QUERIES = True
-    PUBLIC_URL = "http://127.0.0.1:5000"
+    PUBLIC_URL = DEFAULT_PUBLIC_URL
+    DEMO = True  # the demo pages have tests; tests/test_demo.py turns it off
     DEV_LOGIN = False
     SESSION_COOKIE_SECURE = False
     # Tests post far faster than people; the limits have tests of their own.

@@ -41,3 +41,16 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signat
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    # Once the sockets are bound: warn if PUBLIC_URL cannot be this server (app/serving.py).
+    from app.serving import check_gunicorn
+    from config import config_from_env
+
+    listeners = [
+        address[:2]
+        for address in (listener.sock.getsockname() for listener in server.LISTENERS)
+        if isinstance(address, tuple)  # a unix socket has no host and port to compare
+    ]
+    check_gunicorn(config_from_env().PUBLIC_URL, listeners)

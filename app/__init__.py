@@ -50,11 +50,13 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
         ops,
         page_headers,
         privacy,
+        serving,
         subscribe,
     )
     from app.api import fast_reads
     from app.auth import providers
     from app.database import close_sessions_safely, configure_engine
+    from app.services import mail as outbox
 
     with app.app_context():
         configure_engine(db.engine)
@@ -67,15 +69,17 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     app.register_blueprint(auth.bp, url_prefix="/auth")
     app.register_blueprint(dashboard.bp, url_prefix="/dashboard")
     app.register_blueprint(embed.bp)
-    app.register_blueprint(demo.bp)
+    demo.init_app(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(subscribe.bp, url_prefix="/notifications")
     app.register_blueprint(privacy.bp, url_prefix="/privacy")
     metrics.init_app(app)
     logs.init_app(app)
+    outbox.init_app(app)
     cli.init_app(app)
     fast_reads.install(app)
+    serving.check_flask_run(app)
     page_headers.install(app)
     if app.config["TRUSTED_PROXIES"]:
         # Only behind that many proxies is X-Forwarded-For the client's; never otherwise,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections import Counter
@@ -11,11 +12,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.demo.routes import POSTS
+from app.demo.seed import seed_demo_thread
 from app.domain.errors import DomainError, ImportFormatError
 from app.domain.states import ModerationMode
 from app.models import Site
 from app.services import importing, links, moderators, retention, sites, transfer
 from app.services import mail as outbox
+from config import remember_served_url, served_url
 
 site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
 moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
@@ -100,14 +104,37 @@ def set_moderator_password(email: str, password: str | None) -> None:
 
 
 @click.command("demo", hidden=True)
-def demo() -> None:
-    """Make sure the site `demo`, allowed on this service's own origin, exists."""
+@click.option("--host", help="The host `flask run` is about to serve on (with --port).")
+@click.option("--port", type=int, help="Its port: remembered, so PUBLIC_URL follows it.")
+def demo(host: str | None, port: int | None) -> None:
+    """Make sure the site `demo`, allowed on this service's own origin, exists, with a few
+    comments under its post; say where to go next."""
     public_url = links.public_base()
+    if port is not None:
+        # This process read its config before the address was known: use the one the
+        # server is about to read (config.py), and leave it for commands typed meanwhile.
+        public_url = remember_served_url(served_url(host or "127.0.0.1", port))
     site = sites.ensure_site(name="demo", origin=public_url)
     # The same local server is reached as 127.0.0.1 or localhost; both are its own origin.
     if "://127.0.0.1" in public_url:
         site = sites.ensure_site(name="demo", origin=public_url.replace("127.0.0.1", "localhost"))
+    seed_demo_thread(site, f"{public_url}/", POSTS[0].title)
     click.echo(f"Demo site {site.id} on {', '.join(site.origins)}")
+    click.echo(f"\nThe demo post: {public_url}/")
+    click.echo("To moderate its comments, create an account (any email will do):")
+    click.echo(f"    {_flask_command()} moderator create you@example.com")
+    click.echo(f"then sign in at {public_url}/dashboard/\n")
+
+
+def _flask_command() -> str:
+    """How to type `flask` here: the venv's own when it is not on PATH (`make run`)."""
+    here = Path(sys.executable).parent / "flask"
+    if shutil.which("flask") == str(here) or not here.exists():
+        return "flask"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
 
 
 @click.command("prune")
@@ -136,10 +163,24 @@ def send_pending(loop: int) -> None:
     while True:
         report = outbox.send_pending()
         if report.sent or report.failed or not loop:
-            click.echo(f"Sent {report.sent} message(s); {report.failed} failed, will retry.")
+            click.echo(_send_summary(report))
         if not loop:
             return
         time.sleep(loop)
+
+
+def _messages(count: int) -> str:
+    return f"{count} message" if count == 1 else f"{count} messages"
+
+
+def _send_summary(report: outbox.SendReport) -> str:
+    if report.logged:
+        # Say so plainly: "sent" would have a newcomer wait for mail that never leaves.
+        return f"Logged {_messages(report.sent)} (MAIL_SERVER is unset, so nothing was sent)."
+    summary = f"Sent {_messages(report.sent)}"
+    if report.failed:
+        summary += f"; {_messages(report.failed)} failed and will be retried"
+    return summary + "."
 
 
 @click.command("export")

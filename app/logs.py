@@ -25,6 +25,7 @@ class _RequestFields(logging.Filter):
 
 def init_app(app: Flask) -> None:
     if app.config["LOG_FORMAT"] != "json":
+        _text_logs(app.config["LOG_LEVEL"])
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
@@ -38,3 +39,27 @@ def init_app(app: Flask) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(app.config["LOG_LEVEL"])
+
+
+def _text_logs(level: str) -> None:
+    """Records at LOG_LEVEL on stderr for people, unless a host (pytest, an embedding server)
+    set up logging already: Python alone shows only warnings, which would hide mail that is
+    logged rather than sent."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+class _TextFormatter(logging.Formatter):
+    """Information as it is (the server's access log, mail shown instead of sent); what
+    needs a look named as such, with where it comes from."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno < logging.WARNING:
+            return text
+        return f"{record.levelname} {record.name}: {text}"

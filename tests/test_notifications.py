@@ -122,7 +122,7 @@ def test_send_pending_delivers_over_smtp_with_escaped_content(client, site, runn
         guest_payload(name="<b>Eve</b>", body="<script>alert(1)</script> *hi*", title="Rye"),
     )
     result = runner.invoke(args=["mail", "send-pending"])
-    assert result.exit_code == 0 and "Sent 1 message(s)" in result.output
+    assert result.exit_code == 0 and "Sent 1 message." in result.output
     [message] = inbox.messages
     assert message["To"] == "mod@example.com"
     assert message["From"] == "comments@blog.example"

@@ -26,47 +26,47 @@ class Post:
 
 POSTS = (
     Post(
-        "overnight-rye",
-        "Why our rye bread sleeps overnight",
+        "sore-the-day-after",
+        "Why you may feel a little sore the day after",
         "March 3",
         (
-            "Every evening, after the last customer has gone, we mix tomorrow's rye dough "
-            "and leave it in the cool back room. People often ask why we do not simply bake it "
-            "the same afternoon. The short answer: time does work that no mixer can.",
-            "Rye flour has very little of the gluten that gives wheat bread its stretch. What "
-            "holds a rye loaf together is starch and a family of gums called pentosans, and "
-            "both behave better in a slightly sour dough. A long, cool rest lets our starter "
-            "bring the acidity up slowly, so the crumb sets moist instead of gummy.",
-            "The rest also changes the taste. A quick rye tastes of flour; one that waited "
-            "twelve hours tastes of malt, a little of plums, and faintly of the wooden bowls "
-            "it proved in. We did not invent any of this, of course: bakers in cold kitchens "
-            "have been letting rye sleep for centuries.",
-            "If you bake at home, try it once: mix in the evening, cover the bowl, and put it "
-            "somewhere around 18 °C. Shape in the morning and bake hot. Tell us below how "
-            "it went, and what you would change.",
+            "A question we hear every week at the front desk: \u201cI felt wonderful when I "
+            "left, so why do my shoulders ache a little this morning?\u201d It is a fair "
+            "question, and the answer is mostly reassuring.",
+            "Deep work on muscles that have been tight for a long time asks them to move in "
+            "ways they have forgotten. Much like the morning after a long walk in the hills, "
+            "they can feel tender for a day or so while they settle. That tenderness should "
+            "be mild and fade by the second day; sharp or lasting pain is worth a call.",
+            "A few things help: drink a glass or two of water, take an easy walk rather than "
+            "sitting still all evening, and try a warm shower before bed. Tell us next time "
+            "how it felt, too: we would rather adjust the pressure than have you put up with "
+            "more than you like.",
+            "Have you noticed this after a session? Share below what helped you, and what you "
+            "would like us to write about next.",
         ),
     ),
     Post(
-        "cold-oven",
-        "Notes on a cold oven",
+        "warm-room",
+        "Why we keep the room so warm",
         "February 17",
         (
-            "Our old deck oven takes two hours to heat, so on Mondays, when it has been off "
-            "for a day, the first batch is always a little pale. We have stopped fighting it "
-            "and now bake crackers and rusks first, which like a gentler heat anyway.",
-            "By the third batch the stones hold so much warmth that we can switch the "
-            "elements off and finish the day's granola on what is left.",
+            "Some guests find our treatment room a touch too warm when they first step in. "
+            "We keep it that way on purpose: muscles let go more easily when the body is not "
+            "busy keeping itself warm.",
+            "If you would like it cooler, say so at any time; a fan and a lighter blanket are "
+            "always at hand.",
         ),
     ),
     Post(
-        "seed-jars",
-        "The seed jars by the till",
+        "oils-shelf",
+        "The oils on the shelf by the door",
         "January 29",
         (
-            "The glass jars next to the till hold the seeds for our toppings: sunflower, "
-            "pumpkin, linseed, and a black sesame we buy from a small mill two valleys over.",
-            "We toast each batch in a dry pan before use. It takes ten minutes and makes the "
-            "difference between a loaf that smells of seeds and one that merely has them.",
+            "The bottles by the door hold the oils we use: sweet almond, grapeseed for "
+            "guests with nut allergies, and an unscented blend for anyone who prefers no "
+            "fragrance at all.",
+            "We warm each one in a bowl of hot water before a session. It takes a minute and "
+            "makes the first touch far more pleasant than cold oil ever is.",
         ),
     ),
 )

@@ -4,6 +4,10 @@ An outbox table rather than a background thread: a reader's post never waits on 
 message survives a restart or a crash, and several web processes need no coordination
 (rows are claimed with SKIP LOCKED on PostgreSQL; SQLite serializes writers anyway). Run the
 sender from cron or a systemd timer, or as `flask mail send-pending --loop 30`.
+
+Without MAIL_SERVER each message is written to the log, readably, instead of being sent; and
+in development (MAIL_SEND_AFTER_REQUEST) a request that queued mail drains the outbox once its
+response is out, so the links of a mail can be followed with nothing else running.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app, g, has_request_context
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from app.database import writes
 from app.extensions import db, limiter
@@ -77,7 +82,30 @@ def enqueue(
         send_after=send_after or utcnow(),
     )
     db.session.add(message)
+    if has_request_context():
+        g.afterword_mail_queued = True
     return message
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("MAIL_SEND_AFTER_REQUEST"):
+        return
+
+    @app.after_request
+    def send_after_response(response: Response) -> Response:
+        if g.pop("afterword_mail_queued", False):
+            # Once the response is out and the request's transaction long committed; in an
+            # app context of its own, so it uses a session of its own.
+            response.call_on_close(functools.partial(_send_pending_for, app))
+        return response
+
+
+def _send_pending_for(app: Flask) -> None:
+    with app.app_context():
+        try:
+            send_pending()
+        except Exception:  # the reader's response is gone; `flask mail send-pending` retries
+            log.exception("sending the outbox after a request failed")
 
 
 def recipient_allows(kind: str, to: str) -> bool:
@@ -105,8 +133,9 @@ def _recipient_limits(configured: str) -> tuple[RateLimitItem, ...]:
 
 @dataclass(frozen=True)
 class SendReport:
-    sent: int
+    sent: int  # handed to the SMTP server, or logged when there is none
     failed: int
+    logged: bool = False  # no MAIL_SERVER: `sent` messages were written to the log only
 
 
 @writes
@@ -144,7 +173,7 @@ def send_pending(limit: int = 100) -> SendReport:
         sent += 1
         for row in batch:
             row.sent_at = utcnow()
-    return SendReport(sent=sent, failed=failed)
+    return SendReport(sent=sent, failed=failed, logged=not current_app.config.get("MAIL_SERVER"))
 
 
 def build_message(batch: list[OutboxMessage]) -> EmailMessage:
@@ -178,7 +207,7 @@ def build_message(batch: list[OutboxMessage]) -> EmailMessage:
 def _deliver(message: EmailMessage) -> None:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
-        log.info("mail (no MAIL_SERVER set, not sent):\n%s", message.as_string())
+        log.info("%s", readable(message))
         return
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
         if config.get("MAIL_USE_TLS"):
@@ -186,3 +215,24 @@ def _deliver(message: EmailMessage) -> None:
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
         smtp.send_message(message)
+
+
+def readable(message: EmailMessage) -> str:
+    """The message as a person reads it in a terminal: who, what, and the plain text decoded.
+
+    Not `as_string()`: its quoted-printable body wraps long lines with "=" and spells "=" as
+    "=3D", which breaks exactly the links (confirmations, approvals) one wants to follow.
+    """
+    body = message.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    rule = "-" * 72
+    lines = [
+        "Mail not sent (MAIL_SERVER is unset), shown here instead:",
+        rule,
+        f"To: {message['To']}",
+        f"Subject: {message['Subject']}",
+        rule,
+        text.rstrip("\n"),
+        rule,
+    ]
+    return "\n".join(lines)
