@@ -23,6 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 UNSHIPPED = shutil.ignore_patterns(
     ".git", ".venv", "instance", "build", "*.egg-info", "__pycache__", ".*_cache", "tests", "bench"
 )
+LEADS_ELSEWHERE = (
+    "PYTHONPATH",
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "PUBLIC_URL",
+)
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -59,7 +67,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without what would lead Python or Flask to the checkout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "AFTERWORD_"))}
-    for key in ("PYTHONPATH", "DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "TEST_DATABASE_URL"):
+    for key in LEADS_ELSEWHERE:
         env.pop(key, None)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return {**env, **extra}
