@@ -96,3 +96,13 @@ def test_readme_links_the_operator_guides():
     readme = (ROOT / "README.md").read_text()
     assert "(docs/providers.md)" in readme
     assert "(docs/deploy.md)" in readme
+
+
+def test_the_environment_file_reads_the_same_in_systemd_and_sh():
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    settings = guide.split("\n## Settings\n", 1)[1]
+    example = code_blocks(settings, "sh")[0]
+    for line in example.splitlines():
+        if line and not line.startswith("#"):
+            # No trailing comment (systemd keeps it in the value), spaces only inside quotes.
+            assert re.fullmatch(r'[A-Z][A-Z0-9_]*=("[^"]*"|[^\s#"]*)', line), line
