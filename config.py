@@ -8,11 +8,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("AFTERWORD_INSTANCE_DIR", BASE_DIR / "instance"))
+# A checkout keeps migrations/ and instance/ beside this file. An installed package carries
+# its migrations inside `app` (setup.py), and keeps its instance data under the environment's
+# prefix, as Flask does for installed apps: never inside site-packages, never in whatever
+# directory a command happens to be run from.
+_CHECKOUT = (BASE_DIR / "pyproject.toml").is_file() and (BASE_DIR / "migrations").is_dir()
+MIGRATIONS_DIR = BASE_DIR / "migrations" if _CHECKOUT else BASE_DIR / "app" / "migrations"
+INSTANCE_DIR = Path(
+    os.environ.get(
+        "AFTERWORD_INSTANCE_DIR",
+        BASE_DIR / "instance" if _CHECKOUT else Path(sys.prefix) / "var" / "afterword-instance",
+    )
+)
 
 
 def _flag(name: str, default: str = "0") -> bool:
@@ -118,11 +130,13 @@ def weak_secret_key(key: str | bytes) -> str | None:
     return None
 
 
+def _default_database_uri() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'afterword.db'}"
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'afterword.db'}"
-    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", _default_database_uri())
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
@@ -240,9 +254,14 @@ class Config:
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001 - Flask app, kept import-free
         """Settings that depend on others; nothing here touches the database."""
+        uri = app.config["SQLALCHEMY_DATABASE_URI"]
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-            app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+            uri, app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         )
+        if uri == _default_database_uri():
+            # SQLite creates the file but not its directory: the first `flask db upgrade` of
+            # a fresh install would fail without it.
+            INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def engine_options(uri: str, base: dict) -> dict:

@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.extensions import cache, compress, csrf, db, limiter, login_manager, migrate
 from app.models.types import render_migration_type
 from app.sessions import CookieSessions
-from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
+from config import INSTANCE_DIR, MIGRATIONS_DIR, Config, config_from_env
 
 
 def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
@@ -24,7 +24,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     migrate.init_app(
         app,
         db,
-        directory=str(BASE_DIR / "migrations"),
+        directory=str(MIGRATIONS_DIR),
         render_as_batch=True,
         compare_type=True,
         render_item=render_migration_type,

@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -245,6 +246,41 @@ def _site_or_fail(site_id: str) -> Site:
         raise click.UsageError(f"{err.message} (see `flask site list`)") from None
 
 
+# Addresses a provider asks for besides the callback, by provider: (label, endpoint).
+_PROVIDER_EXTRA_URLS: dict[str, tuple[tuple[str, str], ...]] = {
+    "facebook": (("data-deletion URL", "auth.facebook_data_deletion"),),
+}
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@click.command("providers")
+def providers() -> None:
+    """Show which sign-in providers are set up, and the URLs to register with each one."""
+    from app.auth.authorization import callback_url
+    from app.auth.providers import DEV_PROVIDER, PROVIDERS
+
+    config = current_app.config
+    click.echo(f"PUBLIC_URL is {links.public_base()}")
+    for spec in PROVIDERS:
+        missing = [
+            key
+            for key in (spec.config_key("CLIENT_ID"), spec.config_key("CLIENT_SECRET"))
+            if not config.get(key)
+        ]
+        state = "configured" if not missing else "not configured, set " + " and ".join(missing)
+        click.echo(f"\n{spec.label} ({spec.name}): {state}")
+        click.echo(f"    callback URL: {callback_url(spec.name)}")
+        for label, endpoint in _PROVIDER_EXTRA_URLS.get(spec.name, ()):
+            click.echo(f"    {label}: {links.public_url(endpoint)}")
+    dev = "on (DEV_LOGIN=1)" if config.get("DEV_LOGIN") else "off"
+    click.echo(f"\n{DEV_PROVIDER.label} ({DEV_PROVIDER.name}): {dev}")
+    base = urlsplit(links.public_base())
+    if base.scheme != "https" and base.hostname not in _LOOPBACK_HOSTS:
+        # Both X and Facebook refuse plain-http redirect URIs on a public host.
+        click.echo("\nWarning: PUBLIC_URL is not https; providers will refuse these URLs.")
+    click.echo("\nHow to create each app: docs/providers.md")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(site_cli)
     app.cli.add_command(moderator_cli)
@@ -253,3 +289,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     app.cli.add_command(export)
     app.cli.add_command(import_comments)
+    app.cli.add_command(providers)
