@@ -73,6 +73,53 @@ def list_sites() -> None:
             click.echo(f"    {origin}")
 
 
+@site_cli.command("update")
+@click.argument("site_id")
+@click.option("--name", help="A new name.")
+@click.option("--add-origin", "add", multiple=True, help="An origin to allow (repeatable).")
+@click.option("--remove-origin", "remove", multiple=True, help="An origin to drop (repeatable).")
+@click.option("--moderation", type=click.Choice([m.value for m in ModerationMode]))
+def update_site(
+    site_id: str,
+    name: str | None,
+    add: tuple[str, ...],
+    remove: tuple[str, ...],
+    moderation: str | None,
+) -> None:
+    """Rename a site, allow or drop origins, or change how it is moderated."""
+    try:
+        site = sites.change_site(
+            site_id,
+            name=name,
+            add_origins=add,
+            remove_origins=remove,
+            moderation=ModerationMode(moderation) if moderation else None,
+        )
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    click.echo(f"{site.id}  {site.name}  moderation={site.moderation.value}")
+    for origin in site.origins:
+        click.echo(f"    {origin}")
+
+
+@site_cli.command("delete")
+@click.argument("site_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_site(site_id: str, yes: bool) -> None:
+    """Delete a site with all its threads and comments."""
+    try:
+        site = sites.get_site(site_id)
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    if not yes:
+        click.confirm(
+            f"Delete {site.name} ({site.id}) with all its comments? This cannot be undone",
+            abort=True,
+        )
+    removed = sites.delete_site(site_id)
+    click.echo(f"Deleted {site_id} and its {removed} comment(s).")
+
+
 @moderator_cli.command("create")
 @click.argument("email")
 @click.option("--site", "site_ids", multiple=True, help="A site id (repeatable); default: all.")
@@ -102,6 +149,43 @@ def set_moderator_password(email: str, password: str | None) -> None:
     except DomainError as err:
         raise click.UsageError(err.message) from None
     click.echo(f"Moderator {moderator.email} has a new password and is signed out everywhere.")
+
+
+@moderator_cli.command("list")
+def list_moderators() -> None:
+    """List moderators with the sites they moderate."""
+    rows = moderators.list_moderators()
+    if not rows:
+        click.echo("No moderators yet. Create one with: flask moderator create EMAIL")
+    for moderator, site_ids in rows:
+        scope = "every site" if moderator.all_sites else ", ".join(site_ids) or "no site"
+        click.echo(f"{moderator.email}  {scope}")
+
+
+@moderator_cli.command("remove")
+@click.argument("email")
+def remove_moderator(email: str) -> None:
+    """Delete the moderator with EMAIL; their sessions end at once."""
+    try:
+        moderators.remove_moderator(email)
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    click.echo(f"Moderator {email} removed.")
+
+
+@moderator_cli.command("add-site")
+@click.argument("email")
+@click.argument("site_id")
+def add_moderator_site(email: str, site_id: str) -> None:
+    """Let the moderator with EMAIL moderate SITE_ID too."""
+    try:
+        moderator = moderators.add_site(email, site_id)
+    except DomainError as err:
+        raise click.UsageError(err.message) from None
+    if moderator.all_sites:
+        click.echo(f"Moderator {moderator.email} already moderates every site.")
+    else:
+        click.echo(f"Moderator {moderator.email} can moderate {site_id} too.")
 
 
 @click.command("demo", hidden=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import writes
@@ -180,3 +180,41 @@ def unlink_identity(moderator: Moderator, link_id: int) -> None:
     if link is None or link.moderator_id != moderator.id:
         raise NotFound("There is no such linked account.")
     db.session.delete(link)
+
+
+def list_moderators() -> list[tuple[Moderator, list[str]]]:
+    """Every moderator with the ids of their sites (empty: every site)."""
+    moderators = list(db.session.scalars(select(Moderator).order_by(Moderator.email)))
+    rows = db.session.execute(select(moderator_sites.c.moderator_id, moderator_sites.c.site_id))
+    site_ids: dict[int, list[str]] = {}
+    for moderator_id, site_id in rows:
+        site_ids.setdefault(moderator_id, []).append(site_id)
+    return [(m, sorted(site_ids.get(m.id, []))) for m in moderators]
+
+
+@writes
+def remove_moderator(email: str) -> None:
+    """Delete a moderator account; their sessions end with it (the cookie names no one)."""
+    moderator = find_by_email(email)
+    # By statement: the database drops their site grants and linked accounts (ON DELETE
+    # CASCADE), and the audit log keeps their email with the moderator id set to NULL.
+    db.session.execute(delete(Moderator).where(Moderator.id == moderator.id))
+
+
+@writes
+def add_site(email: str, site_id: str) -> Moderator:
+    """Let a moderator of some sites moderate one more."""
+    moderator = find_by_email(email)
+    site = get_site(site_id)
+    if moderator.all_sites:
+        return moderator
+    already = db.session.scalar(
+        select(moderator_sites.c.site_id).where(
+            moderator_sites.c.moderator_id == moderator.id, moderator_sites.c.site_id == site.id
+        )
+    )
+    if already is None:
+        db.session.execute(
+            moderator_sites.insert().values(moderator_id=moderator.id, site_id=site.id)
+        )
+    return moderator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.database import writes
 from app.domain import policy
@@ -14,7 +14,7 @@ from app.domain.json_input import is_storable_text
 from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
-from app.models import Moderator, RefusedOrigin, Site
+from app.models import Comment, Moderator, RefusedOrigin, Site, Thread
 from app.models.types import utcnow
 from app.services import cache
 from app.services.moderation import can_moderate, record_action
@@ -25,12 +25,17 @@ def create_site(
     *, name: str, origins: Iterable[str], moderation: ModerationMode = ModerationMode.ALL
 ) -> Site:
     """A new site allowed on exactly the given origins (no wildcards, no subdomains)."""
-    name = " ".join(name.split())
-    if not name or len(name) > 100:
-        raise ValidationError("A site name holds 1 to 100 characters.", field="name")
+    name = _clean_name(name)
     site = Site(name=name, origins=clean_origins(origins), moderation=moderation)
     db.session.add(site)
     return site
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise ValidationError("A site name holds 1 to 100 characters.", field="name")
+    return name
 
 
 @writes
@@ -199,3 +204,40 @@ def add_origin(moderator: Moderator, site_id: str, origin: str) -> Site:
         )
     )
     return site
+
+
+@writes
+def change_site(
+    site_id: str,
+    *,
+    name: str | None = None,
+    add_origins: Iterable[str] = (),
+    remove_origins: Iterable[str] = (),
+    moderation: ModerationMode | None = None,
+) -> Site:
+    """The operator's edit (`flask site update`): rename, allow or drop origins, moderate."""
+    site = get_site(site_id)
+    if name is not None:
+        site.name = _clean_name(name)
+    remove = tuple(remove_origins)
+    dropped = set(clean_origins(remove)) if remove else set()
+    site.origins = clean_origins([*(o for o in site.origins if o not in dropped), *add_origins])
+    if moderation is not None:
+        site.moderation = moderation
+    cache.touch_site(site.id)
+    return site
+
+
+@writes
+def delete_site(site_id: str) -> int:
+    """Delete a site with its threads, comments and subscriptions; returns how many comments."""
+    site = get_site(site_id)
+    count = (
+        db.session.scalar(
+            select(func.count(Comment.id)).join(Thread).where(Thread.site_id == site.id)
+        )
+        or 0
+    )
+    cache.touch_site(site.id)
+    db.session.execute(delete(Site).where(Site.id == site.id))
+    return count
