@@ -33,8 +33,12 @@ class Moderator(UserMixin, Model):
 
     sites: Mapped[list[Site]] = relationship(secondary=moderator_sites, lazy="raise_on_sql")
 
+    @staticmethod
+    def hash_password(password: str) -> str:
+        return generate_password_hash(password, method="scrypt")
+
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = self.hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from markdownify import markdownify
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.database import writes
 from app.domain import policy
@@ -75,6 +76,27 @@ def import_threads(
     return summary
 
 
+def _new_thread(site: Site, key: str, imported: ImportedThread) -> tuple[Thread, bool]:
+    """The page's thread, created now; or, when a reader's first comment (or another import)
+    created it meanwhile, that one (only PostgreSQL lets two writers get this far)."""
+    thread = Thread(
+        site_id=site.id,
+        url=key,
+        title=policy.clean_title(imported.title),
+        approved_count=0,
+        **({"created_at": imported.created_at} if imported.created_at else {}),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(thread)
+    except IntegrityError:
+        found = db.session.scalars(
+            select(Thread).where(Thread.site_id == site.id, Thread.url == key)
+        ).one()
+        return found, False
+    return thread, True
+
+
 def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary) -> None:
     _check_storable(f"the thread {imported.url!r}", url=imported.url, title=imported.title)
     try:
@@ -86,16 +108,8 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
         ) from None
     thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
     if thread is None:
-        thread = Thread(
-            site_id=site.id,
-            url=key,
-            title=policy.clean_title(imported.title),
-            approved_count=0,
-            **({"created_at": imported.created_at} if imported.created_at else {}),
-        )
-        db.session.add(thread)
-        db.session.flush()
-        summary.threads_created += 1
+        thread, created = _new_thread(site, key, imported)
+        summary.threads_created += created
     existing = dict(
         db.session.execute(
             select(Comment.import_key, Comment).where(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, or_, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from app.database import writes
 from app.domain.errors import NotFound, ValidationError
@@ -16,16 +16,22 @@ from app.services.sites import get_site
 PASSWORD_MIN = 10
 
 
-@writes
 def create_moderator(email: str, password: str, *, site_ids: list[str] | None = None) -> Moderator:
     """A moderator of the given sites, or of every site when none are given."""
     email = clean_email(email)
     _check_password_length(password, field="password")
+    # Hashed before the write begins: scrypt takes a tenth of a second, too long to hold
+    # SQLite's write lock for.
+    return _add_moderator(email, Moderator.hash_password(password), list(site_ids or []))
+
+
+@writes
+def _add_moderator(email: str, password_hash: str, site_ids: list[str]) -> Moderator:
     if db.session.scalar(select(Moderator).where(Moderator.email == email)):
         raise ValidationError("A moderator with that email already exists.", field="email")
-    sites = [get_site(site_id) for site_id in site_ids or []]
+    sites = [get_site(site_id) for site_id in site_ids]
     moderator = Moderator(email=email, all_sites=not sites, sites=sites)
-    moderator.set_password(password)
+    moderator.password_hash = password_hash
     db.session.add(moderator)
     return moderator
 
@@ -36,7 +42,7 @@ def _check_password_length(password: str, *, field: str) -> None:
 
 
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("afterword-timing-equalizer", method="scrypt")
+_DUMMY_HASH = Moderator.hash_password("afterword-timing-equalizer")
 NOTIFY_CHOICES = ("each", "digest", "off")
 
 
@@ -78,15 +84,20 @@ def end_sessions(moderator: Moderator) -> None:
     _raise_session_version(moderator)
 
 
-@writes
 def set_password(moderator: Moderator, password: str) -> None:
     """A new password (a reset): every session made with the old one ends with it."""
     _check_password_length(password, field="new_password")
-    moderator.set_password(password)
-    _raise_session_version(moderator)
+    _store_password(
+        moderator, Moderator.hash_password(password)
+    )  # hashed outside the write, as above
 
 
 @writes
+def _store_password(moderator: Moderator, password_hash: str) -> None:
+    moderator.password_hash = password_hash
+    _raise_session_version(moderator)
+
+
 def change_password(moderator: Moderator, current: str, new: str) -> None:
     """The moderator's own change; the caller signs the current session in again."""
     if not moderator.check_password(current):

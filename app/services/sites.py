@@ -41,7 +41,13 @@ def _clean_name(name: str) -> str:
 @writes
 def ensure_site(*, name: str, origin: str) -> Site:
     """The site with this name, created with `origin` if missing; `origin` is added if absent."""
-    site = db.session.scalar(select(Site).where(Site.name == name).order_by(Site.created_at))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Names are not unique, so there is no row to lock before the first one exists: the
+        # lock is on the name, for this transaction (SQLite's write lock already serializes).
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"site:{name}"))))
+    site = db.session.scalar(
+        select(Site).where(Site.name == name).order_by(Site.created_at).with_for_update()
+    )
     if site is None:
         return create_site(name=name, origins=[origin])
     origin = normalize_origin(origin)
@@ -51,10 +57,17 @@ def ensure_site(*, name: str, origin: str) -> Site:
     return site
 
 
-def get_site(site_id: str) -> Site:
+def get_site(site_id: str, *, for_update: bool = False) -> Site:
+    """The site; `for_update` locks its row until the transaction ends (PostgreSQL), for a
+    change that reads its origins first, so two such changes cannot lose one another."""
     # A NUL in the id (`%00` in the path) would reach PostgreSQL, which refuses it outright.
     known = isinstance(site_id, str) and is_storable_text(site_id)
-    site = db.session.get(Site, site_id) if known else None
+    site = None
+    if known:
+        # populate_existing: a row already in the session is read (and locked) again.
+        site = db.session.get(
+            Site, site_id, with_for_update=for_update, populate_existing=for_update
+        )
     if site is None:
         raise SiteNotFound("There is no site with that id.")
     return site
@@ -189,7 +202,7 @@ def add_origin(moderator: Moderator, site_id: str, origin: str) -> Site:
     """Allow one more origin on a site (the dashboard's button beside a refused one)."""
     if not can_moderate(moderator, site_id):
         raise Forbidden("You do not moderate that site.")
-    site = db.session.get_one(Site, site_id)
+    site = get_site(site_id, for_update=True)
     try:
         origin = normalize_origin(origin)
     except ValueError:
@@ -216,7 +229,7 @@ def change_site(
     moderation: ModerationMode | None = None,
 ) -> Site:
     """The operator's edit (`flask site update`): rename, allow or drop origins, moderate."""
-    site = get_site(site_id)
+    site = get_site(site_id, for_update=True)
     if name is not None:
         site.name = _clean_name(name)
     remove = tuple(remove_origins)
