@@ -295,22 +295,46 @@ def import_comments(source: str, file: Path, site_id: str) -> None:
     """
     site = _site_or_fail(site_id)
     skipped: Counter[str] = Counter()
+    repaired: Counter[str] = Counter()
     try:
-        parse, total = _parser(source, file, site, skipped)
-        with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
-            summary = importing.import_threads(site, parse(), progress=bar.update)
+        parse, total = _parser(source, file, site, skipped, repaired)
+        if sys.stderr.isatty():
+            with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
+                summary = importing.import_threads(site, parse(), progress=bar.update)
+        else:  # cron, CI: a bar redrawn in place would be noise, so a line now and then
+            summary = importing.import_threads(site, parse(), progress=_Percent(total))
     except ImportFormatError as err:
-        raise click.ClickException(f"{file}: {err.message}. Nothing was imported.") from None
+        message = err.message.rstrip(".")
+        raise click.ClickException(f"{file}: {message}. Nothing was imported.") from None
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "none"
     click.echo(
         f"Threads created: {summary.threads_created}. Comments added: {summary.comments_added} "
         f"({statuses}); already there: {summary.comments_skipped}."
     )
+    repaired.update(summary.repaired)
     if skipped:
         click.echo("Left out: " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())))
+    if repaired:
+        click.echo("Repaired: " + ", ".join(f"{n} {why}" for why, n in sorted(repaired.items())))
 
 
-def _parser(source: str, file: Path, site: Site, skipped: Counter[str]):  # noqa: ANN202
+class _Percent:
+    """Progress for a log: "Importing: 10%" each time another tenth is done."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.said = 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        tenths = min(10, self.done * 10 // self.total) if self.total else 10
+        if tenths > self.said:
+            self.said = tenths
+            click.echo(f"Importing: {tenths * 10}%", err=True)
+
+
+def _parser(source: str, file: Path, site: Site, skipped: Counter[str], repaired: Counter[str]):  # noqa: ANN202
     if source == "afterword":
         threads = list(transfer.parse(file))
         return (lambda: iter(threads)), sum(len(t.comments) for t in threads)
@@ -318,6 +342,8 @@ def _parser(source: str, file: Path, site: Site, skipped: Counter[str]):  # noqa
 
     module = PARSERS[source]
     kwargs: dict = {"skipped": skipped}
+    if source in {"wordpress", "disqus"}:
+        kwargs["repaired"] = repaired
     if source == "isso":  # Isso stores paths; its pages are on the site's first origin
         kwargs["base_url"] = site.origins[0]
     return (lambda: module.parse(file, **kwargs)), module.count(file)

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.domain.markdown import render_markdown
+from app.domain.markdown import render_markdown, sanitize_html
 
 
 @pytest.mark.parametrize(
@@ -19,10 +19,17 @@ from app.domain.markdown import render_markdown
         ("- one\n- two", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"),
         ("```\nx < y\n```", "<pre><code>x &lt; y\n</code></pre>"),
         ("first\n\nsecond", "<p>first</p>\n<p>second</p>"),
+        ("a ~~struck~~ b", "<p>a <s>struck</s> b</p>"),
     ],
 )
 def test_markdown_basics(source, html):
     assert render_markdown(source) == html
+
+
+def test_struck_text_from_elsewhere_stays_struck():
+    assert sanitize_html("<p><s>a</s> <del>b</del> <strike>c</strike></p>") == (
+        "<p><s>a</s> <del>b</del> c</p>"
+    )
 
 
 def test_links_get_nofollow_ugc_noopener():

@@ -10,8 +10,9 @@ from __future__ import annotations
 import nh3
 from markdown_it import MarkdownIt
 
+# `s` is what markdown-it writes for ~~struck~~; `del` is what imported HTML may have.
 ALLOWED_TAGS = {
-    "p", "br", "em", "strong", "del", "a", "code", "pre", "blockquote",
+    "p", "br", "em", "strong", "s", "del", "a", "code", "pre", "blockquote",
     "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}

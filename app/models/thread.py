@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -27,6 +27,9 @@ class Thread(Model):
     # Kept by the comment service on every status change, so counts never scan comments.
     approved_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Closed for good, whatever the site's close_after_days: a page the old comment system had
+    # closed stays closed after an import.
+    closed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     site: Mapped[Site] = relationship(back_populates="threads", lazy="raise_on_sql")
 

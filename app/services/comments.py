@@ -153,7 +153,7 @@ def _submission(author: Author, checked: _Checked) -> spam.Submission:
 
 
 def _refuse_closed(site: Site, thread: Thread) -> None:
-    if policy.is_closed(thread.created_at, site.close_after_days, utcnow()):
+    if thread.closed or policy.is_closed(thread.created_at, site.close_after_days, utcnow()):
         raise ThreadClosed("Comments are closed on this page.")
 
 

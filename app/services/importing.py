@@ -4,11 +4,13 @@ run already brought in, so running an import twice adds nothing."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from markdownify import markdownify
+from markdownify import MarkdownConverter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +48,7 @@ class ImportedThread:
     title: str = ""
     created_at: datetime | None = None
     comments: list[ImportedComment] = field(default_factory=list)
+    closed: bool = False  # the old system took no more comments on the page
 
 
 @dataclass
@@ -54,6 +57,8 @@ class ImportSummary:
     comments_added: int = 0
     comments_skipped: int = 0  # already there from an earlier run
     by_status: dict[str, int] = field(default_factory=dict)
+    # What was stored differently from the file, and why ("email that is not an email": 2).
+    repaired: Counter[str] = field(default_factory=Counter)
 
 
 @writes
@@ -84,6 +89,7 @@ def _new_thread(site: Site, key: str, imported: ImportedThread) -> tuple[Thread,
         url=key,
         title=policy.clean_title(imported.title),
         approved_count=0,
+        closed=imported.closed,
         **({"created_at": imported.created_at} if imported.created_at else {}),
     )
     try:
@@ -104,7 +110,7 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
     except (ValidationError, UrlNotAllowed):
         raise ImportFormatError(
             f"{imported.url!r} is not on one of the site's origins ({', '.join(site.origins)}); "
-            "add its origin first (dashboard settings)."
+            "add its origin first (dashboard settings)"
         ) from None
     thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
     if thread is None:
@@ -133,7 +139,7 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
             parent = store(pending[item.parent_key], (*trail, item.key))
         elif item.parent_key and item.parent_key in existing:
             parent = existing[item.parent_key]
-        comment = _new_comment(thread, item, parent)
+        comment = _new_comment(thread, item, parent, summary)
         existing[item.key] = comment
         added += 1
         approved += comment.status is CommentStatus.APPROVED
@@ -149,7 +155,9 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
     cache.touch_thread(site.id, thread.id)
 
 
-def _new_comment(thread: Thread, item: ImportedComment, parent: Comment | None) -> Comment:
+def _new_comment(
+    thread: Thread, item: ImportedComment, parent: Comment | None, summary: ImportSummary
+) -> Comment:
     # A deleted comment may come without text (its author took it back); others always have.
     _check_storable(
         f"comment {item.key}",
@@ -162,23 +170,19 @@ def _new_comment(thread: Thread, item: ImportedComment, parent: Comment | None) 
     )
     empty = "" if item.status is CommentStatus.DELETED else "(empty)"
     if item.body_is_html:
-        html = _clean_html(item.body)
-        # The editable source is Markdown, as for comments written here: links, emphasis
-        # and paragraphs survive a moderator's edit or a later export.
-        try:
-            body = markdownify(html, heading_style="ATX").strip() or empty
-        except RecursionError:  # markdownify walks the tree recursively
-            raise ImportFormatError(
-                f"comment {item.key}: its HTML is nested too deeply to convert"
-            ) from None
+        body, html = _from_html(item.key, item.body)
+        body = body or empty
     else:
         body = item.body.strip() or empty
         html = render_markdown(body) if body else ""
+    email = _email(item.email)
+    if item.email and item.email.strip() and email is None:
+        summary.repaired["email that is not an email (dropped)"] += 1
     comment = Comment(
         thread_id=thread.id,
         parent_id=parent.id if parent else None,
         guest_name=" ".join(item.name.split())[: policy.NAME_MAX] or "Anonymous",
-        guest_email=(item.email or "").strip().lower()[: policy.EMAIL_MAX] or None,
+        guest_email=email,
         guest_website=_website(item.website),
         body=body[: policy.BODY_MAX * 2],  # imported text is kept whole unless absurd
         html=html,
@@ -204,12 +208,121 @@ def _check_storable(what: str, **texts: str | None) -> None:
             )
 
 
+def _from_html(key: str, original: str) -> tuple[str, str]:
+    """The editable Markdown source of an HTML comment, and the HTML readers see.
+
+    The source is Markdown, as for comments written here, so that links, emphasis and
+    paragraphs survive a moderator's edit or a later export; whatever Markdown would read as
+    syntax in the text ("1. ", "# ", "~~", "*") is escaped. When that source renders as the
+    sanitized original does, its rendering is stored, so that an edit changes only what was
+    edited; HTML Markdown cannot say (a list inside a table, say) keeps its sanitized form.
+    """
+    html = _clean_html(original)
+    try:
+        source = _SourceConverter(
+            heading_style="ATX", newline_style="backslash", bullets="-"
+        ).convert(html)
+    except RecursionError:  # markdownify walks the tree recursively
+        raise ImportFormatError(
+            f"comment {key}: its HTML is nested too deeply to convert"
+        ) from None
+    source = source.strip()
+    rendered = render_markdown(source) if source else ""
+    return source, rendered if _shown_alike(rendered, html) else html
+
+
+class _SourceConverter(MarkdownConverter):
+    """markdownify, escaping all the text could mean as Markdown, not only `*` and `_`."""
+
+    def escape(self, text: str, parent_tags: set[str]) -> str:
+        if not text:
+            return ""
+        text = _ALWAYS_ESCAPED.sub(r"\\\1", text)
+        text = _ENTITY.sub(r"\\&", text)
+        # What starts a block only at the start of a line; a text node may start one, and
+        # may hold newlines.
+        text = _BLOCK_START.sub(r"\1\\\2", text)
+        return _LIST_NUMBER.sub(r"\1\\\2", text)
+
+
+_ALWAYS_ESCAPED = re.compile(r"([\\`*_\[\]<~])")
+_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+_BLOCK_START = re.compile(r"(^|\s)(>|#{1,6}(?=\s|$)|[-+=]+(?=\s|$))")
+_LIST_NUMBER = re.compile(r"((?:^|\s)[0-9]{1,9})([.)](?=\s|$))")
+
+# Block tags, around which whitespace shows nothing; `del` shows as `s` does, and code in
+# <pre> as code in <pre><code>.
+_BLOCK_TAGS = "p|br|blockquote|ul|ol|li|h[1-6]|hr|pre|div|table|thead|tbody|tr|td|th|dl|dd|dt"
+_AROUND_BLOCK_TAG = re.compile(rf"\s*(</?(?:{_BLOCK_TAGS})\b[^>]*>)\s*", re.IGNORECASE)
+_DEL = re.compile(r"<(/?)del>")
+_PRE_CODE = re.compile(r"<pre><code>(.*?)\s*</code></pre>", re.DOTALL)
+_EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>")
+
+
+def _shown_alike(a: str, b: str) -> bool:
+    def shown(html: str) -> str:
+        html = _PRE_CODE.sub(r"<pre>\1</pre>", _DEL.sub(r"<\1s>", html))
+        html = " ".join(html.split())
+        return _EMPTY_PARAGRAPH.sub("", _AROUND_BLOCK_TAG.sub(r"\1", html)).strip()
+
+    return shown(a) == shown(b)
+
+
+# What WordPress's wpautop() reads as the end of a paragraph, and as a block of its own.
+_REAL_P_TAG = re.compile(r"<p[\s>/]", re.IGNORECASE)
+_PRE_BLOCK = re.compile(r"<pre\b.*?</pre\s*>", re.IGNORECASE | re.DOTALL)
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")
+_BLOCK_TAG_AT_END = re.compile(rf"</?(?:{_BLOCK_TAGS})\b[^>]*>\s*$", re.IGNORECASE)
+_BLOCK_TAG_AT_START = re.compile(rf"\s*</?(?:{_BLOCK_TAGS})\b", re.IGNORECASE)
+_PRE_PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
+
+
 def _clean_html(html: str) -> str:
-    # Old exports keep bare newlines for paragraphs; make them visible before cleaning.
-    if "<p" not in html.lower():
-        paragraphs = [p.strip() for p in html.replace("\r\n", "\n").split("\n\n") if p.strip()]
-        html = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return sanitize_html(html)
+    """The comment's HTML, sanitized, with the paragraphs and line breaks the old site showed.
+
+    WordPress stores comments as typed and adds paragraphs when showing them (wpautop): a
+    blank line (or one of only spaces) ends a paragraph, a newline is a line break, and text
+    in <pre> is left alone. Text that already has <p> tags (Disqus) is taken as it is.
+    """
+    html = html.replace("\r\n", "\n").replace("\r", "\n")
+    pres: list[str] = []
+
+    def keep_pre(match: re.Match[str]) -> str:
+        pres.append(match.group(0))
+        return f"\n\n\x00{len(pres) - 1}\x00\n\n"
+
+    protected = _PRE_BLOCK.sub(keep_pre, html)
+    if not _REAL_P_TAG.search(protected):
+        blocks = []
+        for chunk in _BLANK_LINES.split(protected):
+            chunk = chunk.strip()
+            if not chunk:
+                continue
+            if _PRE_PLACEHOLDER.fullmatch(chunk) or _BLOCK_TAG_AT_START.match(chunk):
+                blocks.append(_line_breaks(chunk))
+            else:
+                blocks.append(f"<p>{_line_breaks(chunk)}</p>")
+        html = _PRE_PLACEHOLDER.sub(lambda m: pres[int(m.group(1))], "\n".join(blocks))
+    return _EMPTY_PARAGRAPH.sub("", sanitize_html(html))
+
+
+def _line_breaks(chunk: str) -> str:
+    lines = chunk.split("\n")
+    out = lines[0]
+    for line in lines[1:]:
+        between_blocks = _BLOCK_TAG_AT_END.search(out) or _BLOCK_TAG_AT_START.match(line)
+        out += ("\n" if between_blocks else "<br>\n") + line
+    return out
+
+
+def _email(email: str | None) -> str | None:
+    """The address if it is one; an old system's odd value is dropped, not stored."""
+    if not email or not email.strip():
+        return None
+    try:
+        return policy.clean_email(email)
+    except ValidationError:
+        return None
 
 
 def _website(url: str | None) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from xml.parsers.expat import ErrorString
 
@@ -91,11 +92,12 @@ def stream_xml(
     # forbid_dtd as well: no real export has a DTD, and refusing it also stops entity tricks
     # that work through a DTD without declaring an entity by name.
     parser = DefusedXMLParser(target=builder, forbid_dtd=True)
-    builder.line = lambda: parser.parser.CurrentLineNumber
     declared: set[str] = set()
     ancestors: list[Element] = []
     level = 0
-    with path.open("rb") as source:
+    with path.open("rb") as raw:
+        source = _Trimmed(raw)
+        builder.line = lambda: parser.parser.CurrentLineNumber + source.lines_dropped
         try:
             for event, item in iterparse(
                 source, events=("start-ns", "start", "end"), parser=parser
@@ -120,10 +122,33 @@ def stream_xml(
         except ParseError as err:
             line, column = err.position
             raise ImportFormatError(
-                f"broken XML: {ErrorString(err.code)} (column {column + 1})", line=line
+                f"broken XML: {ErrorString(err.code)} (column {column + 1})",
+                line=line + source.lines_dropped,
             ) from None
         except DefusedXmlException:
-            raise ImportFormatError(REFUSED, line=parser.parser.CurrentLineNumber) from None
+            raise ImportFormatError(REFUSED, line=builder.line()) from None
+
+
+class _Trimmed:
+    """The file without what some exporters (or an editor) put before `<?xml`: blank lines
+    or a byte order mark, which XML forbids there but which say nothing."""
+
+    BOM = b"\xef\xbb\xbf"
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+        head = source.read(4096)
+        trimmed = head.removeprefix(self.BOM).lstrip(b" \t\r\n").removeprefix(self.BOM)
+        if trimmed != head and not trimmed.startswith(b"<?xml"):
+            trimmed = head  # nothing forbids a byte order mark or blanks before the root
+        self.lines_dropped = head[: len(head) - len(trimmed)].count(b"\n")
+        self.head = trimmed
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            head, self.head = self.head, b""
+            return head
+        return self.source.read(size)
 
 
 def parse_bool(value: str) -> bool:

@@ -8,6 +8,7 @@ and the threads are yielded once the file has been read.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from app.services.importing import ImportedComment, ImportedThread
 
 NS = "{http://disqus.com}"
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
+DELETED_THREAD = "post on a deleted thread"
+NO_ID = "post without a dsq:id (keyed by its content)"
 
 
 @dataclass
@@ -30,15 +33,21 @@ class _Thread:
     title: str
     created_at: datetime | None
     line: int | None
+    deleted: bool
+    closed: bool
 
 
-def parse(path: Path, *, skipped: Counter[str] | None = None) -> Iterator[ImportedThread]:
+def parse(
+    path: Path, *, skipped: Counter[str] | None = None, repaired: Counter[str] | None = None
+) -> Iterator[ImportedThread]:
     """The export's threads that have posts, in file order.
 
-    `skipped` (optional) counts "post without a thread": posts naming a thread the file
-    does not have.
+    `skipped` (optional) counts "post without a thread" (posts naming a thread the file does
+    not have) and posts on deleted threads, which Disqus no longer showed; `repaired`
+    (optional) counts posts without a dsq:id, keyed by their content instead.
     """
     skipped = Counter() if skipped is None else skipped
+    repaired = Counter() if repaired is None else repaired
     threads: dict[str, _Thread] = {}
     posts: defaultdict[str, list[ImportedComment]] = defaultdict(list)
     for element in _elements(path):
@@ -48,17 +57,27 @@ def parse(path: Path, *, skipped: Counter[str] | None = None) -> Iterator[Import
                 title=text_of(element.find(f"{NS}title")),
                 created_at=_time(element),
                 line=line_of(element),
+                deleted=parse_bool(text_of(element.find(f"{NS}isDeleted"))),
+                closed=parse_bool(text_of(element.find(f"{NS}isClosed"))),
             )
         elif element.tag == f"{NS}post":
-            posts[_thread_of(element)].append(_comment(element))
+            thread_id = _thread_of(element)
+            posts[thread_id].append(_comment(element, thread_id, repaired))
     for thread_id, thread in threads.items():
         comments = posts.pop(thread_id, None)
+        if comments and thread.deleted:
+            skipped[DELETED_THREAD] += len(comments)
+            continue
         if not comments:
             continue  # a thread is only made by its first comment
         if not thread.url:
             raise ImportFormatError(f"thread {thread_id} has no <link>", line=thread.line)
         yield ImportedThread(
-            url=thread.url, title=thread.title, created_at=thread.created_at, comments=comments
+            url=thread.url,
+            title=thread.title,
+            created_at=thread.created_at,
+            comments=comments,
+            closed=thread.closed,
         )
     orphans = sum(len(comments) for comments in posts.values())
     if orphans:
@@ -71,7 +90,8 @@ def count(path: Path) -> int:
     per_thread: Counter[str] = Counter()
     for element in _elements(path):
         if element.tag == f"{NS}thread":
-            thread_ids.add(element.get(DSQ_ID, ""))
+            if not parse_bool(text_of(element.find(f"{NS}isDeleted"))):
+                thread_ids.add(element.get(DSQ_ID, ""))
         elif element.tag == f"{NS}post":
             ref = element.find(f"{NS}thread")
             per_thread[ref.get(DSQ_ID, "") if ref is not None else ""] += 1
@@ -105,29 +125,44 @@ def _thread_of(post: Element) -> str:
     return _id(ref, "the <thread> of a <post>")
 
 
-def _comment(post: Element) -> ImportedComment:
-    post_id = _id(post, "a <post>")
+def _comment(post: Element, thread_id: str, repaired: Counter[str]) -> ImportedComment:
     parent = post.find(f"{NS}parent")
     parent_key = f"disqus:{_id(parent, 'the <parent> of a <post>')}" if parent is not None else None
+    deleted = parse_bool(text_of(post.find(f"{NS}isDeleted")))
     if parse_bool(text_of(post.find(f"{NS}isSpam"))):
         status = CommentStatus.SPAM
-    elif parse_bool(text_of(post.find(f"{NS}isDeleted"))):
+    elif deleted:
         status = CommentStatus.DELETED
     else:
         status = CommentStatus.APPROVED
+    name = text_of(post.find(f"{NS}author/{NS}name"))
+    email = text_of(post.find(f"{NS}author/{NS}email")).strip()
+    body = text_of(post.find(f"{NS}message"))
     created = _time(post)
+    post_id = post.get(DSQ_ID, "").strip()
+    if not post_id:
+        # Nothing can reply to it (a reply names its parent by dsq:id), but a re-import must
+        # find it again: a key made of what the post is.
+        stamp = created.isoformat() if created else ""
+        made_of = "\x1f".join((thread_id, name, email, stamp, body))
+        post_id = "sha256-" + hashlib.sha256(made_of.encode("utf-8", "surrogatepass")).hexdigest()
+        repaired[NO_ID] += 1
     if created is None:
         raise ImportFormatError(f"post {post_id} has no <createdAt>", line=line_of(post))
+    if deleted:
+        # Its author or a moderator took it back: a placeholder keeps the replies in place,
+        # and nothing of what it said or who said it is stored.
+        name = email = body = ""
     return ImportedComment(
         key=f"disqus:{post_id}",
         parent_key=parent_key,
-        name=text_of(post.find(f"{NS}author/{NS}name")),
-        email=text_of(post.find(f"{NS}author/{NS}email")).strip() or None,
-        body=text_of(post.find(f"{NS}message")),
+        name=name,
+        email=email or None,
+        body=body,
         body_is_html=True,
         created_at=created,
         status=status,
-        remote_addr=text_of(post.find(f"{NS}ipAddress")).strip() or None,
+        remote_addr=None if deleted else text_of(post.find(f"{NS}ipAddress")).strip() or None,
     )
 
 

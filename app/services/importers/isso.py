@@ -1,12 +1,17 @@
 """Isso: its SQLite database, read directly (Isso has no export format of its own).
 
 Isso keys threads by the page's path (`/2019/rye/`), not its URL, so `parse` takes the
-site's base URL to join them with. Comment text is Markdown, as in Afterword.
+site's base URL to join them with. Comment text is Markdown, as in Afterword, except that
+Isso shows every single newline as a line break (misaka's hard-wrap): the source is given
+the explicit hard breaks (a backslash at the line's end) that Afterword's Markdown needs to
+show the same. Isso keeps author, email and website HTML-escaped; they are stored as text.
 """
 
 from __future__ import annotations
 
 import errno
+import html
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -107,16 +112,54 @@ def _comment(row: tuple[Any, ...]) -> ImportedComment:
     return ImportedComment(
         key=f"isso:{comment_id}",
         parent_key=f"isso:{parent}" if parent is not None else None,
-        name=author or "",
-        email=email or None,
-        website=website or None,
-        body=text or "",  # Isso empties the text of a deleted comment that has replies
+        name=html.unescape(author or ""),
+        email=html.unescape(email or "") or None,
+        website=html.unescape(website or "") or None,
+        body=hard_breaks(text or ""),  # Isso empties the text of a deleted comment that has replies
         created_at=created_at,
         edited_at=_time(modified, comment_id),
         # An unknown mode is held for a moderator rather than published.
         status=MODES.get(mode, CommentStatus.PENDING),
         remote_addr=remote_addr or None,
     )
+
+
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+# A line that starts a block of its own, after which a break would show as a backslash.
+_BLOCK_START = re.compile(r" {0,3}(#{1,6}(\s|$)|>|[-+*](\s|$)|[0-9]{1,9}[.)](\s|$)|[-=_*]{3,}\s*$)")
+
+
+def hard_breaks(text: str) -> str:
+    """Isso's Markdown with its single newlines made hard line breaks, as Isso shows them.
+
+    Only inside paragraphs: a line followed by another line of the same paragraph ends with
+    a backslash; code (fenced or indented), headings and the line before a new block are left
+    as they are.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out = []
+    fenced = False
+    for n, line in enumerate(lines):
+        if _FENCE.match(line):
+            fenced = not fenced
+        following = lines[n + 1] if n + 1 < len(lines) else ""
+        plain = not (
+            fenced
+            or _FENCE.match(line)
+            or line.startswith(("    ", "\t"))
+            or re.match(r" {0,3}#{1,6}(\s|$)", line)
+            or line.rstrip().endswith("\\")
+            or line.endswith("  ")
+        )
+        if (
+            plain
+            and line.strip()
+            and following.strip()
+            and not (_BLOCK_START.match(following) or _FENCE.match(following))
+        ):
+            line = line.rstrip() + "\\"
+        out.append(line)
+    return "\n".join(out)
 
 
 def _text(value: object, owner: str) -> str | None:

@@ -18,8 +18,9 @@ from app.domain.states import CommentStatus
 from app.services.importers import line_of, local_name, namespace, stream_xml, text_of
 from app.services.importing import ImportedComment, ImportedThread
 
-# WXR 1.0, 1.1 and 1.2 differ only in fields this import does not read.
-WXR_PREFIX = "http://wordpress.org/export/"
+# WXR 1.0, 1.1 and 1.2 differ only in fields this import does not read; WordPress's own
+# importer takes every WXR namespace with http or https.
+WXR_PREFIXES = ("http://wordpress.org/export/", "https://wordpress.org/export/")
 THREAD_TYPES = frozenset({"post", "page"})
 STATUSES = {
     "1": CommentStatus.APPROVED,
@@ -29,19 +30,32 @@ STATUSES = {
     "post-trashed": CommentStatus.DELETED,  # trashed along with its post
 }
 NO_DATE = "0000-00-00 00:00:00"  # what WordPress writes for a GMT time it never set
+# Comments on anything but a published post would be shown to readers WordPress did not
+# show them to: they are left out, and the summary says how many.
+PUBLISHED = "publish"
+PROTECTED = "comment on a password-protected post"
+UNPUBLISHED = "comment on an unpublished post"
+UNDATED = "comment without a date (given its post's)"
 
 
-def parse(path: Path, *, skipped: Counter[str] | None = None) -> Iterator[ImportedThread]:
+def parse(
+    path: Path, *, skipped: Counter[str] | None = None, repaired: Counter[str] | None = None
+) -> Iterator[ImportedThread]:
     """The WXR file's posts and pages that have comments, one thread at a time.
 
     `skipped` (optional) is filled with what was left out: "pingback", "trackback", any
-    other comment type by its name, and "comment on <post type>" for comments on items that
-    are not posts or pages.
+    other comment type by its name, "comment on <post type>" for comments on items that
+    are not posts or pages, and comments on password-protected or unpublished posts.
+    `repaired` (optional) counts comments without a date, which take their post's.
     """
     skipped = Counter() if skipped is None else skipped
+    repaired = Counter() if repaired is None else repaired
     for item in _items(path):
         fields = _wp_fields(item)
-        comments = [_comment(c) for c in _wanted_comments(item, fields, skipped)]
+        wanted, parents = _wanted_comments(item, fields, skipped)
+        post_time = _time(fields.get("post_date_gmt"), fields.get("post_date"), item)
+        made = (_comment(c, parents, post_time, repaired, skipped) for c in wanted)
+        comments = [c for c in made if c is not None]
         if not comments:
             continue  # a thread is only made by its first comment
         link = text_of(item.find("link")).strip()
@@ -51,15 +65,26 @@ def parse(path: Path, *, skipped: Counter[str] | None = None) -> Iterator[Import
         yield ImportedThread(
             url=link,
             title=text_of(item.find("title")),
-            created_at=_time(fields.get("post_date_gmt"), fields.get("post_date"), item),
+            # A hand-made item may have no date; its first comment is the closest thing.
+            created_at=post_time or min(c.created_at for c in comments),
             comments=comments,
+            closed=fields.get("comment_status", "").strip() == "closed",
         )
 
 
 def count(path: Path) -> int:
     """How many comments `parse` will yield; reads the file once, streaming."""
     ignored: Counter[str] = Counter()
-    return sum(len(_wanted_comments(item, _wp_fields(item), ignored)) for item in _items(path))
+    total = 0
+    for item in _items(path):
+        fields = _wp_fields(item)
+        has_date = _time(fields.get("post_date_gmt"), fields.get("post_date"), item) is not None
+        for element in _wanted_comments(item, fields, ignored)[0]:
+            comment = _wp_fields(element)
+            total += has_date or bool(
+                _time(comment.get("comment_date_gmt"), comment.get("comment_date"), element)
+            )
+    return total
 
 
 def _items(path: Path) -> Iterator[Element]:
@@ -73,13 +98,15 @@ def _items(path: Path) -> Iterator[Element]:
 def _wrong_root(tag: str, declared: set[str]) -> str | None:
     if tag != "rss":
         return f"not a WordPress export: the root element is <{local_name(tag)}>, not <rss>"
-    if not any(uri.startswith(WXR_PREFIX) for uri in declared):
-        return f'not a WordPress export: no xmlns:wp="{WXR_PREFIX}1.2/" namespace'
+    if not any(uri.startswith(WXR_PREFIXES) for uri in declared):
+        return (
+            f'not a WordPress export: no xmlns:wp="{WXR_PREFIXES[0]}1.2/" namespace (http or https)'
+        )
     return None
 
 
 def _is_wxr(element: Element) -> bool:
-    return namespace(element.tag).startswith(WXR_PREFIX)
+    return namespace(element.tag).startswith(WXR_PREFIXES)
 
 
 def _wp_fields(element: Element) -> dict[str, str]:
@@ -87,31 +114,61 @@ def _wp_fields(element: Element) -> dict[str, str]:
     return {local_name(child.tag): text_of(child) for child in element if _is_wxr(child)}
 
 
-def _wanted_comments(item: Element, fields: dict[str, str], skipped: Counter[str]) -> list[Element]:
+def _wanted_comments(
+    item: Element, fields: dict[str, str], skipped: Counter[str]
+) -> tuple[list[Element], dict[str, str]]:
+    """The item's comments to import, and the parent of each comment left out (by id), so
+    that a reply to a pingback can hang where the pingback did."""
     post_type = fields.get("post_type", "post").strip() or "post"
+    # An old or hand-made export may have no status: its posts were published.
+    status = fields.get("status", "").strip() or PUBLISHED
+    protected = bool(fields.get("post_password", "").strip())
     wanted = []
+    parents: dict[str, str] = {}
     for element in item:
         if not (_is_wxr(element) and local_name(element.tag) == "comment"):
             continue
-        kind = _wp_fields(element).get("comment_type", "").strip() or "comment"
+        comment = _wp_fields(element)
+        kind = comment.get("comment_type", "").strip() or "comment"
         if kind != "comment":
             skipped[kind] += 1
+            parents[comment.get("comment_id", "").strip()] = comment.get(
+                "comment_parent", ""
+            ).strip()
         elif post_type not in THREAD_TYPES:
             skipped[f"comment on {post_type}"] += 1
+        elif protected:
+            skipped[PROTECTED] += 1
+        elif status != PUBLISHED:  # draft, pending, private, future, trash, inherit
+            skipped[UNPUBLISHED] += 1
         else:
             wanted.append(element)
-    return wanted
+    return wanted, parents
 
 
-def _comment(element: Element) -> ImportedComment:
+def _comment(
+    element: Element,
+    left_out: dict[str, str],
+    post_time: datetime | None,
+    repaired: Counter[str],
+    skipped: Counter[str],
+) -> ImportedComment | None:
     fields = _wp_fields(element)
     comment_id = fields.get("comment_id", "").strip()
     if not comment_id:
         raise ImportFormatError("a comment has no <wp:comment_id>", line=line_of(element))
     parent = fields.get("comment_parent", "").strip()
+    seen = set()
+    while parent in left_out and parent not in seen:  # a pingback's reply: up a level
+        seen.add(parent)
+        parent = left_out[parent]
     created = _time(fields.get("comment_date_gmt"), fields.get("comment_date"), element)
     if created is None:
-        raise ImportFormatError(f"comment {comment_id} has no date", line=line_of(element))
+        if post_time is None:
+            skipped["comment without a date, on a post without one"] += 1
+            return None
+        repaired[UNDATED] += 1
+        created = post_time
     return ImportedComment(
         key=f"wordpress:{comment_id}",
         parent_key=f"wordpress:{parent}" if parent not in {"", "0"} else None,
