@@ -117,35 +117,17 @@ def normalize_origin(origin: str) -> str:
     """
     text = origin.strip()
     parts = urlsplit(text)
-    if parts.scheme in {"http", "https"} and not parts.hostname:
-        raise ValueError(f"it has no host name, like {EXAMPLE}")
-    if parts.scheme not in {"http", "https"}:
-        if text and "://" not in text:
-            # `blog.example`, `blog.example/posts`, `*.blog.example`: a host without its scheme.
-            local = text.startswith(("localhost", "127.0.0.1"))
-            candidate = ("http://" if local else "https://") + text.split("/")[0]
-            if "*" in candidate:
-                normalize_origin(candidate)  # says what a wildcard needs instead
-            if suggestion := _origin_or_none(candidate):
-                raise ValueError(f"it has no scheme; {ONLY_ORIGIN}: {suggestion}")
-        raise ValueError(f"only http:// and https:// pages can embed comments, like {EXAMPLE}")
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "*" in parts.hostname  # no wildcards: an origin is one exact host
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValueError(_why_not_an_origin(text))
     host = parts.hostname.lower()
-    if "*" in host:
-        www = _origin_or_none(f"{parts.scheme}://{host.replace('*', 'www', 1)}")
-        raise ValueError(
-            "it has a wildcard; an origin is one exact host, so add each host on its own"
-            + (f", like {www}" if www else "")
-        )
-    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
-        parts_there = {
-            "a path": parts.path not in {"", "/"},
-            "a query": parts.query,
-            "a fragment": parts.fragment,
-            "a user name": parts.username,
-        }
-        extra = next(what for what, there in parts_there.items() if there)
-        bare = _origin_or_none(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")
-        raise ValueError(f"it has {extra}; {ONLY_ORIGIN}: {bare or EXAMPLE}")
     if ":" in host:
         host = f"[{host}]"
     else:
@@ -161,6 +143,42 @@ def normalize_origin(origin: str) -> str:
     except ValueError:
         raise ValueError("its port is not a number from 1 to 65535") from None
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def _why_not_an_origin(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"}:
+        return _why_no_scheme(text)
+    if not parts.hostname:
+        return f"it has no host name, like {EXAMPLE}"
+    host = parts.hostname.lower()
+    if "*" in host:
+        www = _origin_or_none(f"{parts.scheme}://{host.replace('*', 'www', 1)}")
+        return "it has a wildcard; an origin is one exact host, so add each host on its own" + (
+            f", like {www}" if www else ""
+        )
+    present = {
+        "a path": parts.path not in {"", "/"},
+        "a query": parts.query,
+        "a fragment": parts.fragment,
+        "a user name": parts.username,
+    }
+    extra = next(what for what, there in present.items() if there)
+    bare = _origin_or_none(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")
+    return f"it has {extra}; {ONLY_ORIGIN}: {bare or EXAMPLE}"
+
+
+def _why_no_scheme(text: str) -> str:
+    if text and "://" not in text:
+        # `blog.example`, `blog.example/posts`, `*.blog.example`: a host without its scheme.
+        local = text.startswith(("localhost", "127.0.0.1"))
+        candidate = ("http://" if local else "https://") + text.split("/")[0]
+        try:
+            return f"it has no scheme; {ONLY_ORIGIN}: {normalize_origin(candidate)}"
+        except ValueError as why:
+            if "*" in candidate:
+                return str(why)  # what a wildcard needs instead
+    return f"only http:// and https:// pages can embed comments, like {EXAMPLE}"
 
 
 def _origin_or_none(candidate: str) -> str | None:
