@@ -65,6 +65,27 @@ def test_site_create_refuses_what_is_not_one_exact_origin(runner, origin):
     assert db.session.scalars(select(Site)).all() == []
 
 
+@pytest.mark.parametrize(
+    ("origin", "why", "instead"),
+    [
+        ("https://blog.example/posts", "it has a path", "https://blog.example"),
+        ("https://blog.example/?p=12", "it has a query", "https://blog.example"),
+        ("blog.example", "it has no scheme", "https://blog.example"),
+        ("localhost:8000/", "it has no scheme", "http://localhost:8000"),
+        ("https://*.example.com", "it has a wildcard", "https://www.example.com"),
+        ("*.example.com", "it has a wildcard", "https://www.example.com"),
+        ("ftp://blog.example", "only http:// and https://", "https://blog.example"),
+    ],
+)
+def test_a_refused_origin_says_why_and_what_to_type_instead(runner, origin, why, instead):
+    result = runner.invoke(args=["site", "create", "--name", "x", "--origin", origin])
+    assert result.exit_code != 0
+    message = " ".join(result.output.split())  # click may wrap a long message
+    assert f"{origin} is not an origin: {why}" in message
+    assert message.endswith(instead), message
+    assert db.session.scalars(select(Site)).all() == []
+
+
 def test_site_list(runner):
     site = make_site(origins=["https://one.example", "https://two.example"])
     result = runner.invoke(args=["site", "list"])

@@ -104,13 +104,29 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# What a refused origin's message says instead.
+ONLY_ORIGIN = "an origin is only scheme, host and port"
+EXAMPLE = "https://blog.example"
+
+
 def normalize_origin(origin: str) -> str:
-    """`https://Blog.Example:443/` -> `https://blog.example`. Raises ValueError if not an origin."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"not an http(s) origin: {origin!r}")
-    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
-        raise ValueError(f"an origin has no path, query or credentials: {origin!r}")
+    """`https://Blog.Example:443/` -> `https://blog.example`.
+
+    Raises ValueError saying why `origin` is not one and, where that is clear, what to type
+    instead: site owners paste page addresses, bare host names and wildcards.
+    """
+    text = origin.strip()
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "*" in parts.hostname  # no wildcards: an origin is one exact host
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValueError(_why_not_an_origin(text))
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
@@ -118,12 +134,58 @@ def normalize_origin(origin: str) -> str:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise ValueError(f"not a valid host name: {origin!r}") from None
-        if not _HOST.match(host):  # no wildcards: an origin is one exact host
-            raise ValueError(f"not a valid host name: {origin!r}")
+            raise ValueError("its host name is not valid") from None
+        if not _HOST.match(host):
+            raise ValueError("its host name is not valid")
     default_port = {"http": 80, "https": 443}[parts.scheme]
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("its port is not a number from 1 to 65535") from None
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def _why_not_an_origin(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"}:
+        return _why_no_scheme(text)
+    if not parts.hostname:
+        return f"it has no host name, like {EXAMPLE}"
+    host = parts.hostname.lower()
+    if "*" in host:
+        www = _origin_or_none(f"{parts.scheme}://{host.replace('*', 'www', 1)}")
+        return "it has a wildcard; an origin is one exact host, so add each host on its own" + (
+            f", like {www}" if www else ""
+        )
+    present = {
+        "a path": parts.path not in {"", "/"},
+        "a query": parts.query,
+        "a fragment": parts.fragment,
+        "a user name": parts.username,
+    }
+    extra = next(what for what, there in present.items() if there)
+    bare = _origin_or_none(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")
+    return f"it has {extra}; {ONLY_ORIGIN}: {bare or EXAMPLE}"
+
+
+def _why_no_scheme(text: str) -> str:
+    if text and "://" not in text:
+        # `blog.example`, `blog.example/posts`, `*.blog.example`: a host without its scheme.
+        local = text.startswith(("localhost", "127.0.0.1"))
+        candidate = ("http://" if local else "https://") + text.split("/")[0]
+        try:
+            return f"it has no scheme; {ONLY_ORIGIN}: {normalize_origin(candidate)}"
+        except ValueError as why:
+            if "*" in candidate:
+                return str(why)  # what a wildcard needs instead
+    return f"only http:// and https:// pages can embed comments, like {EXAMPLE}"
+
+
+def _origin_or_none(candidate: str) -> str | None:
+    try:
+        return normalize_origin(candidate)
+    except ValueError:
+        return None
 
 
 def clean_origins(origins: Iterable[str]) -> list[str]:
@@ -132,11 +194,9 @@ def clean_origins(origins: Iterable[str]) -> list[str]:
     for origin in origins:
         try:
             cleaned.append(normalize_origin(origin))
-        except ValueError:
+        except ValueError as why:
             raise ValidationError(
-                f"{origin!r} is not an origin like https://blog.example "
-                "(scheme and host, optional port; no path, no wildcard).",
-                field="origins",
+                f"{origin.strip() or '(nothing)'} is not an origin: {why}", field="origins"
             ) from None
     if not cleaned:
         raise ValidationError("A site needs at least one origin.", field="origins")

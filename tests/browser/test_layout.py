@@ -1,11 +1,12 @@
-"""How the widget fits into host pages: budget, hostile CSS, small screens, themes, counts."""
+"""How the widget fits into host pages: budget, hostile CSS, small screens, themes, counts,
+and how it styles what is inside: markdown, links, the comment just posted."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.services.sites import ensure_site
 from tests.browser.live import Live
@@ -193,3 +194,164 @@ def test_a_long_listing_is_counted_in_requests_short_enough_for_any_server(
     expect(page.locator(f'a[data-afterword-count="{urls[0]}"]')).to_have_text("0 Comments")
     counts = [p for _, p in live.requests if p.endswith("/counts")]
     assert 1 < len(counts) <= 3  # split, since one request line would pass 8 KB
+
+
+MARKDOWN = """Before baking:
+
+- flour
+- water
+
+1. mix
+2. wait
+
+> Patience is the main ingredient.
+
+Feed it with `100 g` of rye.
+
+```
+starter = flour + water
+```
+"""
+
+# What a colour is once painted over another: computed colours may be translucent mixes.
+PAINTED = """([under, over]) => {
+  const c = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+  for (const colour of [under, over]) { c.fillStyle = colour; c.fillRect(0, 0, 1, 1); }
+  return [...c.getImageData(0, 0, 1, 1).data].slice(0, 3);
+}"""
+
+
+def contrast(page: Page, text: str, background: str) -> float:
+    """The WCAG contrast ratio of `text` painted over the opaque `background`."""
+
+    def luminance(rgb: list[int]) -> float:
+        linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted(
+        (
+            luminance(page.evaluate(PAINTED, [background, text])),
+            luminance(page.evaluate(PAINTED, [background, background])),
+        ),
+        reverse=True,
+    )
+    return (light + 0.05) / (dark + 0.05)
+
+
+def style_of(locator, *names: str) -> dict[str, str]:
+    return locator.evaluate(
+        "(e, names) => Object.fromEntries(names.map((n) => [n, getComputedStyle(e)[n]]))",
+        list(names),
+    )
+
+
+@pytest.mark.parametrize(("theme", "style"), [("light", BLOG_STYLE), ("dark", DARK_BLOG_STYLE)])
+def test_markdown_lists_code_and_quotes_are_styled_in_both_themes(
+    live: Live, site_id: str, page: Page, theme: str, style: str
+) -> None:
+    url = live.host_page(f"/markdown-{theme}", site_id, attrs=f'data-theme="{theme}"', head=style)
+    live.comment(site_id, url, MARKDOWN, name="Ada")
+    page.goto(url)
+    body = page.locator("#afterword li.c .t")
+    expect(body.locator("pre")).to_be_visible()
+    background = page.locator("#afterword .aw").evaluate("e => getComputedStyle(e).backgroundColor")
+
+    for selector, marker in (("ul", "disc"), ("ol", "decimal")):
+        item = body.locator(f"{selector} > li").first
+        assert style_of(item, "display", "listStyleType") == {
+            "display": "list-item",
+            "listStyleType": marker,
+        }
+        indent = item.evaluate(
+            "e => e.getBoundingClientRect().left - e.closest('.t').getBoundingClientRect().left"
+        )
+        assert indent >= 12, f"the {marker} markers need room: {indent}px"
+
+    for selector in ("pre", "p > code"):
+        block = style_of(body.locator(selector), "fontFamily", "backgroundColor", "color")
+        assert "monospace" in block["fontFamily"]
+        assert block["backgroundColor"] not in ("rgba(0, 0, 0, 0)", "transparent", background)
+        opaque = page.evaluate(PAINTED, [background, block["backgroundColor"]])
+        assert contrast(page, block["color"], f"rgb({', '.join(map(str, opaque))})") >= 4.5
+
+    quote = style_of(
+        body.locator("blockquote"), "borderInlineStartStyle", "borderInlineStartWidth", "color"
+    )
+    assert quote["borderInlineStartStyle"] == "solid"
+    assert float(quote["borderInlineStartWidth"].removesuffix("px")) >= 2
+    assert contrast(page, quote["color"], background) >= 4.5
+
+
+@pytest.mark.parametrize(("theme", "style"), [("light", BLOG_STYLE), ("dark", DARK_BLOG_STYLE)])
+def test_the_feed_link_takes_the_theme_accent_with_enough_contrast(
+    live: Live, site_id: str, page: Page, theme: str, style: str
+) -> None:
+    url = live.host_page(
+        f"/feed-contrast-{theme}", site_id, attrs=f'data-theme="{theme}"', head=style
+    )
+    page.goto(url)
+    link = page.locator("#afterword").get_by_role("link", name="Comments feed")
+    expect(link).to_be_visible()
+    background = page.locator("#afterword .aw").evaluate("e => getComputedStyle(e).backgroundColor")
+    colour = link.evaluate("e => getComputedStyle(e).color")
+    accent = page.locator("#afterword").get_by_role("button", name="Post Comment")
+    assert colour == accent.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert contrast(page, colour, background) >= 4.5, (colour, background)
+
+
+def post_as_guest(page: Page, url: str, body: str) -> Locator:
+    page.goto(url)
+    widget = page.locator("#afterword")
+    widget.get_by_label("Email", exact=True).fill("hana@example.com")
+    widget.get_by_label("Name", exact=True).fill("Hana")
+    widget.get_by_label("Comment", exact=True).fill(body)
+    widget.get_by_role("button", name="Post Comment").click()
+    mine = widget.locator("li.c", has_text=body)
+    expect(mine).to_be_focused()
+    return mine
+
+
+TRANSPARENT = "rgba(0, 0, 0, 0)"
+
+
+def test_a_new_comment_is_marked_by_a_fading_tint_not_a_box(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/highlight", site_id)
+    mine = post_as_guest(page, url, "Highlighted, gently.")
+    assert style_of(mine, "outlineStyle")["outlineStyle"] == "none"
+    assert mine.evaluate("e => e.getAnimations().map((a) => a.animationName)") == ["hl"]
+    assert style_of(mine, "backgroundColor")["backgroundColor"] != TRANSPARENT
+    mine.evaluate("e => e.getAnimations().forEach((a) => a.finish())")
+    assert style_of(mine, "backgroundColor")["backgroundColor"] == TRANSPARENT
+
+
+def test_without_motion_the_new_comment_is_tinted_still(
+    live: Live, site_id: str, browser: Browser
+) -> None:
+    url = live.host_page("/highlight-still", site_id)
+    context = browser.new_context(reduced_motion="reduce")
+    try:
+        mine = post_as_guest(context.new_page(), url, "Highlighted, still.")
+        assert mine.evaluate("e => e.getAnimations().length") == 0
+        assert style_of(mine, "outlineStyle")["outlineStyle"] == "none"
+        assert style_of(mine, "backgroundColor")["backgroundColor"] != TRANSPARENT
+    finally:
+        context.close()
+
+
+def test_keyboard_focus_on_a_new_comment_keeps_a_visible_ring(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/highlight-keyboard", site_id)
+    page.goto(url)
+    widget = page.locator("#afterword")
+    widget.get_by_label("Email", exact=True).fill("kai@example.com")
+    widget.get_by_label("Name", exact=True).fill("Kai")
+    widget.get_by_label("Comment", exact=True).fill("Posted from the keyboard.")
+    widget.get_by_role("button", name="Post Comment").focus()
+    page.keyboard.press("Enter")
+    mine = widget.locator("li.c", has_text="Posted from the keyboard.")
+    expect(mine).to_be_focused()
+    ring = style_of(mine, "outlineStyle", "outlineWidth")
+    assert ring == {"outlineStyle": "solid", "outlineWidth": "2px"}

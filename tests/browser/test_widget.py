@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
@@ -343,3 +344,63 @@ def test_rate_limit_shows_when_to_try_again(live: Live, site_id: str, page: Page
     widget.get_by_role("button", name="Post Comment").click()
     expect(widget.get_by_role("alert").filter(has_text="42 seconds")).to_be_visible()
     expect(widget.get_by_label("Comment", exact=True)).to_have_value("Again and again.")
+
+
+def test_heading_counts_the_readers_own_waiting_comments(
+    live: Live, site_id: str, browser: Browser, page: Page
+) -> None:
+    url = live.host_page("/own-count", site_id)
+    live.comment(site_id, url, "Approved already.", name="Ada")
+    page.goto(url)
+    widget = page.locator("#afterword")
+    expect(widget.get_by_role("heading", name="1 Comment")).to_be_visible()
+    fill_guest(widget, email="una@example.com", name="Una", body="Waiting for a moderator.")
+    widget.get_by_role("button", name="Post Comment").click()
+    expect(widget.locator("li.c", has_text="Waiting for a moderator.")).to_contain_text(PENDING)
+    expect(widget.get_by_role("heading", name="2 Comments")).to_be_visible()
+    page.reload()
+    expect(widget.locator("li.c")).to_have_count(2)
+    expect(widget.get_by_role("heading", name="2 Comments")).to_be_visible()
+
+    stranger = browser.new_context()
+    try:
+        other = stranger.new_page()
+        other.goto(url)
+        expect(other.locator("#afterword li.c")).to_have_count(1)
+        expect(other.get_by_role("heading", name="1 Comment")).to_be_visible()
+    finally:
+        stranger.close()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    widget.locator("li.c", has_text="Waiting").get_by_role("button", name="Delete").click()
+    expect(widget.locator("li.c")).to_have_count(1)
+    expect(widget.get_by_role("heading", name="1 Comment")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("title", "attrs", "sent"),
+    [
+        ("Rye, slowly · The Loaf", "", "Rye, slowly"),
+        ("Rye, slowly | The Loaf", "", "Rye, slowly"),
+        ("Rye, slowly \u2013 The Loaf", "", "Rye, slowly"),
+        ("Rye, slowly — The Loaf", "", "Rye, slowly"),
+        ("Rye - part 2 - The Loaf", "", "Rye - part 2"),
+        ("Rye, slowly", "", "Rye, slowly"),
+        ("Rye|Spelt", "", "Rye|Spelt"),
+        ("· The Loaf", "", "· The Loaf"),
+        ("Rye, slowly | The Loaf", 'data-title="Rye | a whole title"', "Rye | a whole title"),
+    ],
+)
+def test_thread_title_leaves_out_the_sites_name(
+    live: Live, site_id: str, page: Page, title: str, attrs: str, sent: str
+) -> None:
+    url = live.host_page(
+        f"/title-{zlib.crc32((title + attrs).encode())}", site_id, title=title, attrs=attrs
+    )
+    page.goto(url)
+    widget = page.locator("#afterword")
+    fill_guest(widget, email="tia@example.com", name="Tia", body="Titled.")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as req:
+        widget.get_by_role("button", name="Post Comment").click()
+    assert req.value.post_data_json["title"] == sent
+    expect(widget.locator("li.c")).to_contain_text(PENDING)

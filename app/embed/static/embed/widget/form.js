@@ -62,7 +62,7 @@ function commentForm(parentLi) {
         text.value = "";
         const fresh = !findComment(c.id);
         const li = insertComment(c, parentLi);
-        if (fresh && c.status === "approved") setCount(1);
+        if (fresh) setCount(1);
         if (parentLi) closeReply();
         li.focus();
         announce(T.commentPosted);

@@ -9,7 +9,9 @@ const SCRIPT = D.currentScript || D.querySelector('script[src*="embed.js"][data-
 if (!SCRIPT) return;
 
 const options = SCRIPT.dataset, site = options.site, base = new URL(SCRIPT.src, location.href).origin;
-const pageUrl = options.url || location.href.split(/[?#]/)[0], pageTitle = options.title || D.title;
+const pageUrl = options.url || location.href.split(/[?#]/)[0];
+// A <title> mostly ends with the site's name ("Post · Blog"): the thread keeps the post's.
+const pageTitle = options.title || D.title.replace(/^(.*\S)\s[·|–—-]\s.*/, "$1");
 const requestedLanguage = (options.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
 const locale = STRINGS[requestedLanguage] ? requestedLanguage : "en", T = STRINGS[locale];
 const theme = /^(light|dark|auto)$/.test(options.theme) ? options.theme : null;

@@ -113,7 +113,7 @@ async function deleteComment(li) {
     return;
   }
   saveEditToken(c.id, null);
-  if (c.status === "approved") setCount(-1);
+  setCount(-1);
   if (hasReplies(li)) {
     li.comment = { ...c, status: "deleted" };
     li.firstChild.replaceWith(article(li.comment, li));
@@ -143,12 +143,14 @@ async function loadThread(page) {
     if (token === state.token) setAuth(j.session_expired ? null : token, j.viewer);
     state.config = j.config || state.config;
     state.nextPage = j.next_page ?? null;
-    state.count = j.thread?.count ?? 0;
-    setCount();
     ui.status.textContent = "";
     if (!page) { closeReply(); ui.list.replaceChildren(); }
     const before = ui.list.lastElementChild;
     fillThread(ui.list, j.comments || [], 1);
+    // The count is of what this reader sees: the approved comments and their own waiting ones.
+    state.count = j.thread?.count ?? 0;
+    for (const li of ui.list.querySelectorAll(`.${CLASS.comment}`)) state.count += li.comment.mine && li.comment.status == "pending";
+    setCount();
     if (page) (before ? before.nextElementSibling : ui.list.firstElementChild)?.focus();
     ui.more.hidden = state.nextPage == null;
     if (!ui.widget.querySelector(":scope > form")) ui.widget.append(commentForm(null), yourDataForm());
