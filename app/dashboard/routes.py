@@ -110,11 +110,17 @@ def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]
     headers = {"Retry-After": str(seconds)}
     if request.endpoint == "dashboard.change_password":
         return _account_page(lockout=f"Too many wrong passwords. {wait}"), 429, headers
-    if request.endpoint in ("dashboard.forgot_password", "dashboard.reset_password"):
+    if request.endpoint == "dashboard.forgot_password":
         page = render_template(
-            "dashboard/password_reset.html",
+            "dashboard/forgot_password.html",
             form=None,
-            error=f"Too many attempts. {wait}",
+            sent=None,
+            lockout=f"Too many attempts. {wait}",
+        )
+        return page, 429, headers
+    if request.endpoint == "dashboard.reset_password":
+        page = render_template(
+            "dashboard/password_reset.html", form=None, error=f"Too many attempts. {wait}"
         )
         return page, 429, headers
     page = render_template(
