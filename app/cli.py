@@ -20,17 +20,11 @@ from app.domain.states import ModerationMode
 from app.models import Site
 from app.services import importing, links, moderators, retention, sites, transfer
 from app.services import mail as outbox
+from app.services.sites import embed_snippet
 from config import remember_served_url, served_url
 
 site_cli = AppGroup("site", help="Create and list the sites that embed Afterword.")
 moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
-
-
-def embed_snippet(site_id: str) -> str:
-    script = links.public_url("embed.embed_script")
-    return (
-        f'<div id="afterword"></div>\n<script src="{script}" data-site="{site_id}" async></script>'
-    )
 
 
 @site_cli.command("create")

@@ -19,12 +19,30 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from app.domain.policy import BODY_MAX
-from app.domain.states import ModerationMode
+from app.domain.states import CommentStatus, ModerationMode
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email", filters=[_stripped], validators=[DataRequired(), Email(), Length(max=254)]
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="The two do not match.")],
+    )
 
 
 class PasswordForm(FlaskForm):
@@ -43,6 +61,13 @@ class ActionForm(FlaskForm):
 
     ids = SelectMultipleField(coerce=int, validate_choice=False)
     action = HiddenField()
+    next = HiddenField()
+
+
+class UndoForm(FlaskForm):
+    """Puts one comment back to the status it had before a button was pressed."""
+
+    status = SelectField(choices=[s.value for s in CommentStatus], validators=[DataRequired()])
     next = HiddenField()
 
 
@@ -72,18 +97,27 @@ class EmptyForm(FlaskForm):
     """A button that only needs a CSRF token (sign out, lift a ban, confirm a mail link)."""
 
 
-class SiteSettingsForm(FlaskForm):
+MODERATION_CHOICES = [
+    SelectChoice(ModerationMode.ALL.value, "Every comment waits for approval"),
+    SelectChoice(
+        ModerationMode.FIRST_TIME.value, "Authors with an approved comment skip the queue"
+    ),
+    SelectChoice(ModerationMode.NONE.value, "Publish at once"),
+]
+
+
+class NewSiteForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     origins = TextAreaField("Allowed origins (one per line)", validators=[DataRequired()])
     moderation = RadioField(
-        "Moderation",
-        choices=[
-            SelectChoice(ModerationMode.ALL.value, "Every comment waits for approval"),
-            SelectChoice(
-                ModerationMode.FIRST_TIME.value, "Authors with an approved comment skip the queue"
-            ),
-            SelectChoice(ModerationMode.NONE.value, "Publish at once"),
-        ],
+        "Moderation", choices=MODERATION_CHOICES, default=ModerationMode.ALL.value
     )
+
+
+class SiteSettingsForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=100)])  # empty: unchanged
+    origins = TextAreaField("Allowed origins (one per line)", validators=[DataRequired()])
+    moderation = RadioField("Moderation", choices=MODERATION_CHOICES)
     close_after_days = IntegerField(
         "Close threads after (days; empty: never)",
         validators=[Optional(), NumberRange(min=1, max=36500)],

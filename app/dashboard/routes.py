@@ -17,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -27,7 +28,6 @@ from wtforms.fields.choices import SelectChoice
 
 from app.auth.authorization import redirect_to_provider
 from app.auth.providers import ProviderSpec, enabled_providers
-from app.cli import embed_snippet
 from app.dashboard import bp
 from app.dashboard.forms import (
     ActionForm,
@@ -35,10 +35,14 @@ from app.dashboard.forms import (
     CommentTextForm,
     EmptyForm,
     EraseAuthorForm,
+    ForgotPasswordForm,
     LoginForm,
+    NewSiteForm,
     NotifyForm,
     PasswordForm,
+    ResetPasswordForm,
     SiteSettingsForm,
+    UndoForm,
 )
 from app.domain.errors import DomainError, ValidationError
 from app.domain.states import CommentStatus, ModerationMode
@@ -49,6 +53,15 @@ from app.models.types import utcnow
 from app.services import mail_actions, moderation, moderators, privacy, sites, transfer
 
 STATUSES = [s.value for s in CommentStatus]
+# What was done, in the words the queue's script uses on a card (dashboard.js, SAID).
+DONE = {
+    CommentStatus.APPROVED: "Approved.",
+    CommentStatus.REJECTED: "Rejected.",
+    CommentStatus.SPAM: "Marked as spam.",
+    CommentStatus.DELETED: "Deleted.",
+    CommentStatus.PENDING: "Back in the queue.",
+}
+RESET_SENT = "If that address belongs to a moderator, a link to set a new password is on its way."
 
 
 @login_manager.user_loader
@@ -97,6 +110,19 @@ def too_many_attempts(err: RateLimitExceeded) -> tuple[str, int, dict[str, str]]
     headers = {"Retry-After": str(seconds)}
     if request.endpoint == "dashboard.change_password":
         return _account_page(lockout=f"Too many wrong passwords. {wait}"), 429, headers
+    if request.endpoint == "dashboard.forgot_password":
+        page = render_template(
+            "dashboard/forgot_password.html",
+            form=None,
+            sent=None,
+            lockout=f"Too many attempts. {wait}",
+        )
+        return page, 429, headers
+    if request.endpoint == "dashboard.reset_password":
+        page = render_template(
+            "dashboard/password_reset.html", form=None, error=f"Too many attempts. {wait}"
+        )
+        return page, 429, headers
     page = render_template(
         "dashboard/login.html",
         form=LoginForm(),
@@ -214,6 +240,8 @@ def act() -> ResponseReturnValue:
     action = request.form.get("action") or form.action.data
     # A row's own buttons name their comment in the URL; the bulk buttons use the ticks.
     one = request.args.get("one", type=int)
+    # What one comment was before, for its Undo.
+    before = moderation.moderated_comment(current_user, one)[0].status if one else None
     comments = moderation.act(current_user, [one] if one else form.ids.data or [], action)
     if wants_json():
         return jsonify(
@@ -222,7 +250,36 @@ def act() -> ResponseReturnValue:
         )
     done = {"approve": "approved", "reject": "rejected", "spam": "marked as spam"}
     flash(f"{len(comments)} comment(s) {done.get(action, 'deleted')}.", "ok")
+    if before is not None and comments[0].status is not before:
+        session["undo"] = {"id": comments[0].id, "status": before.value}
     return redirect(_safe_next(form.next.data) or url_for("dashboard.queue"))
+
+
+@bp.post("/comments/<int:comment_id>/undo")
+@login_required
+def undo(comment_id: int) -> ResponseReturnValue:
+    """Put a comment back to the status it had before a button moved it."""
+    form = UndoForm()
+    if not form.validate_on_submit():
+        abort(400)
+    comment = moderation.undo(current_user, comment_id, CommentStatus(form.status.data))
+    if wants_json():
+        return jsonify(
+            id=comment.id,
+            status=comment.status.value,
+            pending=moderation.pending_count(current_user),
+        )
+    flash(f"Undone: the comment is {comment.status.value} again.", "ok")
+    return redirect(_safe_next(form.next.data) or url_for("dashboard.queue"))
+
+
+@bp.app_template_global()
+def undo_offer() -> dict[str, Any] | None:
+    """The comment the last button moved, once, for the page after it (without the script)."""
+    offer = session.pop("undo", None)
+    if not isinstance(offer, dict):
+        return None
+    return {"form": UndoForm(formdata=None), **offer}
 
 
 @bp.get("/comments/<int:comment_id>")
@@ -232,7 +289,8 @@ def comment_detail(comment_id: int) -> str:
     return render_template(
         "dashboard/comment.html",
         comment=comment,
-        history=moderation.audit_for_comment(current_user, comment_id),
+        history=moderation.history_for(comment),
+        log=moderation.audit_for_comment(current_user, comment_id),
         author_label=moderation.author_label,
         action_form=ActionForm(),
         edit_form=CommentTextForm(body=comment.body),
@@ -325,6 +383,7 @@ def lift_ban(ban_id: int) -> ResponseReturnValue:
 def site_settings(site_id: str) -> ResponseReturnValue:
     site = _site(site_id)
     form = SiteSettingsForm(
+        name=site.name,
         origins="\n".join(site.origins),
         moderation=site.moderation.value,
         close_after_days=site.close_after_days,
@@ -343,6 +402,7 @@ def site_settings(site_id: str) -> ResponseReturnValue:
             moderation=ModerationMode(form.moderation.data),
             close_after_days=form.close_after_days.data,
             providers=form.providers.data,
+            name=form.name.data or None,
         )
         flash("Settings saved.", "ok")
         return redirect(url_for("dashboard.site_settings", site_id=site.id))
@@ -350,9 +410,45 @@ def site_settings(site_id: str) -> ResponseReturnValue:
         "dashboard/site.html",
         site=site,
         form=form,
-        snippet=embed_snippet(site.id),
+        snippet=sites.embed_snippet(site.id),
         refused=sites.refused_origins(current_user, site.id),
         button=EmptyForm(),
+    )
+
+
+@bp.get("/sites")
+@login_required
+def site_list() -> str:
+    return _sites_page(NewSiteForm(formdata=None))
+
+
+@bp.post("/sites")
+@login_required
+def add_site() -> ResponseReturnValue:
+    """A new site, which the moderator who adds it moderates."""
+    form = NewSiteForm()
+    if form.validate_on_submit():
+        try:
+            site = sites.add_site(
+                current_user,
+                name=form.name.data,
+                origins=form.origins.data.split(),
+                moderation=ModerationMode(form.moderation.data),
+            )
+        except ValidationError as err:
+            getattr(form, err.field or "name", form.name).errors.append(err.message)
+        else:
+            flash(f"{site.name} is added. Paste its snippet where the comments go.", "ok")
+            return redirect(url_for("dashboard.site_settings", site_id=site.id))
+    return _sites_page(form), 422
+
+
+def _sites_page(form: NewSiteForm) -> str:
+    mine = moderation.sites_of(current_user)
+    return render_template(
+        "dashboard/sites.html",
+        sites=[(site, sites.embed_snippet(site.id)) for site in mine],
+        form=form,
     )
 
 
@@ -450,6 +546,52 @@ def _account_page(
     )
 
 
+def _reset_key() -> str:
+    return "password-reset:" + (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], scope="password-reset"
+)
+def forgot_password() -> ResponseReturnValue:
+    """Ask for a mailed link. The answer is the same whether or not the address has an
+    account, and so is what is counted against the address (`mail.recipient_allows`)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        moderators.request_password_reset(form.email.data)
+        return render_template("dashboard/forgot_password.html", form=None, sent=RESET_SENT)
+    return render_template("dashboard/forgot_password.html", form=form, sent=None)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], scope="password-set"
+)
+def reset_password(token: str) -> ResponseReturnValue:
+    """The mailed link: opening it changes nothing (mail scanners follow links); the form
+    sets the new password, once, and signs the moderator in."""
+    form = ResetPasswordForm()
+    try:
+        moderator = moderators.reset_link_moderator(token)
+        if form.validate_on_submit():
+            try:
+                moderator = moderators.reset_password(token, form.new_password.data)
+            except ValidationError as err:
+                form.new_password.errors.append(err.message)
+            else:
+                logout_user()  # whoever was signed in in this browser before
+                login_user(moderator)
+                flash("Your new password is set. You are signed out everywhere else.", "ok")
+                return redirect(url_for("dashboard.queue"))
+    except DomainError as err:
+        page = render_template("dashboard/password_reset.html", form=None, error=err.message)
+        return page, err.status
+    return render_template(
+        "dashboard/password_reset.html", form=form, error=None, email=moderator.email
+    )
+
+
 @bp.route("/mail/<token>", methods=["GET", "POST"])
 def mail_action(token: str) -> ResponseReturnValue:
     """A link from a notification mail. Opening it changes nothing; the button does.
@@ -458,6 +600,7 @@ def mail_action(token: str) -> ResponseReturnValue:
     confirming button (a POST with CSRF). Each link works once and expires.
     """
     form = EmptyForm()
+    link: mail_actions.MailLink | None = None
     try:
         link = mail_actions.read(token)
         if request.method == "POST" and form.validate_on_submit():
@@ -465,8 +608,33 @@ def mail_action(token: str) -> ResponseReturnValue:
             return render_template("dashboard/mail_action.html", link=link, comment=comment)
         comment = mail_actions.comment_of(link)
     except DomainError as err:
-        return render_template("dashboard/mail_action.html", error=err.message), err.status
-    return render_template("dashboard/mail_action.html", link=link, comment=comment, form=form)
+        used = mail_actions.used_at(link) if link is not None else None
+        page = render_template(
+            "dashboard/mail_action.html", error=err.message, done=_mail_done(link, used)
+        )
+        return page, err.status
+    used = mail_actions.used_at(link)
+    if used is not None:  # done before: say so, rather than offer the button again
+        return render_template(
+            "dashboard/mail_action.html", link=link, comment=comment, done=_mail_done(link, used)
+        )
+    return render_template(
+        "dashboard/mail_action.html",
+        link=link,
+        comment=comment,
+        # Nothing to confirm when the comment is there already (moved in the dashboard).
+        form=form if comment.status is not moderation.ACTIONS.get(link.action) else None,
+    )
+
+
+def _mail_done(link: mail_actions.MailLink | None, used: Any) -> str | None:
+    if link is None or used is None:
+        return None
+    status = moderation.ACTIONS.get(link.action)
+    if status is None:
+        return None
+    done = DONE[status].rstrip(".").lower()
+    return f"This comment was {done} on {when(used)}."
 
 
 def social_providers() -> list[ProviderSpec]:

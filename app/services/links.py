@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,6 +71,13 @@ PRIVACY = Purpose(
     sealed=True,
     once_prefix="privacy:",
 )
+# An hour: long enough to find the mail, short enough that an old mailbox holds no live key.
+PASSWORD_RESET = Purpose(
+    "afterword.password-reset",
+    3600,
+    "This link has expired. Ask for a new one from the sign-in page.",
+    once_prefix="reset:",
+)
 COMMENT_EDIT = Purpose("afterword.comment-edit", None)  # the edit window is the comment's
 READER = Purpose("afterword.reader", 7 * 24 * 3600)  # then the reader clicks the icon again
 
@@ -117,6 +125,12 @@ def use_once(purpose: Purpose, jti: str, *, used: str) -> None:
 
 def was_used(purpose: Purpose, jti: str) -> bool:
     return db.session.get(UsedActionToken, _once_key(purpose, jti)) is not None
+
+
+def used_at(purpose: Purpose, jti: str) -> datetime | None:
+    """When the link with id `jti` acted, if it did."""
+    used = db.session.get(UsedActionToken, _once_key(purpose, jti))
+    return used.used_at if used is not None else None
 
 
 def _once_key(purpose: Purpose, jti: str) -> str:

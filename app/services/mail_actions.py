@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.database import writes
 from app.domain.errors import LinkInvalid
@@ -58,3 +59,8 @@ def comment_of(link: MailLink) -> Comment:
     if moderator is None:
         raise LinkInvalid("This link is not valid.")
     return moderation.comment_for_review(moderator, link.comment_id)
+
+
+def used_at(link: MailLink) -> datetime | None:
+    """When this link acted, if it did: its page then says what was done instead of asking."""
+    return links.used_at(links.MAIL_ACTION, link.jti)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
+
+from flask import render_template
 from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash
 
 from app.database import writes
-from app.domain.errors import NotFound, ValidationError
+from app.domain.errors import LinkExpired, LinkInvalid, NotFound, ValidationError
 from app.domain.policy import clean_email, is_id
 from app.extensions import db
 from app.models import Moderator, ModeratorIdentity, moderator_sites
+from app.services import links, mail
+from app.services.hashing import keyed_hash
 from app.services.identities import Profile
 from app.services.sites import get_site
 
@@ -103,6 +109,84 @@ def change_password(moderator: Moderator, current: str, new: str) -> None:
     if not moderator.check_password(current):
         raise ValidationError("That is not your current password.", field="current_password")
     set_password(moderator, new)
+
+
+RESET_SECONDS = links.PASSWORD_RESET.max_age or 0
+RESET_USED = "This link was already used. Ask for a new one from the sign-in page."
+RESET_STALE = "This link no longer works: the password was changed since it was sent."
+
+
+@writes
+def request_password_reset(email: str) -> bool:
+    """Mail a link to set a new password, if `email` is a moderator's; True if one was queued.
+
+    Callers answer the same either way, so nobody learns whether an address has an account.
+    An address past its limit (RATELIMIT_RECIPIENT) gets nothing more, and the caller still
+    answers the same.
+    """
+    address = (email or "").strip().lower()
+    moderator: Moderator | None = db.session.scalar(
+        select(Moderator).where(Moderator.email == address)
+    )
+    # Counted and written for unknown addresses too (only not queued), so that the time the
+    # answer takes tells as little as the answer does.
+    allowed = bool(address) and mail.recipient_allows("password-reset", address)
+    payload = {
+        "m": moderator.id if moderator else 0,
+        "p": _password_mark(moderator) if moderator else "",
+        "j": secrets.token_urlsafe(16),
+    }
+    link = links.public_url(
+        "dashboard.reset_password", token=links.sign(links.PASSWORD_RESET, payload)
+    )
+    context = {"link": link, "minutes": RESET_SECONDS // 60}
+    text = render_template("mail/password_reset.txt", **context)
+    html = render_template("mail/password_reset.html", **context)
+    if moderator is None or not allowed:
+        return False
+    mail.enqueue(moderator.email, "Set a new password for the Afterword dashboard", text, html)
+    return True
+
+
+def _password_mark(moderator: Moderator) -> str:
+    """Binds a reset link to the password it replaces: once that changed, the link is dead.
+    A keyed hash of the hash, so that the link shows nothing of the hash itself."""
+    return keyed_hash("password-reset", moderator.password_hash)[:24]
+
+
+def reset_link_moderator(token: str) -> Moderator:
+    """The moderator a reset link is for, while it may still set a password.
+
+    Raises LinkInvalid for a link that is not genuine, LinkExpired for one that is too old,
+    was used, or was made before the password last changed.
+    """
+    moderator, _ = _read_reset_link(token)
+    return moderator
+
+
+def _read_reset_link(token: str) -> tuple[Moderator, str]:
+    data = links.load(links.PASSWORD_RESET, token)
+    try:
+        moderator_id, mark, jti = int(data["m"]), str(data["p"]), str(data["j"])
+    except (KeyError, TypeError, ValueError):
+        raise LinkInvalid("This link is not valid.") from None
+    moderator = db.session.get(Moderator, moderator_id)
+    if moderator is None:
+        raise LinkInvalid("This link is not valid.")
+    if links.was_used(links.PASSWORD_RESET, jti):
+        raise LinkExpired(RESET_USED)
+    if not hmac.compare_digest(mark, _password_mark(moderator)):
+        raise LinkExpired(RESET_STALE)
+    return moderator, jti
+
+
+@writes
+def reset_password(token: str, password: str) -> Moderator:
+    """Set a new password with a mailed link, once; every session ends (`set_password`)."""
+    moderator, jti = _read_reset_link(token)
+    links.use_once(links.PASSWORD_RESET, jti, used=RESET_USED)
+    set_password(moderator, password)
+    return moderator
 
 
 def _raise_session_version(moderator: Moderator) -> None:

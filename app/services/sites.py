@@ -14,9 +14,9 @@ from app.domain.json_input import is_storable_text
 from app.domain.policy import clean_origins, normalize_origin
 from app.domain.states import ModerationMode
 from app.extensions import db
-from app.models import Comment, Moderator, RefusedOrigin, Site, Thread
+from app.models import Comment, Moderator, RefusedOrigin, Site, Thread, moderator_sites
 from app.models.types import utcnow
-from app.services import cache
+from app.services import cache, links
 from app.services.moderation import can_moderate, record_action
 
 
@@ -29,6 +29,33 @@ def create_site(
     site = Site(name=name, origins=clean_origins(origins), moderation=moderation)
     db.session.add(site)
     return site
+
+
+@writes
+def add_site(
+    moderator: Moderator,
+    *,
+    name: str,
+    origins: Iterable[str],
+    moderation: ModerationMode = ModerationMode.ALL,
+) -> Site:
+    """A moderator adds a site from the dashboard, and moderates it from then on."""
+    site = create_site(name=name, origins=origins, moderation=moderation)
+    db.session.flush()  # the site's id, for the grant and the log
+    if not moderator.all_sites:  # who moderates every site has this one already
+        db.session.execute(
+            moderator_sites.insert().values(moderator_id=moderator.id, site_id=site.id)
+        )
+    record_action(site.id, None, moderator, "create", detail=f"site {site.name}")
+    return site
+
+
+def embed_snippet(site_id: str) -> str:
+    """What a site owner pastes where the comments should appear."""
+    script = links.public_url("embed.embed_script")
+    return (
+        f'<div id="afterword"></div>\n<script src="{script}" data-site="{site_id}" async></script>'
+    )
 
 
 def _clean_name(name: str) -> str:
@@ -119,14 +146,19 @@ def update_settings(
     moderation: ModerationMode,
     close_after_days: int | None,
     providers: list[str] | None,
+    name: str | None = None,
 ) -> Site:
-    """A moderator changes a site's origins, moderation mode, closing and providers."""
+    """A moderator changes a site's name, origins, moderation mode, closing and providers."""
     if not can_moderate(moderator, site_id):
         raise Forbidden("You do not moderate that site.")
     site = db.session.get_one(Site, site_id)
     cleaned = policy.clean_origins(origins)
     if close_after_days is not None and not 1 <= close_after_days <= 36500:
         raise ValidationError("Close threads after 1 or more days, or never.", field="close")
+    renamed = _clean_name(name) if name is not None else site.name
+    if renamed != site.name:
+        record_action(site.id, None, moderator, "settings", detail=f"renamed to {renamed}")
+        site.name = renamed
     site.origins = cleaned
     site.moderation = moderation
     site.close_after_days = close_after_days

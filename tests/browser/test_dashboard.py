@@ -299,3 +299,45 @@ def test_screenshot_of_the_queue(
         page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_row_says_what_was_done_and_can_be_undone(live: Live, desk: Desk, page: Page) -> None:
+    url = live.host_page("/dashboard-undo", desk.site_id)
+    comment_id = pending_comment(live, desk.site_id, url, "Wrong button?", name="Ada")
+    sign_in(page, live, desk.email)
+    badge = page.get_by_role("navigation", name="Dashboard").locator(".badge")
+    item = row(page, comment_id)
+
+    item.get_by_role("button", name="Spam", exact=True).click()
+    expect(item).to_have_class(re.compile(r"\bdone\b"))
+    expect(item.get_by_role("status")).to_contain_text("Marked as spam.")
+    expect(badge).to_have_text("0")
+    assert status_of(live, comment_id) == "spam"
+
+    item.get_by_role("button", name="Undo").click()
+    expect(item).not_to_have_class(re.compile(r"\bdone\b"))
+    expect(item.get_by_role("status")).to_have_count(0)
+    expect(badge).to_have_text("1")
+    assert status_of(live, comment_id) == "pending"
+    # The row works again, as before the slip.
+    item.get_by_role("button", name="Approve", exact=True).click()
+    expect(item.get_by_role("status")).to_contain_text("Approved.")
+    assert status_of(live, comment_id) == "approved"
+
+
+def test_a_moderator_adds_a_site_and_finds_its_snippet(live: Live, desk: Desk, page: Page) -> None:
+    sign_in(page, live, desk.email)
+    page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Sites").click()
+    expect(page.get_by_role("heading", name="Sites", exact=True)).to_be_visible()
+    name = f"Crumbs {uuid4().hex[:6]}"
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Allowed origins (one per line)").fill("https://crumbs.example")
+    page.get_by_label("Authors with an approved comment skip the queue").check()
+    page.get_by_role("button", name="Add site").click()
+
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(f"{name} is added.")
+    expect(page.locator("#snippet")).to_contain_text(f"{live.url}/embed.js")
+    page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Sites").click()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Settings of {name}")).to_be_visible()

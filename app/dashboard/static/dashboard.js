@@ -45,19 +45,72 @@
         throw new Error(data.error ? data.error.message : "this page is out of date; reload it");
       }
       const at = rows().indexOf(row); // taken before the row leaves the list
+      const [moved] = data.comments;
       row.classList.add("done");
-      row.setAttribute("aria-label", `Comment ${data.comments[0].status}`);
+      row.setAttribute("aria-label", `Comment ${moved.status}`);
       row.querySelectorAll("button, input").forEach((el) => (el.disabled = true));
-      if (badge) {
-        badge.textContent = String(data.pending);
-        badge.setAttribute("aria-label", `${data.pending} pending`); // what screen readers say
-      }
+      showBadge(data.pending);
+      offerUndo(row, { ...moved, previous: row.dataset.status });
+      row.dataset.status = moved.status;
       focusRow(at); // the row that followed the acted-on one now has its place
     } catch (err) {
       button.disabled = false;
       alert(`That did not work: ${err.message}`);
     }
   });
+
+  const showBadge = (pending) => {
+    if (!badge) return;
+    badge.textContent = String(pending);
+    badge.setAttribute("aria-label", `${pending} pending`); // what screen readers say
+  };
+
+  // The card says what happened, and for a few seconds offers to put the comment back.
+  const UNDO_SECONDS = 8;
+  const SAID = {
+    approved: "Approved.", rejected: "Rejected.", spam: "Marked as spam.", deleted: "Deleted.",
+  };
+  const offerUndo = (row, moved) => {
+    const note = document.createElement("p");
+    note.className = "outcome";
+    note.setAttribute("role", "status");
+    note.textContent = SAID[moved.status] || `Now ${moved.status}.`;
+    row.querySelector(".actions").after(note);
+    if (!moved.previous || moved.previous === moved.status) return;
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "undo";
+    undo.textContent = "Undo";
+    note.append(" ", undo);
+    const expire = setTimeout(() => undo.remove(), UNDO_SECONDS * 1000);
+    undo.addEventListener("click", async () => {
+      clearTimeout(expire);
+      undo.disabled = true;
+      const body = new FormData();
+      body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
+      body.set("status", moved.previous);
+      try {
+        const resp = await fetch(form.dataset.undo.replace("/0/undo", `/${moved.id}/undo`), {
+          method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
+        });
+        const json = (resp.headers.get("Content-Type") || "").includes("application/json");
+        const data = json ? await resp.json() : {};
+        if (!resp.ok || !json) {
+          throw new Error(data.error ? data.error.message : "this page is out of date; reload it");
+        }
+        note.remove();
+        row.dataset.status = data.status;
+        row.classList.remove("done");
+        row.removeAttribute("aria-label");
+        row.querySelectorAll("button, input").forEach((el) => (el.disabled = false));
+        showBadge(data.pending);
+        focusRow(rows().indexOf(row));
+      } catch (err) {
+        undo.disabled = false;
+        alert(`That did not work: ${err.message}`);
+      }
+    });
+  };
 
   const all = document.getElementById("select-all");
   if (all) {

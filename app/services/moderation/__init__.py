@@ -23,6 +23,7 @@ from app.services.moderation.commands import (
     edit_text,
     reply_as_site,
     set_status,
+    undo,
 )
 from app.services.moderation.permissions import (
     can_moderate,
@@ -38,6 +39,7 @@ from app.services.moderation.queue import (
     author_key,
     author_label,
     comment_for_review,
+    history_for,
     history_of,
     pending_count,
     pending_total,
@@ -62,6 +64,7 @@ __all__ = [
     "can_moderate",
     "comment_for_review",
     "edit_text",
+    "history_for",
     "history_of",
     "is_banned",
     "lift_ban",
@@ -74,4 +77,5 @@ __all__ = [
     "set_status",
     "site_ids_of",
     "sites_of",
+    "undo",
 ]

@@ -81,6 +81,15 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
 
 
 @writes
+def undo(moderator: Moderator, comment_id: int, status: CommentStatus) -> Comment:
+    """Put one comment back to the status it had before an action (the dashboard's Undo);
+    also back to pending, which no action moves a comment to."""
+    comment, site_id = moderated_comment(moderator, comment_id)
+    move_comment(comment, status, site_id, moderator, action="undo")
+    return comment
+
+
+@writes
 def edit_text(moderator: Moderator, comment_id: int, body: str) -> Comment:
     """A moderator's edit: no time window, same limits as the author's."""
     comment, site_id = moderated_comment(moderator, comment_id)

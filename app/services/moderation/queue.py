@@ -179,5 +179,10 @@ def history_of(page: QueuePage, comment: Comment) -> AuthorHistory:
     return page.history.get((comment.thread.site_id, author_key(comment)), AuthorHistory())
 
 
+def history_for(comment: Comment) -> AuthorHistory:
+    """The record of one comment's author on its site (a comment's own page)."""
+    return history_of(QueuePage([comment], _histories([comment]), 1, False), comment)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
