@@ -105,7 +105,7 @@ def test_allowing_needs_the_token_and_the_site(client, site):
 
     assert (forged.status_code, foreign.status_code) == (400, 404)
     assert garbage.status_code == 302  # back to the settings, saying what was wrong
-    assert "not an http(s) origin" in client.get(garbage.headers["Location"]).text
+    assert "is not an origin" in client.get(garbage.headers["Location"]).text
     db.session.expire_all()
     assert db.session.get_one(Site, site.id).origins == [HOST_ORIGIN]
     assert db.session.get_one(Site, other.id).origins == ["https://elsewhere.example"]
