@@ -293,3 +293,24 @@ def test_a_link_stops_working_when_its_moderator_loses_the_site(client, site, wa
     assert client.get(link).status_code == 404
     assert status_of(waiting) is CommentStatus.PENDING
     assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+def test_an_address_beyond_ascii_is_sent_and_holds_up_nothing(app):
+    """zoë@… is a valid address (RFC 6531): it goes out with SMTPUTF8, and even a message
+    that cannot be built would only be retried, never block the mail queued after it."""
+    inbox = Inbox()
+    controller = AnyPortController(inbox, hostname="127.0.0.1", port=0, enable_SMTPUTF8=True)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=False)
+    mail.enqueue("zoë@example.com", "Über", "Hallo", None)
+    mail.enqueue("bob@example.com", "Plain", "Hello", None)
+    db.session.commit()
+
+    try:
+        report = mail.send_pending()
+    finally:
+        controller.stop()
+
+    assert (report.sent, report.failed) == (2, 0)
+    assert sorted(m["To"] for m in inbox.messages) == ["bob@example.com", "zoë@example.com"]
+    assert {m["Subject"] for m in inbox.messages} == {"Über", "Plain"}

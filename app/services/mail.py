@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTPUTF8
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -159,10 +160,10 @@ def send_pending(limit: int = 100) -> SendReport:
         batches[(row.to, row.digest_key or f"single:{row.id}")].append(row)
     sent = failed = 0
     for batch in batches.values():
-        message = build_message(batch)
         try:
-            _deliver(message)
-        except (OSError, smtplib.SMTPException) as err:
+            # Inside the try: a message that cannot even be built must not hold up the rest.
+            _deliver(build_message(batch))
+        except (OSError, smtplib.SMTPException, ValueError) as err:
             failed += 1
             for row in batch:
                 row.attempts += 1
@@ -182,9 +183,12 @@ def build_message(batch: list[OutboxMessage]) -> EmailMessage:
     Header values pass through header_text again, for rows queued before it existed.
     """
     first = batch[0]
-    message = EmailMessage()
+    # An address with letters beyond ASCII before the @ needs SMTPUTF8 (RFC 6531); the
+    # server is asked for it only then.
+    message = EmailMessage(policy=SMTPUTF8) if not first.to.isascii() else EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = Address(addr_spec=first.to)
+    # Address() refuses what SMTPUTF8 allows; such an address is set as checked text.
+    message["To"] = Address(addr_spec=first.to) if first.to.isascii() else header_text(first.to)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=current_app.config["MAIL_FROM"].split("@")[-1])
     if len(batch) == 1:
