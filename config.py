@@ -233,6 +233,8 @@ class Config:
     RATELIMIT_POST = os.environ.get("RATELIMIT_POST", "6 per minute;60 per hour")
     RATELIMIT_READ = os.environ.get("RATELIMIT_READ", "600 per minute")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
+    # Previews render on the server (the same renderer as a stored comment) and store nothing.
+    RATELIMIT_PREVIEW = os.environ.get("RATELIMIT_PREVIEW", "30 per minute")
     # Links mailed to guests for their data: per address and per email, so nobody floods a
     # mailbox with them.
     RATELIMIT_PRIVACY = os.environ.get("RATELIMIT_PRIVACY", "3 per hour")

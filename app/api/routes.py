@@ -160,6 +160,13 @@ def post_comment() -> tuple[dict[str, Any], int]:
     return body, 201 if created else 200
 
 
+@bp.post("/sites/<site_id>/preview")
+@limiter.limit(_limit("RATELIMIT_PREVIEW"), scope="api-preview")
+def preview() -> dict[str, Any]:
+    """A comment's text as it would show, from the server's renderer; nothing is stored."""
+    return {"html": comments.preview(_json_body().get("body"))}
+
+
 @bp.patch("/sites/<site_id>/comments/<int:comment_id>")
 def edit_comment(comment_id: int) -> dict[str, Any]:
     data = _json_body()

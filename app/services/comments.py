@@ -72,6 +72,12 @@ class _Checked:
     remote_addr: str | None
 
 
+def preview(body: object) -> str:
+    """The HTML a comment with this text would show, by the same checks and renderer as
+    posting it; nothing is stored."""
+    return render_markdown(policy.clean_body(body))
+
+
 @writes(commit_on=(PostingRefused,))  # the banned author's comment is kept for moderators
 def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comment, bool]:
     """Store a comment; returns it and whether it is new (False: a retried submit).
