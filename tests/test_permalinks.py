@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -20,6 +19,7 @@ from app.models import Site, Thread
 from app.services.importers import wordpress
 from app.services.importing import import_threads
 from tests.factories import HOST_ORIGIN, guest_payload, make_comment, post_json
+from tests.helpers import plain_permalink_export
 
 HOME = f"{HOST_ORIGIN}/"
 GZIP = {"Accept-Encoding": "gzip"}
@@ -139,25 +139,6 @@ def test_counts_count_a_plain_permalink_under_any_spelling(client, site):
         data = resp.get_data()
         counts = json.loads(gzip.decompress(data) if resp.headers.get("Content-Encoding") else data)
         assert counts == {"counts": dict(zip(asked, [1, 1, 0, 0], strict=True))}
-
-
-def plain_permalink_export(tmp_path: Path, link: str, text: str) -> Path:
-    """A WordPress export of one post on a blog with plain permalinks: its <link> is `/?p=N`."""
-    path = tmp_path / "plain.xml"
-    path.write_text(
-        f"""<?xml version="1.0" encoding="UTF-8" ?>
-<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/"><channel>
-<item><title>Plain bread</title><link>{link}</link>
-<wp:post_id>123</wp:post_id><wp:post_date_gmt>2019-04-01 08:00:00</wp:post_date_gmt>
-<wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
-<wp:comment><wp:comment_id>7</wp:comment_id><wp:comment_author>Zoë</wp:comment_author>
-<wp:comment_date_gmt>2019-04-02 10:11:12</wp:comment_date_gmt>
-<wp:comment_content>{text}</wp:comment_content>
-<wp:comment_approved>1</wp:comment_approved><wp:comment_parent>0</wp:comment_parent>
-</wp:comment></item></channel></rss>""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def test_an_imported_plain_permalink_post_is_the_thread_its_page_reads(client, site, tmp_path):
