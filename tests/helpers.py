@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from flask import Flask, current_app, has_app_context
 from flask.ctx import RequestContext
@@ -229,3 +230,22 @@ CREATE TABLE comments (
 );
 CREATE TABLE preferences (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
+
+
+def plain_permalink_export(tmp_path: Path, link: str, text: str) -> Path:
+    """A WordPress export of one post on a blog with plain permalinks: its <link> is `/?p=N`."""
+    path = tmp_path / "plain.xml"
+    path.write_text(
+        f"""<?xml version="1.0" encoding="UTF-8" ?>
+<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/"><channel>
+<item><title>Plain bread</title><link>{xml_escape(link)}</link>
+<wp:post_id>123</wp:post_id><wp:post_date_gmt>2019-04-01 08:00:00</wp:post_date_gmt>
+<wp:status>publish</wp:status><wp:post_type>post</wp:post_type>
+<wp:comment><wp:comment_id>7</wp:comment_id><wp:comment_author>Zoë</wp:comment_author>
+<wp:comment_date_gmt>2019-04-02 10:11:12</wp:comment_date_gmt>
+<wp:comment_content>{xml_escape(text)}</wp:comment_content>
+<wp:comment_approved>1</wp:comment_approved><wp:comment_parent>0</wp:comment_parent>
+</wp:comment></item></channel></rss>""",
+        encoding="utf-8",
+    )
+    return path

@@ -53,6 +53,7 @@ def spellings_of(url: str) -> list[str]:
     spelled += [f"{scheme}://{host.upper()}/{path}#{i}" for i in range(50)]
     spelled += [f"{scheme}://{host}:443/{path}#x{i}" for i in range(50)]
     spelled += [f"  {url}#{'a' * i}" for i in range(1, 30)]
+    spelled += [f"{url}?utm_source=s{i}&fbclid={i}" for i in range(50)]  # links add these
     return spelled
 
 

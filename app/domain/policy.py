@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -25,6 +25,12 @@ _HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # Never valid unescaped in a URL, and the ones that break out of an HTML attribute.
 _UNSAFE_URL_CHARS = set('"<>\\`{}|^')
+# The query parameters that tell one page from another, and so stay in its thread key:
+# WordPress's plain permalinks (`/?p=123`, `?page_id=2`, `?attachment_id=5`) and the names
+# other engines give a post's id. Every other parameter (utm_*, fbclid, replytocom, a page
+# number, a sort order) says how a reader arrived or what they look at, not which page: one
+# thread whatever a link adds. The widget's default URL keeps the same ones (app/embed).
+PAGE_PARAMS = ("p", "page_id", "attachment_id", "id", "post", "article", "story")
 
 
 def clean_body(body: object) -> str:
@@ -204,16 +210,43 @@ def clean_origins(origins: Iterable[str]) -> list[str]:
 
 
 def thread_key(url: object, origins: Collection[str]) -> str:
-    """The canonical key of a page: its URL without fragment, on one of the site's origins."""
+    """The canonical key of a page (`canonical_url`), on one of the site's origins."""
     key = canonical_url(url)
-    if origin_of(key) not in origins:
-        raise UrlNotAllowed("This page is not on one of the site's addresses.", field="url")
+    _check_on_site(key, origins)
     return key
+
+
+def page_address(url: object, origins: Collection[str]) -> str:
+    """A page's own address on one of the site's origins, normalized as `canonical_url` does
+    but with its whole query: where a reader comes back to, not which thread it shows."""
+    address = _normalized_url(url)
+    _check_on_site(address, origins)
+    return address
+
+
+def _check_on_site(url: str, origins: Collection[str]) -> None:
+    if origin_of(url) not in origins:
+        raise UrlNotAllowed("This page is not on one of the site's addresses.", field="url")
 
 
 def canonical_url(url: object) -> str:
     """One spelling for every way of writing a page's URL: no fragment, the host in lower case,
-    no default port, `/` for an empty path. The query is kept as written: it may name the page."""
+    no default port, `/` for an empty path, and of the query only the parameters that name the
+    page (`page_query`)."""
+    parts = urlsplit(_normalized_url(url))
+    return urlunsplit(parts._replace(query=page_query(parts.query)))
+
+
+def page_query(query: str) -> str:
+    """The PAGE_PARAMS of a query, blank ones left out, in one order and one spelling:
+    `utm_source=x&p=123` and `p=%31%323` are both `p=123`. Bytes that are not UTF-8 stay
+    as they were quoted."""
+    pairs = parse_qsl(query, errors="surrogateescape")
+    kept = sorted({(name, value) for name, value in pairs if name in PAGE_PARAMS})
+    return urlencode(kept, quote_via=quote, errors="surrogateescape")
+
+
+def _normalized_url(url: object) -> str:
     if not isinstance(url, str) or not url.strip():
         raise ValidationError("The page URL is missing.", field="url")
     url = url.strip()

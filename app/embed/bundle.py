@@ -2,8 +2,9 @@
 
 The widget's source is a folder of parts (static/embed/widget), its wording one JSON file per
 language (static/embed/strings) and its styles one CSS file. They are joined, in the fixed
-order of EMBED_PARTS, into one function run at once, with STRINGS, CSS and CLASS in scope;
-routes.py minifies the result. count.js gets the two strings it shows from the same files.
+order of EMBED_PARTS, into one function run at once, with STRINGS, CSS, CLASS and PAGE_PARAMS
+(the query parameters a thread key keeps, app/domain/policy.py) in scope; routes.py minifies
+the result. count.js gets the two strings it shows from the same files.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from pathlib import Path
 
 import rcssmin
+
+from app.domain.policy import PAGE_PARAMS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "embed"
 STRINGS_DIR = STATIC_DIR / "strings"
@@ -80,7 +83,8 @@ def embed_source() -> str:
     parts = "".join(
         (STATIC_DIR / "widget" / name).read_text(encoding="utf-8") for name in EMBED_PARTS
     )
-    return _iife(_constants(STRINGS=strings(), CSS=styles(), CLASS=CLASS_NAMES) + parts)
+    data = _constants(STRINGS=strings(), CSS=styles(), CLASS=CLASS_NAMES, PAGE_PARAMS=PAGE_PARAMS)
+    return _iife(data + parts)
 
 
 def count_source() -> str:

@@ -28,7 +28,7 @@ from sqlalchemy import delete, update
 from app.database import writes
 from app.domain.errors import FlowExpired, FlowFailed, Forbidden, NotFound, ValidationError
 from app.domain.json_input import is_storable_text
-from app.domain.policy import normalize_origin, origin_of, thread_key
+from app.domain.policy import normalize_origin, origin_of, page_address
 from app.extensions import db
 from app.models import LoginFlow, Site, User
 from app.models.types import utcnow
@@ -83,10 +83,10 @@ def create_flow(
     """A new flow for a page on one of the site's origins (checked by the caller's guard)."""
     origin = normalize_origin(origin)
     if return_url is not None:
-        return_url = thread_key(return_url, site.origins)  # never an open redirect
+        return_url = page_address(return_url, site.origins)  # never an open redirect
         # The code is handed to this page: it must be the page that asked, not another origin
         # of the same site.
-        if origin_of(return_url) != origin:  # thread_key leaves it normalized
+        if origin_of(return_url) != origin:  # page_address leaves it normalized
             raise ValidationError(
                 "The page to come back to must be on the page's own origin.", field="return_url"
             )

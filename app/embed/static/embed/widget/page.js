@@ -1,6 +1,6 @@
 /* Afterword comment widget: what the host page asks for. The parts in this folder are joined,
    in the order of EMBED_PARTS in app/embed/bundle.py, into one function that has STRINGS (the
-   wording per language), CSS and CLASS (served class names) in scope.
+   wording per language), CSS, CLASS (served class names) and PAGE_PARAMS in scope.
    Usage: <div id="afterword"></div>
           <script src="https://comments.example/embed.js" data-site="SITE_ID" async></script> */
 const D = document;
@@ -9,7 +9,10 @@ const SCRIPT = D.currentScript || D.querySelector('script[src*="embed.js"][data-
 if (!SCRIPT) return;
 
 const options = SCRIPT.dataset, site = options.site, base = new URL(SCRIPT.src, location.href).origin;
-const pageUrl = options.url || location.href.split(/[?#]/)[0];
+// The query parameters that name the page (`/?p=123`) are the thread's, as on the server
+// (PAGE_PARAMS, app/domain/policy.py); the rest (utm_*, replytocom) come and go.
+const pageQuery = String(new URLSearchParams([...new URLSearchParams(location.search)].filter(([k, v]) => v && PAGE_PARAMS.includes(k)).sort()));
+const pageUrl = options.url || location.href.split(/[?#]/)[0] + (pageQuery && "?" + pageQuery);
 // A <title> mostly ends with the site's name ("Post · Blog"): the thread keeps the post's.
 const pageTitle = options.title || D.title.replace(/^(.*\S)\s[·|–—-]\s.*/, "$1");
 const requestedLanguage = (options.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
