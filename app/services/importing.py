@@ -61,6 +61,18 @@ class ImportSummary:
     repaired: Counter[str] = field(default_factory=Counter)
 
 
+def afterword_key(site_id: str, comment_id: object) -> str:
+    """The source key of a comment written on an Afterword site, as its export names it."""
+    return f"afterword:{site_id}:{comment_id}"
+
+
+def _own_comment_id(site: Site, key: str) -> int | None:
+    """The id of this site's comment that `key` names, when the key is of a comment written
+    here (an export of this site, or of one restored from it, being restored here)."""
+    rest = key.removeprefix(afterword_key(site.id, ""))
+    return int(rest) if rest != key and rest.isdigit() and len(rest) < 19 else None
+
+
 @writes
 def import_threads(
     site: Site,
@@ -116,14 +128,8 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
     if thread is None:
         thread, created = _new_thread(site, key, imported)
         summary.threads_created += created
-    existing = dict(
-        db.session.execute(
-            select(Comment.import_key, Comment).where(
-                Comment.thread_id == thread.id, Comment.import_key.is_not(None)
-            )
-        ).all()
-    )
     pending = {c.key: c for c in imported.comments}
+    existing = _already_here(site, thread, pending)
     # A key twice in one file: the first one counts, the others are skipped (and said so).
     summary.comments_skipped += len(imported.comments) - len(pending)
     added = approved = 0
@@ -153,6 +159,31 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
     if approved:
         adjust_approved_count(thread.id, approved)
     cache.touch_thread(site.id, thread.id)
+
+
+def _already_here(
+    site: Site, thread: Thread, pending: dict[str, ImportedComment]
+) -> dict[str, Comment]:
+    """The thread's comments that an earlier run brought in, by source key."""
+    existing: dict[str, Comment] = {
+        comment.import_key: comment
+        for comment in db.session.scalars(
+            select(Comment).where(Comment.thread_id == thread.id, Comment.import_key.is_not(None))
+        )
+        if comment.import_key
+    }
+    own = {own_id: key for key in pending if (own_id := _own_comment_id(site, key)) is not None}
+    # Restoring into the site the comments were written on: they are there already,
+    # without a source key of their own.
+    ids = list(own)
+    for start in range(0, len(ids), 500):
+        for comment in db.session.scalars(
+            select(Comment).where(
+                Comment.thread_id == thread.id, Comment.id.in_(ids[start : start + 500])
+            )
+        ):
+            existing.setdefault(own[comment.id], comment)
+    return existing
 
 
 def _new_comment(
