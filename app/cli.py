@@ -278,7 +278,10 @@ def export(site_id: str, output: str | None) -> None:
 
 
 @click.command("import")
-@click.argument("source", type=click.Choice(["wordpress", "disqus", "isso", "afterword"]))
+@click.argument(
+    "source",
+    type=click.Choice(["wordpress", "disqus", "isso", "remark42", "commento", "afterword"]),
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--site", "site_id", required=True, help="The site to import into.")
 @click.option(
@@ -302,7 +305,8 @@ def import_comments(
     map_url: tuple[tuple[str, str], ...],
     match_path: bool,
 ) -> None:
-    """Import a WordPress WXR, a Disqus XML, an Isso database or an Afterword export.
+    """Import a WordPress WXR, a Disqus XML, an Isso database, a Remark42 backup, a Commento
+    export or an Afterword export.
 
     Safe to run again: comments already imported are skipped. Nothing is stored unless the
     whole file reads cleanly.
@@ -375,7 +379,7 @@ def _parser(source: str, file: Path, site: Site, skipped: Counter[str], repaired
     kwargs: dict = {"skipped": skipped}
     if source in {"wordpress", "disqus"}:
         kwargs["repaired"] = repaired
-    if source == "isso":  # Isso stores paths; its pages are on the site's first origin
+    if source in {"isso", "commento"}:  # paths, without a domain: on the site's first origin
         kwargs["base_url"] = site.origins[0]
     return (lambda: module.parse(file, **kwargs)), module.count(file)
 
