@@ -278,11 +278,35 @@ def export(site_id: str, output: str | None) -> None:
 
 
 @click.command("import")
-@click.argument("source", type=click.Choice(["wordpress", "disqus", "isso", "afterword"]))
+@click.argument(
+    "source",
+    type=click.Choice(["wordpress", "disqus", "isso", "remark42", "commento", "afterword"]),
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--site", "site_id", required=True, help="The site to import into.")
-def import_comments(source: str, file: Path, site_id: str) -> None:
-    """Import a WordPress WXR, a Disqus XML, an Isso database or an Afterword export.
+@click.option(
+    "--map-url",
+    "map_url",
+    multiple=True,
+    metavar="OLD=NEW",
+    callback=lambda _ctx, _param, values: tuple(_url_rule(v) for v in values),
+    help="Replace the start OLD of page URLs with NEW before matching them to the site's "
+    "origins, e.g. http://www.blog.example=https://blog.example (repeatable).",
+)
+@click.option(
+    "--match-path",
+    is_flag=True,
+    help="Place pages on origins that are not the site's by their path, on the site's origins.",
+)
+def import_comments(
+    source: str,
+    file: Path,
+    site_id: str,
+    map_url: tuple[tuple[str, str], ...],
+    match_path: bool,
+) -> None:
+    """Import a WordPress WXR, a Disqus XML, an Isso database, a Remark42 backup, a Commento
+    export or an Afterword export.
 
     Safe to run again: comments already imported are skipped. Nothing is stored unless the
     whole file reads cleanly.
@@ -290,13 +314,23 @@ def import_comments(source: str, file: Path, site_id: str) -> None:
     site = _site_or_fail(site_id)
     skipped: Counter[str] = Counter()
     repaired: Counter[str] = Counter()
+    rules = importing.UrlRules(map_url=map_url, match_path=match_path)
     try:
         parse, total = _parser(source, file, site, skipped, repaired)
         if sys.stderr.isatty():
             with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
-                summary = importing.import_threads(site, parse(), progress=bar.update)
+                summary = importing.import_threads(site, parse(), progress=bar.update, urls=rules)
         else:  # cron, CI: a bar redrawn in place would be noise, so a line now and then
-            summary = importing.import_threads(site, parse(), progress=_Percent(total))
+            summary = importing.import_threads(site, parse(), progress=_Percent(total), urls=rules)
+    except importing.PagesElsewhere as err:
+        origins = sorted(err.origins)
+        add = " ".join(f"--add-origin {origin}" for origin in origins)
+        raise click.ClickException(
+            f"{file}: {err.message.rstrip('.')}. Either give --map-url OLD=NEW to move them "
+            f"onto the site's origins (e.g. --map-url {origins[0]}={site.origins[0]}), or add "
+            f"them with `flask site update {site.id} {add}` (dashboard settings). "
+            "Nothing was imported."
+        ) from None
     except ImportFormatError as err:
         message = err.message.rstrip(".")
         raise click.ClickException(f"{file}: {message}. Nothing was imported.") from None
@@ -310,6 +344,13 @@ def import_comments(source: str, file: Path, site_id: str) -> None:
         click.echo("Left out: " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())))
     if repaired:
         click.echo("Repaired: " + ", ".join(f"{n} {why}" for why, n in sorted(repaired.items())))
+
+
+def _url_rule(value: str) -> tuple[str, str]:
+    try:
+        return importing.url_rule(value)
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r}: {err}", param_hint="--map-url") from None
 
 
 class _Percent:
@@ -338,7 +379,7 @@ def _parser(source: str, file: Path, site: Site, skipped: Counter[str], repaired
     kwargs: dict = {"skipped": skipped}
     if source in {"wordpress", "disqus"}:
         kwargs["repaired"] = repaired
-    if source == "isso":  # Isso stores paths; its pages are on the site's first origin
+    if source in {"isso", "commento"}:  # paths, without a domain: on the site's first origin
         kwargs["base_url"] = site.origins[0]
     return (lambda: module.parse(file, **kwargs)), module.count(file)
 

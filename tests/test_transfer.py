@@ -148,3 +148,64 @@ def test_the_dashboard_offers_the_same_export(client):
     assert resp.headers["Content-Disposition"].startswith("attachment;")
     assert len([c for t in resp.json["threads"] for c in t["comments"]]) == 8
     assert client.get(f"/dashboard/sites/{other.id}/export").status_code == 404
+
+
+def _export(runner, site_id: str, out) -> None:
+    result = runner.invoke(args=["export", "--site", site_id, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+def _restore(runner, out, site_id: str) -> str:
+    result = runner.invoke(args=["import", "afterword", str(out), "--site", site_id])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_restoring_into_its_own_site_adds_nothing(runner, tmp_path):
+    site = build_blog()
+    out = tmp_path / "export.json"
+    _export(runner, site.id, out)
+    before = shape(site.id)
+    output = _restore(runner, out, site.id)
+    assert "Threads created: 0. Comments added: 0" in output and "already there: 8" in output
+    assert _restore(runner, out, site.id) == output
+    assert shape(site.id) == before
+
+
+def test_restores_back_and_forth_never_double(runner, tmp_path):
+    source = build_blog()
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    _export(runner, source.id, first)
+    target = make_site()
+    assert "Comments added: 8" in _restore(runner, first, target.id)
+    # The restored site's export, restored into either site, finds everything there.
+    _export(runner, target.id, second)
+    assert "Comments added: 0" in _restore(runner, second, source.id)
+    assert "Comments added: 0" in _restore(runner, second, target.id)
+    assert "Comments added: 0" in _restore(runner, first, target.id)
+    assert db.session.scalar(select(func.count(Comment.id))) == 16
+
+
+def test_a_restored_site_still_knows_what_a_wordpress_import_brought(runner, tmp_path):
+    from tests.helpers import IMPORT_DATA
+
+    wxr = IMPORT_DATA / "wordpress.xml"
+    source = make_site(origins=["https://blog.example"])
+    first = runner.invoke(args=["import", "wordpress", str(wxr), "--site", source.id])
+    assert first.exit_code == 0, first.output
+    out = tmp_path / "export.json"
+    _export(runner, source.id, out)
+    assert all(
+        c["import_key"].startswith("wordpress:")
+        for t in json.loads(out.read_text())["threads"]
+        for c in t["comments"]
+    )
+    target = make_site(origins=["https://blog.example"])
+    _restore(runner, out, target.id)
+    again = runner.invoke(args=["import", "wordpress", str(wxr), "--site", target.id])
+    assert again.exit_code == 0, again.output
+    assert "Comments added: 0" in again.output
+    count = select(func.count(Comment.id)).join(Thread).where(Thread.site_id == target.id)
+    assert db.session.scalar(count) == db.session.scalar(
+        select(func.count(Comment.id)).join(Thread).where(Thread.site_id == source.id)
+    )

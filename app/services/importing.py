@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from markdownify import MarkdownConverter
 from sqlalchemy import select
@@ -61,24 +62,137 @@ class ImportSummary:
     repaired: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class UrlRules:
+    """How the file's page addresses become the site's, for a blog that moved.
+
+    `map_url`: (old prefix, new prefix) pairs, the first that matches replacing the start of a
+    page URL before it is matched against the site's origins. `match_path`: a page on an
+    origin that is not the site's is placed by its path (and query), on the site's origin
+    where a thread for that path already is, else on the first.
+    """
+
+    map_url: tuple[tuple[str, str], ...] = ()
+    match_path: bool = False
+
+
+def url_rule(text: str) -> tuple[str, str]:
+    """`OLD=NEW` (`http://www.blog.example=https://blog.example`) as a `UrlRules.map_url` pair;
+    ValueError saying why when it is not one."""
+    match = _URL_RULE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(
+            "expected OLD=NEW, two URLs such as http://old.example=https://new.example"
+        )
+    old, new = (_normal_prefix(part) for part in match.groups())
+    return old, new
+
+
+_URL_RULE = re.compile(r"(https?://.+?)=(https?://.+)", re.IGNORECASE)
+
+
+def _normal_prefix(prefix: str) -> str:
+    """The prefix spelled as `policy.canonical_url` spells URLs: the scheme and host in lower
+    case, no default port; the path as written."""
+    parts = urlsplit(prefix)
+    head = f"{parts.scheme}://{parts.netloc}"
+    return policy.normalize_origin(head) + prefix[len(head) :]
+
+
+class PagesElsewhere(ImportFormatError):
+    """Pages of the file are on origins the site does not allow; nothing was imported."""
+
+    def __init__(self, site: Site, origins: Counter[str]) -> None:
+        self.origins = origins
+        pages = sum(origins.values())
+        listed = ", ".join(
+            f"{origin} ({n} page{'s' if n > 1 else ''})" for origin, n in sorted(origins.items())
+        )
+        super().__init__(
+            f"{pages} page{'s are' if pages > 1 else ' is'} not on one of the site's origins "
+            f"({', '.join(site.origins)}); the file has pages on {listed}"
+        )
+
+
+def afterword_key(site_id: str, comment_id: object) -> str:
+    """The source key of a comment written on an Afterword site, as its export names it."""
+    return f"afterword:{site_id}:{comment_id}"
+
+
+def _own_comment_id(site: Site, key: str) -> int | None:
+    """The id of this site's comment that `key` names, when the key is of a comment written
+    here (an export of this site, or of one restored from it, being restored here)."""
+    rest = key.removeprefix(afterword_key(site.id, ""))
+    return int(rest) if rest != key and rest.isdigit() and len(rest) < 19 else None
+
+
 @writes
 def import_threads(
     site: Site,
     threads: Iterable[ImportedThread],
     *,
     progress: Callable[[int], None] | None = None,
+    urls: UrlRules = UrlRules(),
 ) -> ImportSummary:
     """Store the threads' comments on `site`; raises before committing anything if one fails.
 
     Replies may arrive before their parents (some exports are not in order); a reply whose
     parent is missing from the file becomes a top-level comment rather than being dropped.
+    Pages on origins the site does not allow (after `urls`) fail the import as a whole, with
+    every such origin named (`PagesElsewhere`).
     """
     summary = ImportSummary()
+    elsewhere: Counter[str] = Counter()
     for imported in threads:
-        _import_thread(site, imported, summary)
+        _check_storable(f"the thread {imported.url!r}", url=imported.url, title=imported.title)
+        key = _thread_key(site, imported.url, urls)
+        if isinstance(key, _Elsewhere):
+            elsewhere[key.origin] += 1
+        elif not elsewhere:  # once a page cannot be stored, the others are only looked at
+            _import_thread(site, imported, key, summary)
         if progress:
             progress(len(imported.comments))
+    if elsewhere:
+        raise PagesElsewhere(site, elsewhere)
     return summary
+
+
+@dataclass(frozen=True)
+class _Elsewhere:
+    origin: str  # not one of the site's
+
+
+def _thread_key(site: Site, url: str, rules: UrlRules) -> str | _Elsewhere:
+    """The key of the page's thread on `site` after `rules`, or the origin the page is on."""
+    try:
+        page = policy.canonical_url(url)
+    except ValidationError:
+        raise ImportFormatError(f"{url!r} is not a page address") from None
+    for old, new in rules.map_url:
+        if page == old or (page.startswith(old) and (old.endswith("/") or page[len(old)] in "/?")):
+            page = policy.canonical_url(new + page[len(old) :])
+            break
+    origin = policy.origin_of(page)
+    rest = page[len(origin) :]
+    host = urlsplit(origin).hostname
+    # The same host under http and https is one site: its pages are one thread each.
+    candidates = [o for o in site.origins if urlsplit(o).hostname == host]
+    if not candidates and rules.match_path:
+        candidates = list(site.origins)
+    if not candidates:
+        return _Elsewhere(origin)
+    try:
+        keys = [policy.thread_key(o + rest, site.origins) for o in candidates]
+    except (ValidationError, UrlNotAllowed):
+        raise ImportFormatError(f"{url!r} is not a page address") from None
+    if len(keys) > 1:
+        known = set(
+            db.session.scalars(
+                select(Thread.url).where(Thread.site_id == site.id, Thread.url.in_(keys))
+            )
+        )
+        return next((k for k in keys if k in known), keys[0])
+    return keys[0]
 
 
 def _new_thread(site: Site, key: str, imported: ImportedThread) -> tuple[Thread, bool]:
@@ -103,27 +217,13 @@ def _new_thread(site: Site, key: str, imported: ImportedThread) -> tuple[Thread,
     return thread, True
 
 
-def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary) -> None:
-    _check_storable(f"the thread {imported.url!r}", url=imported.url, title=imported.title)
-    try:
-        key = policy.thread_key(imported.url, site.origins)
-    except (ValidationError, UrlNotAllowed):
-        raise ImportFormatError(
-            f"{imported.url!r} is not on one of the site's origins ({', '.join(site.origins)}); "
-            "add its origin first (dashboard settings)"
-        ) from None
+def _import_thread(site: Site, imported: ImportedThread, key: str, summary: ImportSummary) -> None:
     thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
     if thread is None:
         thread, created = _new_thread(site, key, imported)
         summary.threads_created += created
-    existing = dict(
-        db.session.execute(
-            select(Comment.import_key, Comment).where(
-                Comment.thread_id == thread.id, Comment.import_key.is_not(None)
-            )
-        ).all()
-    )
     pending = {c.key: c for c in imported.comments}
+    existing = _already_here(site, thread, pending)
     # A key twice in one file: the first one counts, the others are skipped (and said so).
     summary.comments_skipped += len(imported.comments) - len(pending)
     added = approved = 0
@@ -153,6 +253,31 @@ def _import_thread(site: Site, imported: ImportedThread, summary: ImportSummary)
     if approved:
         adjust_approved_count(thread.id, approved)
     cache.touch_thread(site.id, thread.id)
+
+
+def _already_here(
+    site: Site, thread: Thread, pending: dict[str, ImportedComment]
+) -> dict[str, Comment]:
+    """The thread's comments that an earlier run brought in, by source key."""
+    existing: dict[str, Comment] = {
+        comment.import_key: comment
+        for comment in db.session.scalars(
+            select(Comment).where(Comment.thread_id == thread.id, Comment.import_key.is_not(None))
+        )
+        if comment.import_key
+    }
+    own = {own_id: key for key in pending if (own_id := _own_comment_id(site, key)) is not None}
+    # Restoring into the site the comments were written on: they are there already,
+    # without a source key of their own.
+    ids = list(own)
+    for start in range(0, len(ids), 500):
+        for comment in db.session.scalars(
+            select(Comment).where(
+                Comment.thread_id == thread.id, Comment.id.in_(ids[start : start + 500])
+            )
+        ):
+            existing.setdefault(own[comment.id], comment)
+    return existing
 
 
 def _new_comment(

@@ -23,6 +23,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
+from app.services import importing
 from app.services.importing import ImportedComment, ImportedThread
 
 FORMAT = "afterword-export"
@@ -81,6 +82,9 @@ def _comment_out(comment: Comment) -> dict[str, Any]:
             "moderator": author.is_site,
         },
         "body": comment.body,
+        # Where an imported comment came from ("wordpress:12"), so that the site restored from
+        # this file still knows it when the old system's export is imported again.
+        "import_key": comment.import_key,
     }
 
 
@@ -101,22 +105,35 @@ def parse(path: Path) -> Iterator[ImportedThread]:
     source = str((data.get("site") or {}).get("id", "unknown"))
     for thread in data.get("threads", []):
         try:
+            comments = thread.get("comments", [])
+            keys = {c["id"]: _key(source, c) for c in comments}
             yield ImportedThread(
                 url=thread["url"],
                 title=thread.get("title") or "",
                 created_at=_time(thread.get("created_at")),
-                comments=[_comment_in(source, c) for c in thread.get("comments", [])],
+                comments=[_comment_in(source, keys, c) for c in comments],
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ImportFormatError(f"a thread is incomplete ({err!r})") from None
 
 
-def _comment_in(source: str, data: dict[str, Any]) -> ImportedComment:
+def _key(source: str, data: dict[str, Any]) -> str:
+    """The comment's source key: the one it was imported with, if it was; else its id on the
+    exporting site (which `import_threads` knows as that comment when restoring there)."""
+    kept = data.get("import_key")
+    if isinstance(kept, str) and kept:
+        return kept
+    return importing.afterword_key(source, data["id"])
+
+
+def _comment_in(source: str, keys: dict[Any, str], data: dict[str, Any]) -> ImportedComment:
     author = data.get("author") or {}
     parent = data.get("parent_id")
     return ImportedComment(
-        key=f"afterword:{source}:{data['id']}",
-        parent_key=f"afterword:{source}:{parent}" if parent is not None else None,
+        key=keys[data["id"]],
+        parent_key=(keys.get(parent) or importing.afterword_key(source, parent))
+        if parent is not None
+        else None,
         name=author.get("name") or "Anonymous",
         email=author.get("email"),
         website=author.get("website"),

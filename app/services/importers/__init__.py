@@ -7,15 +7,19 @@ fills with what it left out and why ("pingback": 3), for the import's closing re
 
 The XML helpers live here because WordPress and Disqus share them: files from elsewhere are
 untrusted, so they are read with defusedxml (no DTDs, no entities, no external references)
-and element by element, so a large export never sits in memory whole.
+and element by element, so a large export never sits in memory whole. `lines_of` reads the
+JSON formats (Remark42, Commento), gzipped as those systems write them or not.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from xml.parsers.expat import ErrorString
 
@@ -151,6 +155,29 @@ class _Trimmed:
         return self.source.read(size)
 
 
+def lines_of(path: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines with their numbers, read streaming; a gzipped file (Remark42 backups
+    and Commento exports are) is read through. Raises `ImportFormatError` for text that is
+    not UTF-8 or a gzip file cut short."""
+    n = 0
+    try:
+        with _open_text(path) as text:
+            for n, line in enumerate(text, start=1):
+                yield n, line.removeprefix("\ufeff") if n == 1 else line
+    except UnicodeDecodeError:
+        raise ImportFormatError("not UTF-8 text", line=n + 1) from None
+    except (EOFError, OSError, zlib.error) as err:
+        raise ImportFormatError(f"the gzip file is damaged ({err})", line=n + 1) from None
+
+
+def _open_text(path: Path) -> TextIO:
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
 def parse_bool(value: str) -> bool:
     return value.strip().lower() in {"true", "1"}
 
@@ -163,8 +190,14 @@ def utc(moment: datetime) -> datetime:
 
 
 # Imported last: the parser modules use the helpers above from this package.
-from app.services.importers import disqus, isso, wordpress  # noqa: E402
+from app.services.importers import commento, disqus, isso, remark42, wordpress  # noqa: E402
 
-PARSERS = {"wordpress": wordpress, "disqus": disqus, "isso": isso}
+PARSERS = {
+    "wordpress": wordpress,
+    "disqus": disqus,
+    "isso": isso,
+    "remark42": remark42,
+    "commento": commento,
+}
 
-__all__ = ["PARSERS", "disqus", "isso", "wordpress"]
+__all__ = ["PARSERS", "commento", "disqus", "isso", "remark42", "wordpress"]
