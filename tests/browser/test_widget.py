@@ -112,6 +112,36 @@ def test_reply_form_opens_under_its_comment_and_reply_lands_inside_it(
     expect(page.locator(f"#afterword li#c{parent} li.c")).to_contain_text(PENDING)
 
 
+def test_preview_shows_the_servers_rendering_and_keeps_the_text(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/preview", site_id)
+    page.goto(url)
+    widget = page.locator("#afterword")
+    fill_guest(widget, email="ines@example.com", name="Ines", body="So *relaxing* ~~not~~")
+    box = widget.get_by_label("Comment", exact=True)
+    widget.get_by_role("button", name="Preview").click()
+
+    back = widget.get_by_role("button", name="Write")
+    expect(back).to_be_visible()
+    expect(box).to_be_hidden()
+    shown = widget.locator("form em", has_text="relaxing")
+    expect(shown).to_be_visible()
+    expect(widget.locator("form s", has_text="not")).to_be_visible()
+    back.click()
+    expect(box).to_be_visible()
+    expect(box).to_have_value("So *relaxing* ~~not~~")
+    expect(box).to_be_focused()
+    expect(widget.locator("li.c")).to_have_count(0)  # a preview stores nothing
+
+    widget.get_by_role("button", name="Preview").click()
+    widget.get_by_role("button", name="Post Comment").click()
+    expect(widget.locator("li.c em", has_text="relaxing")).to_be_visible()
+    expect(widget.get_by_role("button", name="Preview")).to_be_visible()
+    expect(box).to_be_visible()
+    expect(box).to_have_value("")
+
+
 def test_a_guest_answers_their_own_waiting_comment(live: Live, site_id: str, page: Page) -> None:
     url = live.host_page("/own-pending", site_id)
     page.goto(url)

@@ -27,6 +27,19 @@ function commentForm(parentLi) {
     field("name", T.name, "text", "name", true),
     field("website", T.website, "url", "url", false));
 
+  // Preview: the server's own rendering of the text (never a second Markdown in here).
+  const shown = h("div", { class: CLASS.body, hidden: true, tabIndex: -1 });
+  const write = () => { shown.hidden = true; text.hidden = false; previewButton.textContent = T.preview; };
+  const previewButton = h("button", { type: "button", onclick: async () => {
+    if (!shown.hidden) return write(), text.focus();
+    try {
+      shown.innerHTML = (await send("POST", "/preview", { body: text.value })).html; // sanitized by the server
+      error.textContent = "";
+      text.hidden = !(shown.hidden = false);
+      previewButton.textContent = T.write;
+      shown.focus();
+    } catch (x) { error.textContent = x.message; }
+  } }, T.preview);
   const notifyEmail = h("div", { class: CLASS.field, hidden: true },
     h("label", { htmlFor: id("ne") }, T.notificationEmail),
     h("input", { id: id("ne"), name: "notify_email", type: "email", autocomplete: "email", disabled: true }));
@@ -60,6 +73,7 @@ function commentForm(parentLi) {
         if (j.edit_token && !state.token) saveEditToken(c.id, j.edit_token);
         store.set(draft, null);
         text.value = "";
+        write();
         const fresh = !findComment(c.id);
         const li = insertComment(c, parentLi);
         if (fresh) setCount(1);
@@ -81,10 +95,10 @@ function commentForm(parentLi) {
   // Left empty by people (hidden from them and from assistive tech); bots fill it in.
   h("div", { class: CLASS.honeypot, "aria-hidden": "true" },
     h("input", { name: "hp", tabIndex: -1, autocomplete: "off", "aria-label": "hp" })),
-  h("div", { class: CLASS.field }, h("label", { htmlFor: id("body") }, T.comment), text),
+  h("div", { class: CLASS.field }, h("label", { htmlFor: id("body") }, T.comment), text, shown),
   error,
   h("div", { class: CLASS.bar },
-    h("button", { class: CLASS.primary }, T.postComment),
+    h("button", { class: CLASS.primary }, T.postComment), previewButton,
     parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
   h("div", { class: `${CLASS.field} ${CLASS.checkbox}` },
     h("input", { type: "checkbox", id: id("n"), name: "notify", onchange: () => form.refresh() }),
