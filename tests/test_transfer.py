@@ -209,3 +209,30 @@ def test_a_restored_site_still_knows_what_a_wordpress_import_brought(runner, tmp
     assert db.session.scalar(count) == db.session.scalar(
         select(func.count(Comment.id)).join(Thread).where(Thread.site_id == source.id)
     )
+
+
+def test_a_closed_page_stays_closed_through_export_and_restore(runner, tmp_path):
+    source = build_blog()
+    thread = db.session.scalars(
+        select(Thread).where(Thread.site_id == source.id, Thread.url == POST_URL)
+    ).one()
+    thread.closed = True
+    db.session.commit()
+    out = tmp_path / "export.json"
+    runner.invoke(args=["export", "--site", source.id, "--output", str(out)])
+    data = json.loads(out.read_text())
+    assert {t["url"]: t["closed"] for t in data["threads"]} == {
+        POST_URL: True,
+        f"{HOST_ORIGIN}/other": False,
+    }
+
+    target = make_site()
+    runner.invoke(args=["import", "afterword", str(out), "--site", target.id])
+
+    db.session.expire_all()
+    restored = dict(
+        db.session.execute(
+            select(Thread.url, Thread.closed).where(Thread.site_id == target.id)
+        ).all()
+    )
+    assert restored == {POST_URL: True, f"{HOST_ORIGIN}/other": False}

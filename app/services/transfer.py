@@ -56,6 +56,7 @@ def export_site(site: Site, out: IO[str]) -> int:
             "url": thread.url,
             "title": thread.title,
             "created_at": thread.created_at.isoformat(),
+            "closed": thread.closed,
             "comments": [_comment_out(c) for c in comments],
         }
         out.write(("" if n == 0 else ",\n") + json.dumps(entry, ensure_ascii=False))
@@ -112,6 +113,7 @@ def parse(path: Path) -> Iterator[ImportedThread]:
                 title=thread.get("title") or "",
                 created_at=_time(thread.get("created_at")),
                 comments=[_comment_in(source, keys, c) for c in comments],
+                closed=thread.get("closed") is True,  # absent in exports made before it existed
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ImportFormatError(f"a thread is incomplete ({err!r})") from None
