@@ -144,6 +144,11 @@ def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, A
             "url": page.url,
             "title": thread.title if thread else "",
             "count": thread.approved_count if thread else 0,
+            # The time rather than a flag, so that a cached page closes on time by itself.
+            "closed": bool(thread and thread.closed),
+            "closes_at": iso(policy.closes_at(thread.created_at, site.close_after_days))
+            if thread
+            else None,
         },
         "comments": [node_out(n, viewer, site.id) for n in page.roots],
         "page": page.page,
