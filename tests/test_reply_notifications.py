@@ -114,6 +114,9 @@ def test_a_confirmed_author_gets_one_mail_per_reply_published_at_once(
     assert message["List-Unsubscribe"].startswith(
         "<http://127.0.0.1:5000/notifications/replies/unsubscribe/"
     )
+    # As sent: the URL itself, not RFC 2047 encoded-words a provider would not read.
+    [raw] = [value for name, value in message.raw_items() if name == "List-Unsubscribe"]
+    assert raw.strip() == message["List-Unsubscribe"]
     text = text_of(message)
     assert "Bo replied to your comment" in text and "Good *point*" in text
     assert f"{POST_URL}#comment-{answer['id']}" in text
