@@ -145,6 +145,17 @@ def test_only_an_approval_sends_and_only_once(client, site, mailbox):
     assert mailbox.new() == []
 
 
+def test_no_mail_about_replies_to_a_comment_moderators_removed(client, site, mailbox):
+    mine = post(client, site, email=ZOE, body="Mine", notify_replies=True)
+    approve(site, mine["id"])
+    press(client, link(mailbox.new()[0], "confirm-address"))
+    moderator = make_moderator(site)
+    late = reply(client, site, mine["id"])
+    moderation.act(moderator, [mine["id"]], "spam")
+    moderation.act(moderator, [late["id"]], "approve")
+    assert mailbox.new() == []
+
+
 def test_a_reply_the_spam_check_catches_sends_nothing(client, open_site, mailbox, confirmed):
     reply(client, open_site, confirmed["id"], hp="bot")
     assert mailbox.new() == []

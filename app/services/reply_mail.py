@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.database import writes
 from app.domain.authors import Author
 from app.domain.errors import LinkInvalid
+from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, NotificationAddress, ReplySubscription, Site, Subscription, Thread
 from app.models.types import utcnow
@@ -167,6 +168,8 @@ def recipient_of(reply: Comment, author: Author) -> Recipient | None:
         .where(
             ReplySubscription.comment_id == reply.parent_id,
             ReplySubscription.unsubscribed_at.is_(None),
+            # A comment rejected, marked as spam or deleted has no audience left to answer it.
+            Comment.status.in_((CommentStatus.APPROVED, CommentStatus.PENDING)),
             NotificationAddress.confirmed_at.is_not(None),
             NotificationAddress.replies_stopped_at.is_(None),
         )
