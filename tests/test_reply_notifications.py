@@ -269,6 +269,10 @@ def post_signed_in(client, site, headers, **fields):
 
 def test_a_signed_in_reader_gives_an_address_once(client, open_site, mailbox):
     ada = signed_in(open_site)
+    known = client.get(
+        f"/api/v1/sites/{open_site.id}/thread", query_string={"url": POST_URL}, headers=ada
+    )
+    assert known.json["viewer"]["notify_email_known"] is False
     missing = post_signed_in(client, open_site, ada, notify_replies=True)
     assert missing.status_code == 400 and missing.json["error"]["field"] == "notify_email"
     first = post_signed_in(
@@ -279,6 +283,10 @@ def test_a_signed_in_reader_gives_an_address_once(client, open_site, mailbox):
     assert "without asking you again" in text_of(confirmation)
     press(client, link(confirmation, "confirm-address"))
     # Known and confirmed now: neither asked for nor confirmed again.
+    known = client.get(
+        f"/api/v1/sites/{open_site.id}/thread", query_string={"url": POST_URL}, headers=ada
+    )
+    assert known.json["viewer"]["notify_email_known"] is True
     second = post_signed_in(client, open_site, ada, notify_replies=True, body="Two")
     assert second.status_code == 201
     assert mailbox.new("ada@example.com") == []

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from flask import render_template
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.database import writes
 from app.domain.authors import Author
@@ -50,15 +51,8 @@ def opt_in(
     `covered`: the same request asked for the page's new comments and that subscription
     waits for its own confirmation mail, which covers this one too.
     """
-    address = db.session.scalar(
-        select(NotificationAddress).where(
-            NotificationAddress.site_id == site.id, NotificationAddress.email == email
-        )
-    )
-    if address is None:
-        address = NotificationAddress(site_id=site.id, email=email, user_id=user_id)
-        db.session.add(address)
-    elif address.replies_stopped_at is not None:
+    address = _get_or_create_address(site, email, user_id)
+    if address.replies_stopped_at is not None:
         # The owner said "no more"; only their own click says otherwise, since anyone can
         # type their address into a comment.
         address.replies_stopped_at = None
@@ -224,6 +218,23 @@ def send(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
+
+
+def _get_or_create_address(site: Site, email: str, user_id: int | None) -> NotificationAddress:
+    """Race-safe: two first opt-ins from one address end up with one row, not an error."""
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    db.session.execute(
+        insert(NotificationAddress)
+        .values(site_id=site.id, email=email, user_id=user_id, created_at=utcnow())
+        # Both dialects' Insert have it; the checker sees only their common base.
+        .on_conflict_do_nothing(index_elements=["site_id", "email"])  # type: ignore[attr-defined]
+    )
+    return db.session.scalars(
+        select(NotificationAddress).where(
+            NotificationAddress.site_id == site.id, NotificationAddress.email == email
+        )
+    ).one()
 
 
 def _owner_confirmed(site: Site, address: NotificationAddress, user_id: int | None) -> bool:
