@@ -230,6 +230,7 @@ def prune() -> None:
     )
     click.echo(f"Dropped {report.mail_messages} old message(s) from the outbox.")
     click.echo(f"Dropped {report.signed_requests} used deletion request(s) too old to replay.")
+    click.echo(f"Dropped {report.reply_requests} request(s) for reply mail that cannot be sent.")
 
 
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")

@@ -175,6 +175,7 @@ def test_twitter_profile_without_picture(client, site, twitter):
         "avatar_url": None,
         "provider": "twitter",
         "provider_label": "Twitter",
+        "notify_email_known": False,
     }
 
 

@@ -13,7 +13,7 @@ from app.domain.authors import Author
 from app.domain.states import CommentStatus
 from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
-from app.services import links
+from app.services import links, reply_mail
 from app.services.hashing import keyed_hash
 from app.services.likes import LikeState
 from app.services.threads import CommentNode, ThreadPage
@@ -143,6 +143,8 @@ def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
         "avatar_url": viewer.user.avatar_url,
         "provider": viewer.provider,
         "provider_label": spec.label if spec else viewer.provider,
+        # The form asks for an address for reply mail only when the account has none confirmed.
+        "notify_email_known": reply_mail.account_address(viewer.user.id) is not None,
     }
 
 
