@@ -159,4 +159,6 @@ def test_a_page_that_is_not_there(live: Live, desk: Desk, page: Page) -> None:
     sign_in(page, live, desk.email)
     answer = page.goto(f"{live.url}/dashboard/sites/no-such-site")
     assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", name="Not Found")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Dashboard")).to_be_visible()
     expect_accessible_in_both_schemes(page)
