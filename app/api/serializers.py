@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from app.auth.marks import mark_out
 from app.auth.providers import enabled_providers, provider_spec
 from app.domain import policy
 from app.domain.authors import Author
@@ -128,9 +129,12 @@ def site_config_out(site: Site) -> dict[str, Any]:
     }
 
 
-def providers_out(site: Site) -> list[dict[str, str]]:
+def providers_out(site: Site) -> list[dict[str, Any]]:
     """Sign-in buttons: providers configured and offered on this site (Dev with DEV_LOGIN)."""
-    return [{"name": p.name, "label": p.label} for p in enabled_providers(current_app.config, site)]
+    return [
+        {"name": p.name, "label": p.label, "mark": mark_out(p.name)}
+        for p in enabled_providers(current_app.config, site)
+    ]
 
 
 def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
