@@ -416,3 +416,24 @@ def test_an_unreadable_cusdis_time_imports_nothing(runner, site, tmp_path) -> No
     assert result.exit_code == 1
     assert "comment k9 has an unreadable time 'last tuesday'" in result.output
     assert "Nothing was imported." in result.output and stored() == 0
+
+
+def test_cusdis_text_no_database_could_store_imports_nothing(runner, site, tmp_path) -> None:
+    rows = [
+        *CUSDIS_COMMENTS,
+        ("k9", "pg-2", 1700000000000, None, None, None, "X", "a\x00b", 1, None),
+    ]
+    result = run(runner, "cusdis", cusdis_db(tmp_path, comments=rows), site.id)
+    assert result.exit_code == 1
+    assert "comment cusdis:k9: the body holds a NUL" in result.output
+    assert "Nothing was imported." in result.output and stored() == 0
+
+
+def test_importing_leaves_the_cusdis_database_as_it_was(runner, site, tmp_path) -> None:
+    folder = tmp_path / "cusdis"
+    folder.mkdir()
+    path = cusdis_db(folder)
+    before = path.read_bytes()
+    assert run(runner, "cusdis", path, site.id).exit_code == 0
+    assert path.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["cusdis.db"]  # no journal left behind
