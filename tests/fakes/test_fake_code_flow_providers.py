@@ -10,9 +10,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from tests.fakes import FakeProviderServer
 from tests.fakes.github import create_fake_github
+from tests.fakes.oidc_provider import FakeOIDCServer, create_fake_oidc_provider
 from tests.fakes.wordpress import create_fake_wordpress
 
 CALLBACK = "http://127.0.0.1:5000/auth/x/callback"
@@ -117,3 +121,78 @@ def test_wordpress_refuses_an_unknown_scope(wordpress):
     )
     back = requests.get(url, allow_redirects=False, timeout=TIMEOUT).headers["Location"]
     assert parse_qs(urlsplit(back).query)["error"] == ["invalid_scope"]
+
+
+@pytest.fixture
+def oidc() -> Iterator[FakeOIDCServer]:
+    app = create_fake_oidc_provider(
+        "oidc", client_id="id", client_secret="secret", redirect_uris=[CALLBACK]
+    )
+    with FakeOIDCServer(app) as fake:
+        yield fake
+
+
+def oidc_token(fake: FakeOIDCServer, *, nonce: str) -> dict:
+    verifier = "v" * 43
+    challenge = create_s256_code_challenge(verifier)
+    code = code_from(
+        fake,
+        scope="openid profile",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+        nonce=nonce,
+    )
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
+    resp = requests.post(
+        fake.token_url,
+        data={**body, "code_verifier": verifier},
+        auth=("id", "secret"),
+        timeout=TIMEOUT,
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_oidc_discovery_names_its_endpoints_and_keys(oidc):
+    meta = requests.get(oidc.discovery_url, timeout=TIMEOUT).json()
+    assert meta["issuer"] == oidc.issuer
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
+    jwks = requests.get(meta["jwks_uri"], timeout=TIMEOUT).json()
+    assert [key["kid"] for key in jwks["keys"]] == ["key-0"]
+    assert all("d" not in key for key in jwks["keys"])  # public halves only
+
+
+def test_oidc_id_token_is_signed_by_a_published_key_and_names_its_nonce(oidc):
+    token = oidc_token(oidc, nonce="n-1")
+    keys = KeySet.import_key_set(requests.get(oidc.base_url + "/oauth2/certs", timeout=5).json())
+    claims = jwt.decode(token["id_token"], keys).claims
+    assert (claims["iss"], claims["aud"], claims["nonce"]) == (oidc.issuer, "id", "n-1")
+    assert claims["exp"] > claims["iat"]
+    oidc.rotate_keys()
+    rotated = oidc_token(oidc, nonce="n-2")
+    new_keys = requests.get(oidc.base_url + "/oauth2/certs", timeout=5).json()["keys"]
+    assert [key["kid"] for key in new_keys] == ["key-1"]
+    assert (
+        jwt.decode(rotated["id_token"], KeySet.import_key_set({"keys": new_keys})).header["kid"]
+        == "key-1"
+    )
+
+
+def test_oidc_token_endpoint_wants_the_pkce_verifier(oidc):
+    challenge = create_s256_code_challenge("v" * 43)
+    code = code_from(oidc, scope="openid", code_challenge=challenge, code_challenge_method="S256")
+    resp = requests.post(
+        oidc.token_url,
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK},
+        auth=("id", "secret"),
+        timeout=TIMEOUT,
+    )
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+
+
+def test_oidc_authorization_without_pkce_is_refused(oidc):
+    url = f"{oidc.authorize_url}?" + urlencode(
+        {"client_id": "id", "redirect_uri": CALLBACK, "response_type": "code", "scope": "openid"}
+    )
+    back = requests.get(url, allow_redirects=False, timeout=TIMEOUT).headers["Location"]
+    assert parse_qs(urlsplit(back).query)["error"] == ["invalid_request"]
