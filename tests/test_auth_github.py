@@ -15,7 +15,7 @@ from tests.factories import make_moderator
 from tests.fakes import FakeProviderServer
 from tests.fakes.github import create_fake_github
 from tests.helpers import Dashboard, fresh_app
-from tests.test_auth_providers import PUBLIC_URL, back_from_provider, claim, sign_in, start
+from tests.oauth_flows import PUBLIC_URL, back_from_provider, claim, sign_in, start
 
 OCTOCAT = "583231"
 HUBOT = "9919"

@@ -25,7 +25,7 @@ from tests.fakes.oidc_provider import (
     create_fake_oidc_provider,
 )
 from tests.helpers import Dashboard, fresh_app
-from tests.test_auth_providers import PUBLIC_URL, back_from_provider, claim, sign_in, start
+from tests.oauth_flows import PUBLIC_URL, back_from_provider, claim, sign_in, start
 
 EMMY, SOFIA = list(OIDC_DEFAULT_USERS)
 

@@ -12,11 +12,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Identity, User
 from tests.factories import make_moderator
-from tests.fakes import FakeProviderServer
+from tests.fakes import FakeProviderServer, create_fake_provider
 from tests.fakes.wordpress import create_fake_wordpress
 from tests.helpers import Dashboard, fresh_app
-from tests.test_auth_providers import PUBLIC_URL, back_from_provider, claim, sign_in, start
-from tests.test_auth_providers import fake as x_or_facebook
+from tests.oauth_flows import PUBLIC_URL, back_from_provider, claim, sign_in, start
 
 MARY = "40123456"
 PERCY = "40987654"
@@ -35,7 +34,13 @@ def wordpress() -> Iterator[FakeProviderServer]:
 
 @pytest.fixture(scope="module")
 def twitter() -> Iterator[FakeProviderServer]:
-    with x_or_facebook("twitter") as server:
+    app = create_fake_provider(
+        "twitter",
+        client_id="twitter-client-id",
+        client_secret="twitter-client-secret",
+        redirect_uris=[f"{PUBLIC_URL}/auth/twitter/callback"],
+    )
+    with FakeProviderServer(app) as server:
         yield server
 
 
