@@ -254,3 +254,18 @@ def test_the_operators_provider_needs_all_four_settings(tmp_path, oidc):
 
         site = make_site()
         assert app.test_client().get(f"/api/v1/sites/{site.id}/config").json["providers"] == []
+
+
+def test_claims_of_the_wrong_type_are_no_name_and_no_picture(client, site, google):
+    profile = google.app.extensions["fake_oauth_provider"].users[EMMY]
+    kept = dict(profile)
+    profile.update(name=42, picture={"url": "https://example.com/p.png"})
+    try:
+        claimed = sign_in(client, site, google, "google")
+    finally:
+        profile.clear()
+        profile.update(kept)
+    assert claimed.status_code == 200, claimed.json
+    # Userinfo was asked for the name it lacked, and its preferred_username stood in.
+    assert claimed.json["viewer"]["name"] == "emmy"
+    assert claimed.json["viewer"]["avatar_url"] is None

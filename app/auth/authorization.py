@@ -102,5 +102,12 @@ def fetch_profile(spec: ProviderSpec) -> Profile:
         raise AuthorizationFailed(
             f"{spec.label} could not sign you in. Please try again."
         ) from None
-    except (requests.RequestException, KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (
+        requests.RequestException,
+        AttributeError,  # a list where an object was expected
+        KeyError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+    ) as err:
         raise _unexpected_answer(spec, err) from None

@@ -111,19 +111,33 @@ def _facebook_profile(client: Any, token: dict[str, Any], config: Mapping[str, A
     )
 
 
+def _text(value: object) -> str | None:
+    """A provider's string, or None for anything else: a name that is a number or an object
+    is no name, and must not reach the account as one."""
+    return value if isinstance(value, str) and value else None
+
+
+def _numeric_id(value: object, provider: str) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{provider} answered with an id that is not a number")
+    return str(value)
+
+
 def _wordpress_profile(client: Any, token: dict[str, Any], config: Mapping[str, Any]) -> Profile:
     resp = client.get(config["WORDPRESS_USERINFO_URL"], token=token, timeout=HTTP_TIMEOUT)
     resp.raise_for_status()
     data = resp.json()
-    if not isinstance(data["ID"], int) or isinstance(data["ID"], bool):
-        raise ValueError("WordPress.com answered with an ID that is not a number")
+    username = _text(data.get("username"))
+    name = _text(data.get("display_name")) or username
+    if name is None:
+        raise ValueError("WordPress.com named nobody")
     return Profile(
         provider="wordpress",
-        provider_user_id=str(data["ID"]),
-        name=data.get("display_name") or data["username"],
-        handle=data.get("username"),
-        avatar_url=data.get("avatar_URL"),
-        profile_url=data.get("profile_URL"),
+        provider_user_id=_numeric_id(data["ID"], "WordPress.com"),
+        name=name,
+        handle=username,
+        avatar_url=_text(data.get("avatar_URL")),
+        profile_url=_text(data.get("profile_URL")),
     )
 
 
@@ -136,15 +150,17 @@ def _github_profile(client: Any, token: dict[str, Any], config: Mapping[str, Any
     )
     resp.raise_for_status()
     data = resp.json()
-    if not isinstance(data["id"], int) or isinstance(data["id"], bool):
-        raise ValueError("GitHub answered with an id that is not a number")
+    login = _text(data.get("login"))
+    if login is None:
+        raise ValueError("GitHub named no login")
     return Profile(
         provider="github",
-        provider_user_id=str(data["id"]),  # logins can be renamed and reused; ids cannot
-        name=data.get("name") or data["login"],
-        handle=data["login"],
-        avatar_url=data.get("avatar_url"),
-        profile_url=data.get("html_url"),
+        # Logins can be renamed, and then taken by someone else; ids stay.
+        provider_user_id=_numeric_id(data["id"], "GitHub"),
+        name=_text(data.get("name")) or login,
+        handle=login,
+        avatar_url=_text(data.get("avatar_url")),
+        profile_url=_text(data.get("html_url")),
     )
 
 
@@ -178,15 +194,18 @@ def _openid_profile(provider: str, *, scoped_by_issuer: bool) -> ProfileFetcher:
             raise ValueError("the ID token names no subject")
         extra: Mapping[str, Any] = {}
         endpoint = client.load_server_metadata().get("userinfo_endpoint")
-        if not claims.get("name") and endpoint:
+        if not _text(claims.get("name")) and endpoint:
             # Some providers keep the profile out of the ID token; their userinfo has it.
             resp = client.get(endpoint, token=token, timeout=HTTP_TIMEOUT)
             resp.raise_for_status()
             extra = resp.json()
             if extra.get("sub") != subject:
                 raise ValueError("userinfo describes someone else")  # OIDC Core 5.3.2
-        name = claims.get("name") or extra.get("name")
-        handle = claims.get("preferred_username") or extra.get("preferred_username")
+
+        def claim(key: str) -> str | None:
+            return _text(claims.get(key)) or _text(extra.get(key))
+
+        handle = claim("preferred_username")
         user_id = subject
         if scoped_by_issuer:
             # An issuer has no fragment (OIDC Discovery 3), so "#" cannot be ambiguous.
@@ -196,10 +215,10 @@ def _openid_profile(provider: str, *, scoped_by_issuer: bool) -> ProfileFetcher:
         return Profile(
             provider=provider,
             provider_user_id=user_id,
-            name=str(name or handle or f"{BY_NAME[provider].labelled(config).label} user"),
-            handle=str(handle) if handle else None,
-            avatar_url=claims.get("picture") or extra.get("picture"),
-            profile_url=claims.get("profile") or extra.get("profile"),
+            name=claim("name") or handle or f"{BY_NAME[provider].labelled(config).label} user",
+            handle=handle,
+            avatar_url=claim("picture"),
+            profile_url=claim("profile"),
         )
 
     return fetch
