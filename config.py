@@ -170,6 +170,37 @@ class Config:
     FACEBOOK_USERINFO_URL = os.environ.get(
         "FACEBOOK_USERINFO_URL", "https://graph.facebook.com/v26.0/me"
     )
+    WORDPRESS_CLIENT_ID = os.environ.get("WORDPRESS_CLIENT_ID")
+    WORDPRESS_CLIENT_SECRET = os.environ.get("WORDPRESS_CLIENT_SECRET")
+    WORDPRESS_AUTHORIZE_URL = os.environ.get(
+        "WORDPRESS_AUTHORIZE_URL", "https://public-api.wordpress.com/oauth2/authorize"
+    )
+    WORDPRESS_TOKEN_URL = os.environ.get(
+        "WORDPRESS_TOKEN_URL", "https://public-api.wordpress.com/oauth2/token"
+    )
+    WORDPRESS_USERINFO_URL = os.environ.get(
+        "WORDPRESS_USERINFO_URL", "https://public-api.wordpress.com/rest/v1.1/me"
+    )
+    GITHUB_CLIENT_ID = os.environ.get("GITHUB_CLIENT_ID")
+    GITHUB_CLIENT_SECRET = os.environ.get("GITHUB_CLIENT_SECRET")
+    GITHUB_AUTHORIZE_URL = os.environ.get(
+        "GITHUB_AUTHORIZE_URL", "https://github.com/login/oauth/authorize"
+    )
+    GITHUB_TOKEN_URL = os.environ.get(
+        "GITHUB_TOKEN_URL", "https://github.com/login/oauth/access_token"
+    )
+    GITHUB_USERINFO_URL = os.environ.get("GITHUB_USERINFO_URL", "https://api.github.com/user")
+    GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")
+    GOOGLE_DISCOVERY_URL = os.environ.get(
+        "GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration"
+    )
+    # Any other OpenID Connect provider (a Keycloak, an Authentik, a university's): its button
+    # says "Log in with {OIDC_NAME}".
+    OIDC_NAME = os.environ.get("OIDC_NAME")
+    OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
     DEV_LOGIN = _flag("DEV_LOGIN")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")

@@ -430,21 +430,21 @@ _PROVIDER_EXTRA_URLS: dict[str, tuple[tuple[str, str], ...]] = {
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 @click.command("providers")
 def providers() -> None:
     """Show which sign-in providers are set up, and the URLs to register with each one."""
     from app.auth.authorization import callback_url
-    from app.auth.providers import DEV_PROVIDER, PROVIDERS
+    from app.auth.providers import DEV_PROVIDER, all_providers
 
     config = current_app.config
     click.echo(f"PUBLIC_URL is {links.public_base()}")
-    for spec in PROVIDERS:
-        missing = [
-            key
-            for key in (spec.config_key("CLIENT_ID"), spec.config_key("CLIENT_SECRET"))
-            if not config.get(key)
-        ]
-        state = "configured" if not missing else "not configured, set " + " and ".join(missing)
+    for spec in all_providers(config):
+        missing = [key for key in spec.required_keys() if not config.get(key)]
+        state = "configured" if not missing else "not configured, set " + _and(missing)
         click.echo(f"\n{spec.label} ({spec.name}): {state}")
         click.echo(f"    callback URL: {callback_url(spec.name)}")
         for label, endpoint in _PROVIDER_EXTRA_URLS.get(spec.name, ()):
@@ -453,7 +453,7 @@ def providers() -> None:
     click.echo(f"\n{DEV_PROVIDER.label} ({DEV_PROVIDER.name}): {dev}")
     base = urlsplit(links.public_base())
     if base.scheme != "https" and base.hostname not in _LOOPBACK_HOSTS:
-        # Both X and Facebook refuse plain-http redirect URIs on a public host.
+        # The providers refuse plain-http redirect URIs on a public host.
         click.echo("\nWarning: PUBLIC_URL is not https; providers will refuse these URLs.")
     click.echo("\nHow to create each app: docs/providers.md")
 

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,8 +23,7 @@ from app.models.types import utcnow
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_site, post_json
 from tests.fakes import FakeProviderServer, create_fake_provider, facebook_signed_request
 from tests.helpers import fresh_app, run_together
-
-PUBLIC_URL = "http://127.0.0.1:5000"
+from tests.oauth_flows import PUBLIC_URL, back_from_provider, claim, sign_in, start
 
 
 def fake(kind: str) -> FakeProviderServer:
@@ -65,41 +63,6 @@ def reset_fakes(twitter, facebook) -> None:
 def app(tmp_path, twitter, facebook) -> Iterator[Flask]:
     with fresh_app(tmp_path, PUBLIC_URL=PUBLIC_URL, **twitter.env(), **facebook.env()) as app:
         yield app
-
-
-def start(client, site, provider: str, **headers: str) -> tuple[dict[str, str], str]:
-    """Click the icon: create the flow, open the popup; returns (the flow, provider URL)."""
-    started = client.post(
-        f"/api/v1/sites/{site.id}/logins",
-        json={"provider": provider},
-        headers={"Origin": HOST_ORIGIN, **headers},
-    ).json
-    resp = client.get(f"/auth/{provider}/start?flow={started['flow']}")
-    assert resp.status_code == 302
-    return started, resp.headers["Location"]
-
-
-def back_from_provider(client, redirect: str):
-    """The browser following the provider's redirect to our callback."""
-    assert redirect.startswith(PUBLIC_URL)
-    return client.get(redirect.removeprefix(PUBLIC_URL))
-
-
-def claim(client, site, started: dict[str, str], page, **headers: str):
-    """The widget's claim, with the code the popup's last page handed it."""
-    code = re.search(r'code: "([\w-]+)"', page.get_data(as_text=True)).group(1)
-    return client.post(
-        f"/api/v1/sites/{site.id}/logins/{started['flow']}/claim",
-        json={"secret": started["secret"], "code": code},
-        headers={"Origin": HOST_ORIGIN, **headers},
-    )
-
-
-def sign_in(client, site, server: FakeProviderServer, provider: str):
-    started, authorize = start(client, site, provider)
-    page = back_from_provider(client, server.consent(authorize))
-    assert page.status_code == 200, page.get_data(as_text=True)
-    return claim(client, site, started, page)
 
 
 def test_config_offers_a_button_per_configured_provider(client, site):

@@ -72,3 +72,36 @@ def test_warns_when_a_public_host_is_not_https(app, runner):
 def test_loopback_over_http_is_not_warned_about(app, runner):
     # The default PUBLIC_URL, for trying providers' development apps locally.
     assert "Warning" not in runner.invoke(args=["providers"]).output
+
+
+def test_lists_every_provider_in_button_order_with_its_callback(public, runner):
+    out = runner.invoke(args=["providers"]).output
+    order = [
+        out.index(f"{label} ({name}):")
+        for label, name in [
+            ("WordPress.com", "wordpress"),
+            ("Twitter", "twitter"),
+            ("Facebook", "facebook"),
+            ("Google", "google"),
+            ("GitHub", "github"),
+            ("OpenID Connect", "oidc"),
+        ]
+    ]
+    assert order == sorted(order)
+    for name in ("wordpress", "google", "github", "oidc"):
+        assert f"callback URL: https://comments.example/sub/auth/{name}/callback" in out
+    assert (
+        "OpenID Connect (oidc): not configured, set OIDC_NAME, OIDC_DISCOVERY_URL, "
+        "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET\n" in out
+    )
+    assert "Google (google): not configured, set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET" in out
+
+
+def test_the_operators_provider_shows_under_its_own_name(public, runner):
+    public.config.update(
+        OIDC_NAME="Example University",
+        OIDC_DISCOVERY_URL="https://sso.example/.well-known/openid-configuration",
+        OIDC_CLIENT_ID="id",
+    )
+    out = runner.invoke(args=["providers"]).output
+    assert "Example University (oidc): not configured, set OIDC_CLIENT_SECRET\n" in out

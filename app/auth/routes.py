@@ -90,7 +90,10 @@ def start(provider: str) -> ResponseReturnValue:
         abort(404)
     flow = logins.live_flow(request.args.get("flow"), spec.name)
     logins.start_flow(flow)
-    return redirect_to_provider(spec, {"kind": "reader", "flow": flow.id})
+    try:
+        return redirect_to_provider(spec, {"kind": "reader", "flow": flow.id})
+    except AuthorizationFailed as err:
+        return _finish(flow, logins.fail_flow(flow, err.message))
 
 
 @bp.get("/<provider>/callback")

@@ -27,8 +27,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.authorization import redirect_to_provider
-from app.auth.providers import ProviderSpec, enabled_providers
+from app.auth.authorization import AuthorizationFailed, redirect_to_provider
+from app.auth.providers import ProviderSpec, all_providers, enabled_providers
 from app.dashboard import bp
 from app.dashboard.forms import (
     ActionForm,
@@ -185,9 +185,13 @@ def login_with(provider: str) -> ResponseReturnValue:
     """Sign in with a provider account linked beforehand (never the Dev provider)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    return redirect_to_provider(
-        _social_provider(provider), {"kind": "moderator", "action": "login"}
-    )
+    try:
+        return redirect_to_provider(
+            _social_provider(provider), {"kind": "moderator", "action": "login"}
+        )
+    except AuthorizationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.login"))
 
 
 @bp.post("/link/<provider>")
@@ -196,7 +200,11 @@ def link_account(provider: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
-    return redirect_to_provider(_social_provider(provider), purpose)
+    try:
+        return redirect_to_provider(_social_provider(provider), purpose)
+    except AuthorizationFailed as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.account"))
 
 
 @bp.post("/linked/<int:link_id>/remove")
@@ -551,6 +559,7 @@ def _account_page(
         password_form=password_form if password_form is not None else PasswordForm(formdata=None),
         lockout=lockout,
         linked=moderators.linked_identities(current_user),
+        labels={spec.name: spec.label for spec in all_providers(current_app.config)},
         providers=social_providers(),
         button=EmptyForm(),
     )

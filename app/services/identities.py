@@ -33,6 +33,7 @@ class Profile:
     name: str
     handle: str | None = None
     avatar_url: str | None = None
+    profile_url: str | None = None  # the reader's page at the provider, where it has one
 
 
 @writes
@@ -71,6 +72,7 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
         "name": profile.name,
         "handle": profile.handle,
         "avatar": profile.avatar_url,
+        "url": profile.profile_url if _is_https(profile.profile_url) else None,
     }
     shown = (user.display_name, user.avatar_url)
     user.display_name = profile.name[:100]

@@ -64,7 +64,7 @@ def test_guest_comment_is_pending_for_its_author_until_approved(
     expect(widget.locator("[aria-live=polite]")).to_have_text("Comment posted")
     expect(widget.get_by_label("Comment", exact=True)).to_have_value("")
     expect(mine.get_by_role("link", name="Grace")).to_have_attribute("rel", "nofollow ugc")
-    comment_id = int(mine.get_attribute("id").removeprefix("c"))
+    comment_id = int(mine.get_attribute("id").removeprefix("comment-"))
 
     page.reload()
     expect(widget.locator(f"li#comment-{comment_id}")).to_contain_text(PENDING)

@@ -875,6 +875,8 @@ class FakeProviderServer:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.kind: str = app.config["FAKE_PROVIDER_KIND"]
+        # The fakes of tests/fakes/code_flow.py name their own paths.
+        self.endpoints: dict[str, str] = app.config.get("FAKE_ENDPOINTS") or ENDPOINTS[self.kind]
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -922,15 +924,15 @@ class FakeProviderServer:
 
     @property
     def authorize_url(self) -> str:
-        return self.base_url + ENDPOINTS[self.kind]["authorize"]
+        return self.base_url + self.endpoints["authorize"]
 
     @property
     def token_url(self) -> str:
-        return self.base_url + ENDPOINTS[self.kind]["token"]
+        return self.base_url + self.endpoints["token"]
 
     @property
     def userinfo_url(self) -> str:
-        return self.base_url + ENDPOINTS[self.kind]["userinfo"]
+        return self.base_url + self.endpoints["userinfo"]
 
     @property
     def client_id(self) -> str:
@@ -946,7 +948,7 @@ class FakeProviderServer:
 
     def requests_to(self, endpoint: str) -> list[LoggedRequest]:
         """Logged requests to "authorize", "token" or "userinfo"."""
-        path = ENDPOINTS[self.kind][endpoint]
+        path = self.endpoints[endpoint]
         return [r for r in self.request_log if r.path == path]
 
     def env(self) -> dict[str, str]:
