@@ -97,7 +97,7 @@ def test_guest_comment_is_published_once_the_moderator_approves_it(
     widget.get_by_role("button", name="Post Comment").click()
     mine = widget.locator("li.c", has_text="How warm should the room be?")
     expect(mine).to_contain_text(PENDING)
-    comment_id = int(mine.get_attribute("id").removeprefix("c"))
+    comment_id = int(mine.get_attribute("id").removeprefix("comment-"))
 
     moderator = browser.new_context(locale="en-US")
     try:

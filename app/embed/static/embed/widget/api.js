@@ -4,7 +4,7 @@ const api = async (path, opts = {}) => {
   let response, json = {};
   const token = state.token, headers = { ...opts.headers };
   // Guests send no custom header, so their reads need no preflight.
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (token && !opts.guest) headers.Authorization = `Bearer ${token}`;
   try {
     response = await fetch(`${base}/api/v1/sites/${encodeURIComponent(site)}${path}`, { credentials: "omit", ...opts, headers });
   } catch { throw { message: T.serviceUnreachable }; }

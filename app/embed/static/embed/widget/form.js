@@ -65,7 +65,7 @@ function commentForm(parentLi) {
       try {
         const j = await send("POST", "/comments", {
           url: pageUrl, title: pageTitle, parent_id: parentId ?? null, parent_edit_token: state.editTokens[parentId], body: v.body, name: v.name, email: v.email,
-          website: v.website || undefined, notify: !!v.notify, notify_email: v.notify_email, idempotency_key: idempotencyKey,
+          website: v.website || undefined, notify: !!v.notify, notify_replies: !!v.notify_replies, notify_email: v.notify_email, idempotency_key: idempotencyKey,
           hp: v.hp || "", fill_ms: Date.now() - openedAt,
         });
         idempotencyKey = null;
@@ -105,15 +105,15 @@ function commentForm(parentLi) {
   h("div", { class: CLASS.bar },
     h("button", { class: CLASS.primary }, T.postComment), previewButton,
     parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
-  h("div", { class: `${CLASS.field} ${CLASS.checkbox}` },
-    h("input", { type: "checkbox", id: id("n"), name: "notify", onchange: () => form.refresh() }),
-    h("label", { htmlFor: id("n") }, T.notifyByEmail)),
+  [["notify", T.notifyByEmail], ["notify_replies", T.notifyReplies]].map(([name, label]) => h("div", { class: `${CLASS.field} ${CLASS.checkbox}` },
+    h("input", { type: "checkbox", id: id(name), name, onchange: () => form.refresh() }),
+    h("label", { htmlFor: id(name) }, label))),
   // A signed-in reader has no email on file: asked for only when they want mail.
   notifyEmail);
   const showError = (x) => (error.textContent = x.message);
   form.refresh = () => {
     const viewer = state.viewer;
-    notifyEmail.hidden = notifyEmail.lastChild.disabled = !(viewer && form.elements.namedItem("notify").checked);
+    notifyEmail.hidden = notifyEmail.lastChild.disabled = !(viewer && (form.elements.notify.checked || form.elements.notify_replies.checked));
     guestFields.disabled = !!viewer;
     guestFields.hidden = !!viewer || known;
     account.hidden = !viewer;

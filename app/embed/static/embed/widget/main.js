@@ -42,16 +42,30 @@ function start() {
   ui.root.append(h("style", null, CSS), ui.widget);
 
   listenForSignInCodes();
-  (async () => {
+  const begin = async () => {
     const message = await returnFromSignIn();
     await loadThread();
     if (message) ui.form.signInEnded?.(message);
     if (commentInHash()) showComment(commentInHash());
-  })();
+  };
+  // New comments every 20 seconds, while the reader can see the page.
+  let lastRefresh = Date.now();
+  const refresh = () => {
+    if (D.visibilityState !== "visible" || Date.now() - lastRefresh < 19e3 || !ui.form) return;
+    lastRefresh = Date.now();
+    refreshThread();
+  };
+  setInterval(refresh, 20e3);
+  D.addEventListener("visibilitychange", refresh);
   addEventListener("hashchange", () => commentInHash() && showComment(commentInHash()));
   setInterval(() => {
     for (const t of ui.root.querySelectorAll("time")) t.textContent = timeAgo(new Date(t.dateTime));
   }, 60e3);
+  // data-loading="lazy": the thread is fetched once the reader nears it (or a link points in).
+  if (options.loading !== "lazy" || commentInHash() || tabStore(loginKey)) return begin();
+  const seen = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && (seen.disconnect(), begin()),
+    { rootMargin: "600px" });
+  seen.observe(host);
 }
 
 D.readyState === "loading" ? D.addEventListener("DOMContentLoaded", start) : start();

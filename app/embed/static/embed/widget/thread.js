@@ -133,9 +133,15 @@ async function reloadThread() {
   if (li) toggleReply(li, li.querySelector(`.${CLASS.actions} button`));
 }
 
-async function loadThread(page) {
+const threadQuery = (page) => {
   const q = new URLSearchParams({ url: pageUrl, sort: state.sort });
-  if (page) q.set("page", page);
+  if (page > 1) q.set("page", page);
+  return q;
+};
+
+async function loadThread(page) {
+  const q = threadQuery(page);
+  state.pages = page || 1;
   const mine = Object.values(state.editTokens).slice(-50);
   if (mine.length) q.set("mine", mine.join(","));
   ui.more.disabled = true;
@@ -181,3 +187,33 @@ async function showComment(id) {
   li.focus({ preventScroll: true });
 }
 const commentInHash = () => /^#comment-(\d+)$/.exec(location.hash)?.[1];
+
+/* Comments approved while the page is open, found by asking again for the pages on screen.
+   Asked as a guest, these are the pages every guest shares: the browser revalidates them with
+   their ETag, and the service's cache mostly answers 304. Only new comments are added, where
+   they belong, so nothing the reader is reading or typing moves or closes. */
+async function refreshThread() {
+  let added = 0;
+  const merge = (comments, parentLi) => {
+    for (const c of comments) {
+      let li = findComment(c.id);
+      const old = li?.comment;
+      if (old?.status === "pending" && c.status === "approved") {
+        li.comment = { ...c, mine: old.mine, body: old.body };
+        li.firstChild.replaceWith(article(li.comment, li));
+      } else if (!li && c.status === "approved" && (parentLi || !state.nextPage || state.sort === "newest")) {
+        li = insertComment(c, parentLi);
+        added++;
+      }
+      if (li) merge(c.replies || [], li);
+    }
+  };
+  for (let page = 1; page <= Math.min(state.pages, 3); page++) {
+    try {
+      merge((await api(`/thread?${threadQuery(page)}`, { cache: "no-cache", guest: true })).comments || [], null);
+    } catch { return; } // offline for a moment: the next round tries again
+  }
+  if (!added) return;
+  setCount(added);
+  announce(format(T[plural.select(added) === "one" ? "newCommentOne" : "newCommentMany"], added));
+}
