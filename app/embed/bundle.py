@@ -40,6 +40,7 @@ CLASS_NAMES: dict[str, str] = {
     "pending": "pd",
     "deleted": "x0",
     "actions": "x",
+    "likes": "lk",
     "bar": "bar",
     "account": "u",
     "primary": "p",

@@ -16,7 +16,7 @@ function commentForm(parentLi) {
     const label = format(T.logInWith, p.label);
     const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label,
       onclick: () => signIn(p, form, (lastSignInButton = b)) },
-    h("span", { "aria-hidden": "true" }, [...p.label][0]));
+    p.mark ? mark(p.mark) : h("span", { "aria-hidden": "true" }, [...p.label][0]));
     return b;
   }));
   const connecting = h("span", { role: "status" });

@@ -10,6 +10,8 @@ const state = {
   viewer: null,
   signInFlow: null, // { id, secret, popup, form, watchTimer, graceTimer, quiet, claiming }
   editTokens: store.get(tokensKey, {}), // comment id -> edit token of the reader's own comments
+  likes: store.get(likesKey, []), // ids of the comments this browser liked as a guest
+  browser: null, // this browser's random id, which a guest's likes are counted by
 };
 const ui = {};
 
@@ -27,6 +29,7 @@ function start() {
   if (!host || host.shadowRoot) return;
   ui.root = host.attachShadow({ mode: "open" });
   state.token = store.get(authKey, null);
+  store.set(browserKey, (state.browser = store.get(browserKey, null) || uuid()));
   ui.live = h("div", { class: CLASS.visuallyHidden, "aria-live": "polite" });
   ui.heading = h("h2", { tabIndex: -1 }, T.loadingComments);
   ui.list = h("ol", { class: CLASS.thread });

@@ -22,6 +22,9 @@ const article = (c, li) => {
     body,
     own && c.status === "pending" && h("p", { class: CLASS.pending }, T.awaitingModeration),
     h("div", { class: CLASS.actions },
+      c.status === "approved" && [
+        h("button", { type: "button", "aria-pressed": String(!!(c.liked ?? state.likes.includes(c.id))), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
+        h("span", { class: CLASS.likes }, new Intl.NumberFormat(locale).format(c.likes || 0))],
       !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
       editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
       own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
@@ -216,4 +219,18 @@ async function refreshThread() {
   if (!added) return;
   setCount(added);
   announce(format(T[plural.select(added) === "one" ? "newCommentOne" : "newCommentMany"], added));
+}
+
+// One like per reader: the service counts it once per account, or per browser for a guest,
+// whose likes are remembered here (a signed-in reader's come with the thread).
+async function like(c, button) {
+  const on = button.getAttribute("aria-pressed") != "true";
+  try {
+    const j = await send(on ? "PUT" : "DELETE", `/comments/${c.id}/like`, { browser: state.browser });
+    c.likes = j.likes;
+    c.liked = j.liked;
+    button.setAttribute("aria-pressed", j.liked);
+    button.nextSibling.textContent = new Intl.NumberFormat(locale).format(j.likes);
+    if (!state.token) store.set(likesKey, (state.likes = [...state.likes.filter((id) => id != c.id), ...(j.liked ? [c.id] : [])].slice(-500)));
+  } catch (x) { announce(x.message); }
 }
