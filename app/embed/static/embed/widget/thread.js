@@ -23,7 +23,7 @@ const article = (c, li) => {
     own && c.status === "pending" && h("p", { class: CLASS.pending }, T.awaitingModeration),
     h("div", { class: CLASS.actions },
       c.status === "approved" && [
-        h("button", { type: "button", "aria-pressed": String(!!(c.liked ?? state.likes.includes(c.id))), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
+        h("button", { type: "button", "aria-pressed": String(state.token ? !!c.liked : state.likes.includes(c.id)), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
         h("span", { class: CLASS.likes }, new Intl.NumberFormat(locale).format(c.likes || 0))],
       !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
       editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
