@@ -14,17 +14,25 @@ function commentForm(parentLi) {
   const openedAt = Date.now(); // how long the form was open: bots post in an instant
   const providers = h("div", { class: CLASS.bar }, (state.config.providers || []).map((p) => {
     const label = format(T.logInWith, p.label);
-    const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label,
-      onclick: () => signIn(p, form, (lastSignInButton = b)) },
+    // Mastodon first asks which server: the reader's own, among thousands.
+    const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label, "aria-expanded": p.name == "mastodon" ? "false" : null,
+      onclick: () => p.name == "mastodon" ? (b.setAttribute("aria-expanded", serverBox.hidden = !serverBox.hidden), serverBox.hidden || serverBox.querySelector("input").focus())
+        : signIn(p, form, (lastSignInButton = b)) },
     p.mark ? mark(p.mark) : h("span", { "aria-hidden": "true" }, [...p.label][0]));
     return b;
   }));
+  const mastodon = (state.config.providers || []).find((p) => p.name == "mastodon");
+  const serverInput = h("input", { id: id("ms"), name: "server", autocomplete: "url", placeholder: "mastodon.social", value: store.get(serverKey, ""),
+    onkeydown: (e) => e.key == "Enter" && (e.preventDefault(), serverGo()) });
+  const serverGo = () => { store.set(serverKey, serverInput.value.trim()); signIn(mastodon, form, (lastSignInButton = serverInput), serverInput.value.trim()); };
+  const serverBox = h("div", { class: CLASS.field, hidden: true }, h("label", { htmlFor: id("ms") }, T.mastodonServer),
+    h("div", { class: CLASS.bar }, serverInput, h("button", { type: "button", onclick: serverGo }, T.continue)));
   const connecting = h("span", { role: "status" });
   const connectingBar = h("div", { class: CLASS.bar, hidden: true }, connecting,
     h("button", { type: "button", onclick: () => state.signInFlow && (state.signInFlow.popup?.close(), endSignIn(state.signInFlow)) }, T.cancel));
   const account = h("div", { hidden: true });
   // A disabled fieldset keeps the guest fields out of a signed-in reader's post.
-  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers,
+  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers, serverBox,
     field("email", T.email, "email", "email", true),
     field("name", T.name, "text", "name", true),
     field("website", T.website, "url", "url", false));

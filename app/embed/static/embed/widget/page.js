@@ -25,6 +25,6 @@ const countText = (n) => format(T[plural.select(n) === "one" ? "commentCountOne"
 
 const KEY_PREFIX = `afterword:${site}:`;
 const tokensKey = `${KEY_PREFIX}tokens:${pageUrl}`, guestKey = `${KEY_PREFIX}guest`;
-const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, browserKey = `${KEY_PREFIX}browser`;
+const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, serverKey = `${KEY_PREFIX}mastodon`, browserKey = `${KEY_PREFIX}browser`;
 const authKey = `${KEY_PREFIX}auth:${base}`; // the reader's session token, for this site and service
 const draftKey = (parentId) => `${KEY_PREFIX}draft:${pageUrl}:${parentId || 0}`;
