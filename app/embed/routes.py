@@ -19,7 +19,8 @@ CACHE_CONTROL = "public, max-age=600, stale-while-revalidate=86400"
 
 @cache
 def _asset(name: str) -> tuple[bytes, str]:
-    """The script as served, minified, with a strong ETag; made on first use, kept after.
+    """A script (by file name) or a language's wording (by code) as served, with a strong
+    ETag; made on first use, kept after.
 
     The source stays readable in the repository, in parts, and needs no build step: bundle.py
     joins the parts and rjsmin strips comments and whitespace, in Python, when the script is
