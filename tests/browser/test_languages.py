@@ -56,6 +56,7 @@ def test_page_language_gives_german_with_three_requests_and_english_with_two(
     url = live.host_page("/de-requests", site_id, lang="de")
     live.comment(site_id, url, "Sehr lecker.")
     seen = service_requests(page, live)
+    live.requests.clear()
     page.goto(url)
     widget = page.locator("#afterword")
     expect(widget.get_by_role("heading", name="1 Kommentar")).to_be_visible()
@@ -66,6 +67,7 @@ def test_page_language_gives_german_with_three_requests_and_english_with_two(
     paths = [u.removeprefix(live.url).split("?")[0] for u in seen]
     assert len(paths) <= 3, paths
     # The wording is asked for before the thread, never after it.
+    assert not [r for r in live.requests if r[0] == "OPTIONS"], "no preflight for the wording"
     thread = f"/api/v1/sites/{site_id}/thread"
     assert paths.index("/embed/strings/de.json") < paths.index(thread), paths
 
