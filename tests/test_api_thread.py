@@ -10,7 +10,7 @@ import pytest
 
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment, User
+from app.models import Comment, Thread, User
 from app.services import cache, moderation
 from tests.factories import (
     HOST_ORIGIN,
@@ -263,3 +263,19 @@ def test_an_avatar_seed_cannot_be_worked_out_from_the_address(client, site):
     for value in ("ada@example.com", "guest:ada@example.com", f"{site.id}ada@example.com"):
         for algorithm in (hashlib.md5, hashlib.sha1, hashlib.sha256):
             assert not algorithm(value.encode()).hexdigest().startswith(seed)
+
+
+def test_a_thread_tells_when_it_stops_taking_comments(client, site):
+    first = make_comment(site, body="first")
+    thread = read(client, site).json["thread"]
+    assert thread["closed"] is False and thread["closes_at"] is None
+
+    stored = db.session.get(Thread, first.thread_id)
+    site.close_after_days = 14
+    stored.closed = True
+    cache.touch_site(site.id)
+    db.session.commit()
+    thread = read(client, site).json["thread"]
+    assert thread["closed"] is True
+    # A time, not a flag: a page cached before the day still closes on the day.
+    assert thread["closes_at"] == (stored.created_at + timedelta(days=14)).isoformat()

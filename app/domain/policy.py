@@ -278,6 +278,12 @@ def can_edit(created_at: datetime, now: datetime, window: timedelta) -> bool:
     return now - created_at <= window
 
 
+def closes_at(thread_created: datetime, close_after_days: int | None) -> datetime | None:
+    """When a thread stops taking comments, if the site closes threads after N days."""
+    return None if close_after_days is None else thread_created + timedelta(days=close_after_days)
+
+
 def is_closed(thread_created: datetime, close_after_days: int | None, now: datetime) -> bool:
     """Whether a thread stopped taking comments (the site closes threads after N days)."""
-    return close_after_days is not None and now - thread_created > timedelta(days=close_after_days)
+    end = closes_at(thread_created, close_after_days)
+    return end is not None and now > end

@@ -109,6 +109,8 @@ class SiteView:
     origins: tuple[str, ...]
     moderation: ModerationMode
     providers: tuple[str, ...] | None
+    # With a default, views cached by an older release still read (as "never closes").
+    close_after_days: int | None = None
 
     def allows_origin(self, origin: str | None) -> bool:
         return origin is not None and origin in self.origins
@@ -127,6 +129,7 @@ def site_view(site_id: str) -> SiteView:
             origins=tuple(site.origins),
             moderation=site.moderation,
             providers=tuple(site.providers) if site.providers is not None else None,
+            close_after_days=site.close_after_days,
         )
 
     view: SiteView = cache.cached_site(site_id, load)

@@ -119,7 +119,7 @@ def test_guest_comment_is_published_once_the_moderator_approves_it(
     try:
         fresh = reader.new_page()
         fresh.goto(url)
-        published = fresh.locator(f"#afterword li#c{comment_id}")
+        published = fresh.locator(f"#afterword li#comment-{comment_id}")
         expect(published).to_contain_text("How warm should the room be?")
         expect(published).not_to_contain_text(PENDING)
         expect(fresh.get_by_role("heading", name="1 Comment")).to_be_visible()

@@ -84,7 +84,7 @@ def test_widget_fits_a_320px_phone_without_horizontal_scroll(
         page = context.new_page()
         page.goto(url)
         widget = page.locator("#afterword")
-        expect(widget.locator(f"li#c{deeper}")).to_be_visible()
+        expect(widget.locator(f"li#comment-{deeper}")).to_be_visible()
         widths = page.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth]")
         assert max(widths) <= 320, widths
         page.screenshot(path=screenshots / "phone.png", full_page=True)

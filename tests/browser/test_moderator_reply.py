@@ -24,8 +24,10 @@ def test_a_reply_as_the_site_shows_a_moderator_badge(live: Live, site_id: str, p
         site_name = db.session.get(Site, site_id).name
 
     page.goto(url)
-    reply = page.locator(f"li#c{question} li.c")
+    reply = page.locator(f"li#comment-{question} li.c")
     expect(reply).to_contain_text("Yes, from eight until noon.")
     expect(reply.locator(".who")).to_have_text(site_name)
     expect(reply.get_by_text("Moderator", exact=True)).to_be_visible()
-    expect(page.locator(f"li#c{question} > article").get_by_text("Moderator")).to_have_count(0)
+    expect(page.locator(f"li#comment-{question} > article").get_by_text("Moderator")).to_have_count(
+        0
+    )

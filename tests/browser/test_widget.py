@@ -32,9 +32,9 @@ def test_thread_shows_approved_comments_with_replies_nested(
     page.goto(url)
     widget = page.locator("#afterword")
     expect(widget.get_by_role("heading", name="2 Comments")).to_be_visible()
-    parent_item = widget.locator(f"li#c{parent}")
+    parent_item = widget.locator(f"li#comment-{parent}")
     expect(parent_item.locator("strong")).to_have_text("perfect")
-    expect(parent_item.locator(f"li#c{reply}")).to_contain_text("Thanks, we bake it hot.")
+    expect(parent_item.locator(f"li#comment-{reply}")).to_contain_text("Thanks, we bake it hot.")
     expect(parent_item.locator("time").first).to_have_attribute(
         "datetime", re.compile(r"^\d{4}-\d\d-\d\dT")
     )
@@ -67,7 +67,7 @@ def test_guest_comment_is_pending_for_its_author_until_approved(
     comment_id = int(mine.get_attribute("id").removeprefix("c"))
 
     page.reload()
-    expect(widget.locator(f"li#c{comment_id}")).to_contain_text(PENDING)
+    expect(widget.locator(f"li#comment-{comment_id}")).to_contain_text(PENDING)
 
     stranger = browser.new_context()
     try:
@@ -83,7 +83,7 @@ def test_guest_comment_is_pending_for_its_author_until_approved(
     try:
         fresh = everyone.new_page()
         fresh.goto(url)
-        item = fresh.locator(f"#afterword li#c{comment_id}")
+        item = fresh.locator(f"#afterword li#comment-{comment_id}")
         expect(item).to_contain_text("Does rye need a starter?")
         expect(item).not_to_contain_text(PENDING)
         expect(fresh.get_by_role("heading", name="1 Comment")).to_be_visible()
@@ -97,7 +97,7 @@ def test_reply_form_opens_under_its_comment_and_reply_lands_inside_it(
     url = live.host_page("/reply", site_id)
     parent = live.comment(site_id, url, "Which flour do you use?", name="Lin")
     page.goto(url)
-    item = page.locator(f"#afterword li#c{parent}")
+    item = page.locator(f"#afterword li#comment-{parent}")
     reply_button = item.get_by_role("button", name="Reply")
     reply_button.click()
     expect(reply_button).to_have_attribute("aria-expanded", "true")
@@ -109,7 +109,7 @@ def test_reply_form_opens_under_its_comment_and_reply_lands_inside_it(
     expect(item.locator("li.c")).to_contain_text("A local stone-ground one.")
     expect(item.locator("form")).to_have_count(0)
     page.reload()
-    expect(page.locator(f"#afterword li#c{parent} li.c")).to_contain_text(PENDING)
+    expect(page.locator(f"#afterword li#comment-{parent} li.c")).to_contain_text(PENDING)
 
 
 def test_preview_shows_the_servers_rendering_and_keeps_the_text(
@@ -176,7 +176,7 @@ def test_replies_deeper_than_four_levels_continue_at_the_fourth(
     page.goto(url)
     widget = page.locator("#afterword")
     expect(widget.locator("li.c")).to_have_count(6)
-    depths = [widget.locator(f"li#c{i}").get_attribute("data-d") for i in ids]
+    depths = [widget.locator(f"li#comment-{i}").get_attribute("data-d") for i in ids]
     assert depths == ["1", "2", "3", "4", "4", "4"]
     nested = widget.locator("li.c li.c li.c li.c li.c")
     expect(nested).to_have_count(0)

@@ -3,6 +3,8 @@
 function commentForm(parentLi) {
   const n = ++state.formCount, id = (s) => `aw-${s}${n}`, parentId = parentLi?.comment.id;
   const guest = store.get(guestKey, {}), draft = draftKey(parentId);
+  // A reply asks a guest for nothing the widget already knows.
+  const known = parentLi && guest.name && guest.email;
   const error = h("p", { class: CLASS.error, role: "alert", id: id("e") });
   const field = (name, label, type, autocomplete, required) => h("div", { class: CLASS.field },
     h("label", { htmlFor: id(name) }, label),
@@ -45,6 +47,7 @@ function commentForm(parentLi) {
     h("input", { id: id("ne"), name: "notify_email", type: "email", autocomplete: "email", disabled: true }));
   const form = h("form", {
     noValidate: true, "aria-labelledby": id("h"),
+    onkeydown: (e) => parentLi && e.key === "Escape" && closeReply(true),
     oninput: () => {
       store.set(draft, text.value);
       const g = {};
@@ -84,6 +87,7 @@ function commentForm(parentLi) {
         if (x.code === "idempotency_conflict") idempotencyKey = null;
         error.textContent = x.message;
         const el = x.field && form.elements.namedItem(x.field);
+        if (el && guestFields.contains(el)) guestFields.hidden = false;
         if (el) { el.setAttribute("aria-invalid", "true"); el.setAttribute("aria-describedby", id("e")); el.focus(); }
       } finally {
         busy = false;
@@ -91,7 +95,8 @@ function commentForm(parentLi) {
       }
     },
   },
-  h(parentLi ? "h3" : "h2", { id: id("h") }, T.leaveReply), account, connectingBar, guestFields,
+  h(parentLi ? "h3" : "h2", { id: id("h") }, parentLi ? format(T.replyingTo, parentLi.comment.author?.name || "?") : T.leaveReply),
+  account, connectingBar, guestFields,
   // Left empty by people (hidden from them and from assistive tech); bots fill it in.
   h("div", { class: CLASS.honeypot, "aria-hidden": "true" },
     h("input", { name: "hp", tabIndex: -1, autocomplete: "off", "aria-label": "hp" })),
@@ -109,7 +114,8 @@ function commentForm(parentLi) {
   form.refresh = () => {
     const viewer = state.viewer;
     notifyEmail.hidden = notifyEmail.lastChild.disabled = !(viewer && form.elements.namedItem("notify").checked);
-    guestFields.hidden = guestFields.disabled = !!viewer;
+    guestFields.disabled = !!viewer;
+    guestFields.hidden = !!viewer || known;
     account.hidden = !viewer;
     account.replaceChildren(...(viewer ? [
       h("div", { class: CLASS.meta }, avatar(viewer), h("b", { class: CLASS.author }, viewer.name)),

@@ -50,8 +50,10 @@ function start() {
   (async () => {
     const message = await returnFromSignIn();
     await loadThread();
-    if (message) ui.widget.querySelector(":scope > form")?.signInEnded(message);
+    if (message) ui.form.signInEnded?.(message);
+    if (commentInHash()) showComment(commentInHash());
   })();
+  addEventListener("hashchange", () => commentInHash() && showComment(commentInHash()));
   setInterval(() => {
     for (const t of ui.root.querySelectorAll("time")) t.textContent = timeAgo(new Date(t.dateTime));
   }, 60e3);

@@ -1,5 +1,7 @@
 /* The thread: comments as nested lists, each <li> carrying its comment as `li.comment`. */
-const findComment = (id) => ui.root.getElementById(`c${id}`);
+const findComment = (id) => ui.root.getElementById(`comment-${id}`);
+// This page's address with a comment's anchor: the link readers copy and mails point to.
+const permalink = (id) => `${location.href.split("#")[0]}#comment-${id}`;
 const hasReplies = (li) => !!li.querySelector(`.${CLASS.comment}`) ||
   (+li.dataset.d === 4 && li.nextElementSibling?.comment?.parent_id === li.comment.id);
 
@@ -14,18 +16,19 @@ const article = (c, li) => {
   return h("article", null,
     h("div", { class: CLASS.meta }, avatar(a), author,
       a.moderator && h("span", { class: CLASS.badge }, T.moderatorBadge),
-      h("time", { datetime: c.created_at, title: created.toLocaleString(locale) }, timeAgo(created)),
+      h("a", { href: permalink(c.id), title: T.permalink },
+        h("time", { datetime: c.created_at, title: created.toLocaleString(locale) }, timeAgo(created))),
       c.edited_at && h("i", null, T.editedMark)),
     body,
     own && c.status === "pending" && h("p", { class: CLASS.pending }, T.awaitingModeration),
     h("div", { class: CLASS.actions },
-      h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
+      !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
       editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
       own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
 };
 
 const commentItem = (c, depth) => {
-  const li = h("li", { id: `c${c.id}`, class: CLASS.comment, tabIndex: -1, "data-d": depth });
+  const li = h("li", { id: `comment-${c.id}`, class: CLASS.comment, tabIndex: -1, "data-d": depth });
   li.comment = c;
   li.append(article(c, li));
   return li;
@@ -142,6 +145,8 @@ async function loadThread(page) {
     // A token the service no longer takes is dropped without a word: the reader is a guest.
     if (token === state.token) setAuth(j.session_expired ? null : token, j.viewer);
     state.config = j.config || state.config;
+    const t = j.thread || {};
+    state.closed = t.closed || (!!t.closes_at && new Date(t.closes_at) < Date.now());
     state.nextPage = j.next_page ?? null;
     ui.status.textContent = "";
     if (!page) { closeReply(); ui.list.replaceChildren(); }
@@ -153,7 +158,7 @@ async function loadThread(page) {
     setCount();
     if (page) (before ? before.nextElementSibling : ui.list.firstElementChild)?.focus();
     ui.more.hidden = state.nextPage == null;
-    if (!ui.widget.querySelector(":scope > form")) ui.widget.append(commentForm(null), yourDataForm());
+    if (!ui.form) ui.widget.append((ui.form = state.closed ? h("p", null, T.commentsClosed) : commentForm(null)), yourDataForm());
   } catch (x) {
     if (["origin_not_allowed", "site_not_found", "url_not_allowed"].includes(x.code)) {
       ui.widget.replaceChildren(h("p", null, T.notAvailable));
@@ -166,3 +171,13 @@ async function loadThread(page) {
     ui.more.disabled = false;
   }
 }
+
+// A link to a comment (#comment-42) opens at it, loading the pages before it if need be.
+async function showComment(id) {
+  let li, pages = 0;
+  while (!(li = findComment(id)) && state.nextPage && pages++ < 20) await loadThread(state.nextPage);
+  if (!li) return;
+  li.scrollIntoView({ block: "center" });
+  li.focus({ preventScroll: true });
+}
+const commentInHash = () => /^#comment-(\d+)$/.exec(location.hash)?.[1];
