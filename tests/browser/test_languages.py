@@ -37,15 +37,15 @@ def test_arabic_renders_right_to_left_with_replies_indented_from_the_right(
     expect(root).to_have_attribute("lang", "ar")
     assert root.evaluate("e => getComputedStyle(e).direction") == "rtl"
 
-    parent_box = widget.locator(f"li#c{parent} > article").bounding_box()
-    reply_box = widget.locator(f"li#c{reply} > article").bounding_box()
+    parent_box = widget.locator(f"li#comment-{parent} > article").bounding_box()
+    reply_box = widget.locator(f"li#comment-{reply} > article").bounding_box()
     assert parent_box and reply_box
     # Indented on the right: the reply's right edge is further in, its left edge is not.
     assert reply_box["x"] + reply_box["width"] < parent_box["x"] + parent_box["width"] - 10
     assert abs(reply_box["x"] - parent_box["x"]) < 2
     # The avatar starts the line on the right, before the name.
-    avatar = widget.locator(f"li#c{parent} .av").first.bounding_box()
-    name = widget.locator(f"li#c{parent} .who").first.bounding_box()
+    avatar = widget.locator(f"li#comment-{parent} .av").first.bounding_box()
+    name = widget.locator(f"li#comment-{parent} .who").first.bounding_box()
     assert avatar and name and avatar["x"] > name["x"]
     page.screenshot(path=str(screenshots / "widget-rtl.png"), full_page=True)
 
