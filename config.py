@@ -203,7 +203,7 @@ class Config:
     CACHE_REDIS_URL = REDIS_URL
     # The number changes whenever the shape of what is cached changes, so that processes of a
     # new release never read entries an older one left in Redis.
-    CACHE_KEY_PREFIX = "afterword:2:"
+    CACHE_KEY_PREFIX = "afterword:3:"
     # Without Redis each process has its own cache and cannot learn of another's writes, so
     # its entries live only as long as browsers may keep a page anyway (THREAD_MAX_AGE).
     CACHE_DEFAULT_TIMEOUT = 3600 if REDIS_URL else max(THREAD_MAX_AGE, 1)
@@ -235,6 +235,11 @@ class Config:
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
     # Previews render on the server (the same renderer as a stored comment) and store nothing.
     RATELIMIT_PREVIEW = os.environ.get("RATELIMIT_PREVIEW", "30 per minute")
+    # Likes and unlikes, per address (and per signed-in reader).
+    RATELIMIT_LIKE = os.environ.get("RATELIMIT_LIKE", "30 per minute")
+    # Guests' likes of one comment from one address: a household or an office shares one, a
+    # script inflating a count does too. Beyond it a guest's like is refused (`like_limit`).
+    LIKE_GUESTS_PER_ADDRESS = int(os.environ.get("LIKE_GUESTS_PER_ADDRESS", "3"))
     # Links mailed to guests for their data: per address and per email, so nobody floods a
     # mailbox with them.
     RATELIMIT_PRIVACY = os.environ.get("RATELIMIT_PRIVACY", "3 per hour")
@@ -333,6 +338,7 @@ class TestingConfig(Config):
     RATELIMIT_POST = "10000 per minute"
     RATELIMIT_READ = "10000 per minute"
     RATELIMIT_LOGIN = "10000 per minute"
+    RATELIMIT_LIKE = "10000 per minute"
     COMMENT_MIN_FILL_MS = 0  # browser tests type faster than people; tests/test_spam.py sets it
     # With REDIS_URL set (as in CI), tests use Redis too; each test app gets its own key
     # prefixes (tests/conftest.py) so that tests never see each other's entries.

@@ -162,7 +162,7 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
     workloads = [Workload("ceiling", "GET /healthz: no database, no cache", f"{base}/healthz")]
     for size in sorted(plan.threads):
         # Exactly the widget's first request: url and sort, default page size (50 roots).
-        query = urlencode({"url": ORIGIN + thread_path(size), "sort": "oldest"})
+        query = first_page = urlencode({"url": ORIGIN + thread_path(size), "sort": "oldest"})
         workloads.append(
             Workload(
                 f"thread-{size}",
@@ -179,6 +179,17 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
                     f"thread-{size}-all",
                     f"thread read, {size:,} comments, all (per_page=100)",
                     f"{api}/thread?{query}",
+                    check=_expect_thread(size),
+                )
+            )
+            # An open page checking for new comments (the widget's live thread): the same
+            # request with the ETag it holds, answered 304 while nothing changed.
+            workloads.append(
+                Workload(
+                    f"poll-{size}",
+                    f"live thread check, {size:,} comments (If-None-Match, 304)",
+                    f"{api}/thread?{first_page}",
+                    script=BENCH_DIR / "revalidate.lua",
                     check=_expect_thread(size),
                 )
             )

@@ -25,6 +25,7 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
+from sqlalchemy import select
 from werkzeug.exceptions import default_exceptions
 
 import app as app_package
@@ -36,6 +37,7 @@ from app.extensions import db
 from app.models import Comment, Site
 from app.services import identities, moderation
 from app.services.identities import Profile
+from app.services.tokens import reader_token
 from config import TestingConfig
 from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_moderator
 from tests.helpers import dev_sign_in, fresh_app, handed_code
@@ -435,3 +437,72 @@ def test_a_retry_with_another_parent_is_a_conflict(api_app: Flask, site: Site) -
     payload = guest(body="A reply", idempotency_key="retry-me-0002")
     call(api_app, "POST", COMMENTS, 201, body=payload)
     call(api_app, "POST", COMMENTS, 409, body={**payload, "parent_id": root.id})
+
+
+LIKE = "/sites/{site_id}/comments/{comment_id}/like"
+
+
+def test_readers_like_and_take_it_back(api_app: Flask, site: Site) -> None:
+    def comment_id(body: str) -> int:
+        return db.session.scalars(select(Comment.id).where(Comment.body == body)).one()
+
+    def ids(body: str) -> dict[str, Any]:
+        return {"site_id": SITE_ID, "comment_id": comment_id(body)}
+
+    guest_like = {"browser": "q3ZtV0m9Xc1bN7kLr2Hs8w"}
+    first = ids("A *first* comment")
+    assert call(api_app, "PUT", LIKE, 200, path_parameters=first, body=guest_like).json() == {
+        "likes": 1,
+        "liked": True,
+    }
+    call(api_app, "PUT", LIKE, 200, path_parameters=first, body=guest_like)
+    call(api_app, "DELETE", LIKE, 200, path_parameters=first, body=guest_like)
+    call(api_app, "DELETE", LIKE, 200, path_parameters=first, body=guest_like)
+    call(api_app, "PUT", LIKE, 400, path_parameters=first, body={"browser": "short"})
+    call(
+        api_app,
+        "PUT",
+        LIKE,
+        401,
+        path_parameters=first,
+        body={},
+        headers={"Authorization": "Bearer stale"},
+    )
+    call(api_app, "PUT", LIKE, 403, path_parameters=first, body=guest_like, headers=EVIL)
+    call(api_app, "PUT", LIKE, 404, path_parameters=ids("Waiting for a moderator"), body=guest_like)
+    call(api_app, "PUT", LIKE, 409, path_parameters=ids("Taken back"), body=guest_like)
+    call(api_app, "PUT", LIKE, 415, path_parameters=first, body="x", media_type="text/plain")
+
+    ada = db.session.scalars(select(Comment.user_id).where(Comment.body == "Signed in")).one()
+    bearer = {"Authorization": f"Bearer {reader_token(ada, SITE_ID, 'dev')}"}
+    own = ids("Signed in")
+    call(
+        api_app,
+        "PUT",
+        LIKE,
+        403,
+        path_parameters=own,
+        body={},
+        headers=bearer,
+        excluded=TOKEN_PROBE,
+    )
+    call(
+        api_app,
+        "PUT",
+        LIKE,
+        200,
+        path_parameters=first,
+        body={},
+        headers=bearer,
+        excluded=TOKEN_PROBE,
+    )
+
+    page = call(api_app, "GET", THREAD, 200, query={"url": POST_URL}, headers=bearer).json()
+    liked = next(c for c in page["comments"] if c["id"] == first["comment_id"])
+    assert liked["likes"] == 1 and liked["liked"] is True
+
+    reply = ids("A reply")
+    # (The cap per address is tests/test_likes.py's: these requests come from no address.)
+    api_app.config.update(RATELIMIT_LIKE="1 per minute")
+    call(api_app, "PUT", LIKE, 200, path_parameters=reply, body=guest_like)
+    call(api_app, "DELETE", LIKE, 429, path_parameters=reply, body=guest_like)

@@ -36,6 +36,7 @@ from app.services import (
     comments,
     identities,
     importing,
+    likes,
     links,
     logins,
     mail,
@@ -195,6 +196,21 @@ def privacy_requests(setup: Setup, w: int, n: int) -> None:
     )
 
 
+def likes_and_unlikes(setup: Setup, w: int, n: int) -> None:
+    # Everyone likes the same comments: no like may be lost, none counted twice.
+    comment_id = setup.comment_ids[0][n]
+    moderation.set_status(db.session.get_one(Comment, comment_id), CommentStatus.APPROVED)
+    guest = Viewer()
+    browser = f"browser-{w:02d}-{n:02d}-likes"
+    likes.like(_site(setup), guest, comment_id, browser=browser, remote_addr=f"192.0.2.{w}")
+    likes.unlike(_site(setup), guest, comment_id, browser=browser)
+    kept = likes.like(_site(setup), guest, comment_id, browser=browser, remote_addr=f"192.0.2.{w}")
+    assert kept.liked
+    reader = identities.sign_in(Profile("dev", f"liker-{w}-{n}", "Liker"))
+    likes.like(_site(setup), Viewer(user=reader), comment_id, browser=None, remote_addr=None)
+    privacy.erase_user(reader.id)
+
+
 def maintenance(setup: Setup, w: int, n: int) -> None:
     retention.prune(address_days=30, mail_days=30)
     mail.send_pending()
@@ -229,6 +245,7 @@ PATHS: dict[str, Callable[[Setup, int, int], None]] = {
         mail_link_action,
         site_settings,
         privacy_requests,
+        likes_and_unlikes,
         maintenance,
         imports,
     )
@@ -275,6 +292,11 @@ def test_each_write_path_from_many_threads(app: Flask, path: str) -> None:
     setup = prepare(THREADS)
     db.session.remove()
     assert in_threads(app, path, setup) == []
+    if path == "likes_and_unlikes":
+        counts = db.session.scalars(
+            select(Comment.like_count).where(Comment.id.in_(setup.comment_ids[0]))
+        ).all()
+        assert counts == [THREADS] * ROUNDS
     if path == "site_settings":
         shared = db.session.scalars(select(Site).where(Site.name == "Shared")).all()
         assert len(shared) == 1

@@ -92,7 +92,7 @@ def add_cors_headers(response: Response) -> Response:
 def _preflight(origin: str) -> Response:
     response = Response(status=204)
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
     response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
     response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
     return response

@@ -21,6 +21,7 @@ from app.api.read_rules import (
 from app.api.readers import current_viewer
 from app.api.serializers import (
     comment_out,
+    likes_out,
     login_out,
     site_config_out,
     thread_page_out,
@@ -30,7 +31,7 @@ from app.auth.providers import enabled_provider
 from app.domain.errors import InvalidJson, UnsupportedMediaType, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
-from app.services import authors, cache, comments, logins, spam, threads
+from app.services import authors, cache, comments, likes, logins, spam, threads
 from app.services.hashing import keyed_hash
 from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
@@ -180,6 +181,39 @@ def delete_comment(comment_id: int) -> dict[str, Any]:
     viewer = current_viewer(edit_tokens=[_json_body().get("edit_token")])
     comment = comments.delete_comment(g.site, viewer, comment_id)
     return {"comment": comment_out(comment, viewer, g.site.id, visible=False)}
+
+
+# Liking and taking it back share one budget: per address, and per signed-in reader.
+likes_limit = limiter.shared_limit(_limit("RATELIMIT_LIKE"), scope="api-like")
+likes_reader_limit = limiter.shared_limit(
+    _limit("RATELIMIT_LIKE"),
+    scope="api-like-reader",
+    key_func=lambda: _signed_in_key() or "",
+    exempt_when=lambda: _signed_in_key() is None,
+)
+LIKE_RULE = "/sites/<site_id>/comments/<int:comment_id>/like"
+
+
+@bp.put(LIKE_RULE)
+@likes_limit
+@likes_reader_limit
+def like_comment(comment_id: int) -> dict[str, Any]:
+    state = likes.like(
+        g.site,
+        current_viewer(),
+        comment_id,
+        browser=_json_body().get("browser"),
+        remote_addr=request.remote_addr,
+    )
+    return likes_out(state)
+
+
+@bp.delete(LIKE_RULE)
+@likes_limit
+@likes_reader_limit
+def unlike_comment(comment_id: int) -> dict[str, Any]:
+    state = likes.unlike(g.site, current_viewer(), comment_id, browser=_json_body().get("browser"))
+    return likes_out(state)
 
 
 @bp.post("/sites/<site_id>/logins")

@@ -15,6 +15,7 @@ from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
 from app.services import links
 from app.services.hashing import keyed_hash
+from app.services.likes import LikeState
 from app.services.threads import CommentNode, ThreadPage
 from app.services.viewers import Viewer
 
@@ -50,7 +51,10 @@ def comment_out(
     *,
     visible: bool = True,
     replies: list | None = None,
+    liked: bool = False,
 ) -> dict[str, Any]:
+    """A comment as the widget shows it; `liked` only for a signed-in reader's own likes
+    (a guest's page is shared by every guest, their widget remembers theirs)."""
     if not visible:
         return {
             "id": comment.id,
@@ -62,6 +66,7 @@ def comment_out(
             "edited_at": None,
             "mine": False,
             "editable_until": None,
+            "likes": 0,
             "replies": replies or [],
         }
     mine = viewer.owns(comment)
@@ -72,28 +77,40 @@ def comment_out(
     status = comment.status.value
     if mine and comment.status in (CommentStatus.SPAM, CommentStatus.REJECTED):
         status = "pending"  # an author is never told their comment was caught
-    return {
-        "id": comment.id,
-        "parent_id": comment.parent_id,
-        "status": status,
-        "author": author_out(comment, site_id),
-        "html": comment.html,
-        "created_at": iso(comment.created_at),
-        "edited_at": iso(comment.edited_at),
-        "mine": mine,
-        "editable_until": editable_until,
-        "replies": replies or [],
-    } | ({"body": comment.body} if editable_until else {})
+    return (
+        {
+            "id": comment.id,
+            "parent_id": comment.parent_id,
+            "status": status,
+            "author": author_out(comment, site_id),
+            "html": comment.html,
+            "created_at": iso(comment.created_at),
+            "edited_at": iso(comment.edited_at),
+            "mine": mine,
+            "editable_until": editable_until,
+            "likes": comment.like_count,
+            "replies": replies or [],
+        }
+        | ({"body": comment.body} if editable_until else {})
+        | ({"liked": True} if liked else {})
+    )
 
 
-def node_out(node: CommentNode, viewer: Viewer, site_id: str) -> dict[str, Any]:
+def node_out(
+    node: CommentNode, viewer: Viewer, site_id: str, liked: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     return comment_out(
         node.comment,
         viewer,
         site_id,
         visible=node.visible,
-        replies=[node_out(r, viewer, site_id) for r in node.replies],
+        replies=[node_out(r, viewer, site_id, liked) for r in node.replies],
+        liked=node.visible and node.comment.id in liked,
     )
+
+
+def likes_out(state: LikeState) -> dict[str, Any]:
+    return {"likes": state.likes, "liked": state.liked}
 
 
 def site_config_out(site: Site) -> dict[str, Any]:
@@ -150,7 +167,7 @@ def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, A
             if thread
             else None,
         },
-        "comments": [node_out(n, viewer, site.id) for n in page.roots],
+        "comments": [node_out(n, viewer, site.id, page.liked) for n in page.roots],
         "page": page.page,
         "next_page": page.next_page,
         "config": site_config_out(site),

@@ -69,6 +69,23 @@ class EditWindowClosed(Forbidden):
     code = "edit_window_closed"
 
 
+class OwnComment(Forbidden):
+    """A reader liking what they wrote themselves."""
+
+    code = "own_comment"
+
+
+class LikeLimit(Forbidden):
+    """More guests' likes of one comment from one address than households plausibly hold."""
+
+    code = "like_limit"
+
+
+class CommentDeleted(DomainError):
+    status = 409
+    code = "comment_deleted"
+
+
 class DuplicateComment(DomainError):
     status = 409
     code = "duplicate_comment"

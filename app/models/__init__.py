@@ -1,6 +1,7 @@
 """Typed models. Import from here: `from app.models import Comment, Site, Thread`."""
 
 from app.models.comment import Comment, CommentStatus
+from app.models.like import CommentLike
 from app.models.login import DataDeletion, LoginFlow, UsedSignedRequest
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEntry",
     "Ban",
     "Comment",
+    "CommentLike",
     "CommentStatus",
     "DataDeletion",
     "Identity",

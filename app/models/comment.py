@@ -82,6 +82,8 @@ class Comment(Model):
     import_key: Mapped[str | None] = mapped_column(String(200))
     # Subscribers hear of a comment once, however often moderators change their minds.
     subscribers_notified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How many CommentLike rows it has, moved in SQL with each like (services.likes).
+    like_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
     user: Mapped[User | None] = relationship(lazy="raise_on_sql")

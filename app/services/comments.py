@@ -31,7 +31,15 @@ from app.extensions import db
 from app.metrics import COMMENTS_POSTED
 from app.models import Comment, Site, Thread
 from app.models.types import utcnow
-from app.services import cache, moderation, moderators, notifications, spam, subscriptions
+from app.services import (
+    cache,
+    likes,
+    moderation,
+    moderators,
+    notifications,
+    spam,
+    subscriptions,
+)
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
 from app.services.tokens import comment_id_from_edit_token
@@ -264,6 +272,7 @@ def delete_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
     comment.status = CommentStatus.DELETED
     comment.body = ""
     comment.html = ""
+    likes.forget_likes_of_comments([comment.id])
     if was_approved:
         adjust_approved_count(comment.thread_id, -1)
     cache.touch_thread(site.id, comment.thread_id)

@@ -41,6 +41,7 @@ class ImportedComment:
     body_is_html: bool = False  # WordPress and Disqus keep HTML, Afterword and Isso Markdown
     edited_at: datetime | None = None
     remote_addr: str | None = None  # never stored as is; see services.hashing
+    likes: int = 0  # a count only: who liked it stays behind
 
 
 @dataclass
@@ -316,6 +317,7 @@ def _new_comment(
         edited_at=item.edited_at,
         import_key=item.key[:200],
         remote_addr_hash=address_hash(item.remote_addr),
+        like_count=item.likes,
     )
     db.session.add(comment)
     db.session.flush()

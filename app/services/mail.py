@@ -40,6 +40,9 @@ from app.services.hashing import email_hash
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# How long a sender holds the rows it is sending; longer than any SMTP conversation (30 s
+# timeouts), so that two senders never send one message twice.
+LEASE = timedelta(minutes=10)
 # Counts while the limiter's storage (Redis) is away: per process, as Flask-Limiter does.
 _LOCAL_COUNTS = FixedWindowRateLimiter(MemoryStorage())
 
@@ -139,9 +142,43 @@ class SendReport:
     logged: bool = False  # no MAIL_SERVER: `sent` messages were written to the log only
 
 
-@writes
+@dataclass(frozen=True)
+class _Leased:
+    """The outbox rows of one message, and the message (or why it could not be built)."""
+
+    ids: list[int]
+    message: EmailMessage | ValueError
+
+
 def send_pending(limit: int = 100) -> SendReport:
-    """Send what is due; digest rows for one recipient and key go out as one message."""
+    """Send what is due; digest rows for one recipient and key go out as one message.
+
+    SMTP is spoken outside any transaction, so a slow mail server never holds the database's
+    write lock (on SQLite, every reader's post would wait for it): the rows are leased first,
+    each result is recorded after. A sender that dies in between leaves its rows to the next
+    one once the lease runs out.
+    """
+    sent = failed = 0
+    for leased in _lease_due(limit):
+        error: Exception | None = None
+        if isinstance(leased.message, ValueError):
+            error = leased.message
+        else:
+            try:
+                _deliver(leased.message)
+            except (OSError, smtplib.SMTPException, ValueError) as err:
+                error = err
+        _record(leased.ids, error)
+        if error is None:
+            sent += 1
+        else:
+            failed += 1
+            log.warning("mail to a recipient failed (%s); will retry", type(error).__name__)
+    return SendReport(sent=sent, failed=failed, logged=not current_app.config.get("MAIL_SERVER"))
+
+
+@writes
+def _lease_due(limit: int) -> list[_Leased]:
     rows = list(
         db.session.scalars(
             select(OutboxMessage)
@@ -157,24 +194,28 @@ def send_pending(limit: int = 100) -> SendReport:
     )
     batches: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
     for row in rows:
+        row.send_after = utcnow() + LEASE
         batches[(row.to, row.digest_key or f"single:{row.id}")].append(row)
-    sent = failed = 0
+    leased = []
     for batch in batches.values():
+        ids = [row.id for row in batch]
         try:
-            # Inside the try: a message that cannot even be built must not hold up the rest.
-            _deliver(build_message(batch))
-        except (OSError, smtplib.SMTPException, ValueError) as err:
-            failed += 1
-            for row in batch:
-                row.attempts += 1
-                row.last_error = f"{type(err).__name__}: {err}"[:500]
-                row.send_after = utcnow() + timedelta(minutes=5 * 2**row.attempts)
-            log.warning("mail to a recipient failed (%s); will retry", type(err).__name__)
-            continue
-        sent += 1
-        for row in batch:
+            # Caught: a message that cannot even be built must not hold up the rest.
+            leased.append(_Leased(ids, build_message(batch)))
+        except ValueError as err:
+            leased.append(_Leased(ids, err))
+    return leased
+
+
+@writes
+def _record(ids: list[int], error: BaseException | None) -> None:
+    for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+        if error is None:
             row.sent_at = utcnow()
-    return SendReport(sent=sent, failed=failed, logged=not current_app.config.get("MAIL_SERVER"))
+            continue
+        row.attempts += 1
+        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        row.send_after = utcnow() + timedelta(minutes=5 * 2**row.attempts)
 
 
 def build_message(batch: list[OutboxMessage]) -> EmailMessage:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, or_, update
 
 from app.database import writes
 from app.extensions import db
-from app.models import Comment, OutboxMessage
+from app.models import Comment, CommentLike, OutboxMessage
 from app.models.types import utcnow
 from app.services.identities import prune_used_requests
 from app.services.logins import prune_flows
@@ -26,7 +26,8 @@ class PruneReport:
 
 @writes
 def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
-    """Drop address hashes older than `address_days`, sign-in flows past their lifetime, used
+    """Drop address hashes (of comments and of guests' likes) older than `address_days`,
+    sign-in flows past their lifetime, used
     signed requests too old to replay and, with `mail_days`, outbox mail sent (or given up on)
     longer ago than that."""
     cleared = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
@@ -36,6 +37,15 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
             Comment.created_at < utcnow() - timedelta(days=address_days),
         )
         .values(remote_addr_hash=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    cleared += db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
+        update(CommentLike)
+        .where(
+            CommentLike.address_hash.is_not(None),
+            CommentLike.created_at < utcnow() - timedelta(days=address_days),
+        )
+        .values(address_hash=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     mails = 0

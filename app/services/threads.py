@@ -12,6 +12,7 @@ from sqlalchemy import (
     Select,
     UnaryExpression,
     and_,
+    case,
     exists,
     false,
     func,
@@ -26,7 +27,7 @@ from app.domain.policy import thread_key
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
-from app.services import cache
+from app.services import cache, likes
 from app.services.viewers import Viewer
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class ThreadPage:
     roots: list[CommentNode]
     page: int
     next_page: int | None
+    liked: frozenset[int] = frozenset()  # what a signed-in viewer liked among these
 
 
 def find_thread(site: Site, key: str) -> Thread | None:
@@ -102,6 +104,7 @@ def page_of(
         roots=_build_tree(comments, root_ids, viewer),
         page=page,
         next_page=next_page,
+        liked=likes.liked_among(viewer, (c.id for c in comments)),
     )
 
 
@@ -139,7 +142,10 @@ def _roots_query(thread_id: int, viewer: Viewer, sort: str) -> Select[int]:
             .where(reply.root_id == Comment.id, reply.status == CommentStatus.APPROVED)
             .scalar_subquery()
         )
+        # A placeholder (deleted, or held again after it was liked) ranks by its replies only.
+        likes_shown = case((Comment.status == CommentStatus.APPROVED, Comment.like_count), else_=0)
         order: tuple[UnaryExpression[Any], ...] = (
+            likes_shown.desc(),
             approved_under.desc(),
             Comment.created_at.asc(),
             Comment.id.asc(),

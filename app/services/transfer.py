@@ -16,6 +16,7 @@ from typing import IO, Any, overload
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.domain import policy
 from app.domain.authors import Author
 from app.domain.errors import ImportFormatError, InvalidInput, InvalidJson
 from app.domain.json_input import parse_json
@@ -83,6 +84,7 @@ def _comment_out(comment: Comment) -> dict[str, Any]:
             "moderator": author.is_site,
         },
         "body": comment.body,
+        "likes": comment.like_count,  # how many, never who
         # Where an imported comment came from ("wordpress:12"), so that the site restored from
         # this file still knows it when the old system's export is imported again.
         "import_key": comment.import_key,
@@ -143,7 +145,17 @@ def _comment_in(source: str, keys: dict[Any, str], data: dict[str, Any]) -> Impo
         status=CommentStatus(data["status"]),
         created_at=_time(data["created_at"]),
         edited_at=_time(data.get("edited_at")),
+        likes=_likes(data.get("likes")),
     )
+
+
+def _likes(value: object) -> int:
+    """A like count, absent from exports made before likes existed."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and (value == 0 or policy.is_id(value)):
+        return int(value)
+    raise ValueError(f"likes must be a count: {value!r}")
 
 
 @overload

@@ -21,7 +21,7 @@ from app.models import (
     Thread,
     User,
 )
-from app.services import cache, moderation
+from app.services import cache, likes, moderation
 from app.services.hashing import email_hash
 from app.services.privacy.records import email_forms, guest_condition
 from app.services.threads import adjust_approved_count
@@ -52,6 +52,7 @@ def erase_comments(condition: ColumnElement[bool], **forget: Any) -> dict[str, i
             approved[thread_id] += 1
         cache.touch_thread(site_id, thread_id)
     ids = [row.id for row in rows]  # exactly these: a comment posted meanwhile is not counted
+    likes.forget_likes_of_comments(ids)  # a placeholder has nothing to like
     for start in range(0, len(ids), _BATCH):
         db.session.execute(
             update(Comment)
@@ -74,6 +75,7 @@ def forget_user(user_id: int) -> int:
     """Erase all of a user's comments and delete the account with its linked identities,
     inside the caller's write transaction; returns how many comments."""
     removed = erase_comments(Comment.user_id == user_id, user_id=None, provider=None)
+    likes.forget_likes_of_user(user_id)
     # Identities, sign-in flows and bans go with the user (ON DELETE CASCADE).
     db.session.execute(delete(User).where(User.id == user_id))
     return sum(removed.values())
@@ -151,6 +153,7 @@ def erase_author(moderator: Moderator, comment_id: int) -> int:
         if not db.session.scalar(
             select(func.count()).select_from(Comment).where(Comment.user_id == user_id)
         ):
+            likes.forget_likes_of_user(user_id)
             db.session.execute(delete(User).where(User.id == user_id))
     elif email:
         per_site = forget_guest(email, allowed)

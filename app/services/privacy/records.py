@@ -20,6 +20,7 @@ from app.models import (
     User,
 )
 from app.models.types import utcnow
+from app.services.likes import likes_of_user
 
 FORMAT = "afterword-personal-data"
 
@@ -123,6 +124,17 @@ def export_data(*, user: User | None = None, email: str | None = None) -> dict[s
             for sub, thread in subscriptions_of_email(email)
         ]
     data["comments"] = [_comment_out(c) for c in comments]
+    if user is not None:
+        # A guest's likes are kept by a random id of their browser, never by their address.
+        data["likes"] = [
+            {
+                "comment_id": like.comment_id,
+                "site": {"id": thread.site_id},
+                "page": {"url": thread.url, "title": thread.title},
+                "created_at": _iso(like.created_at),
+            }
+            for like, thread in likes_of_user(user.id)
+        ]
     return data
 
 

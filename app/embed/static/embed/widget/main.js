@@ -31,18 +31,23 @@ function start() {
   state.token = store.get(authKey, null);
   store.set(browserKey, (state.browser = store.get(browserKey, null) || uuid()));
   ui.live = h("div", { class: CLASS.visuallyHidden, "aria-live": "polite" });
-  ui.heading = h("h2", { tabIndex: -1 }, T.loadingComments);
+  ui.heading = h("h2", { tabIndex: -1 });
   ui.list = h("ol", { class: CLASS.thread });
-  ui.more = h("button", { type: "button", hidden: true, onclick: () => loadThread(state.nextPage) }, T.loadMore);
+  ui.more = h("button", { type: "button", hidden: true, onclick: () => loadThread(state.nextPage) });
   ui.status = h("p", { class: CLASS.error, role: "alert" });
-  const sorter = h("select", { id: "aw-sort", onchange: (e) => { state.sort = e.target.value; loadThread(); } },
-    [["oldest", T.sortOldest], ["newest", T.sortNewest], ["best", T.sortBest]].map(([value, label]) => h("option", { value }, label)));
-  const feed = `${base}/feeds/sites/${site}/thread.atom?url=${encodeURIComponent(pageUrl)}`;
-  ui.widget = h("div", { class: CLASS.widget, "data-theme": theme, lang: locale },
-    ui.live, ui.heading, h("div", { class: CLASS.bar }, h("label", { htmlFor: "aw-sort" }, T.sortBy), sorter,
-      h("a", { href: feed, type: "application/atom+xml" }, T.commentsFeed)),
-    ui.status, ui.list, ui.more);
+  ui.widget = h("div", { class: CLASS.widget, "data-theme": theme, lang: locale, dir: RTL.includes(lang) ? "rtl" : "ltr" },
+    ui.live, ui.heading, ui.status, ui.list, ui.more);
   ui.root.append(h("style", null, CSS), ui.widget);
+  // Labelled once the wording is in, which is before the thread's answer is shown (api.js).
+  wording.then(() => {
+    ui.heading.textContent ||= T.loadingComments;
+    ui.more.textContent = T.loadMore;
+    const sorter = h("select", { id: "aw-sort", onchange: (e) => { state.sort = e.target.value; loadThread(); } },
+      [["oldest", T.sortOldest], ["newest", T.sortNewest], ["best", T.sortBest]].map(([value, label]) => h("option", { value }, label)));
+    const feed = `${base}/feeds/sites/${site}/thread.atom?url=${encodeURIComponent(pageUrl)}`;
+    ui.heading.after(h("div", { class: CLASS.bar }, h("label", { htmlFor: "aw-sort" }, T.sortBy), sorter,
+      h("a", { href: feed, type: "application/atom+xml" }, T.commentsFeed)));
+  });
 
   listenForSignInCodes();
   const begin = async () => {
