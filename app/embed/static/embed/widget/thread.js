@@ -24,7 +24,7 @@ const article = (c, li) => {
     h("div", { class: CLASS.actions },
       c.status === "approved" && [
         h("button", { type: "button", "aria-pressed": String(state.token ? !!c.liked : state.likes.includes(c.id)), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
-        h("span", { class: CLASS.likes }, new Intl.NumberFormat(locale).format(c.likes || 0))],
+        h("span", { class: CLASS.likes }, number.format(c.likes || 0))],
       !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
       editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
       own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
@@ -218,7 +218,7 @@ async function refreshThread() {
   }
   if (!added) return;
   setCount(added);
-  announce(format(T[plural.select(added) === "one" ? "newCommentOne" : "newCommentMany"], added));
+  announce(counted(T.newComment, added));
 }
 
 // One like per reader: the service counts it once per account, or per browser for a guest,
@@ -230,7 +230,7 @@ async function like(c, button) {
     c.likes = j.likes;
     c.liked = j.liked;
     button.setAttribute("aria-pressed", j.liked);
-    button.nextSibling.textContent = new Intl.NumberFormat(locale).format(j.likes);
+    button.nextSibling.textContent = number.format(j.likes);
     if (!state.token) store.set(likesKey, (state.likes = [...state.likes.filter((id) => id != c.id), ...(j.liked ? [c.id] : [])].slice(-500)));
   } catch (x) { announce(x.message); }
 }
