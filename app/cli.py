@@ -230,6 +230,7 @@ def prune() -> None:
     )
     click.echo(f"Dropped {report.mail_messages} old message(s) from the outbox.")
     click.echo(f"Dropped {report.signed_requests} used deletion request(s) too old to replay.")
+    click.echo(f"Dropped {report.reply_requests} request(s) for reply mail that cannot be sent.")
 
 
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
@@ -280,7 +281,18 @@ def export(site_id: str, output: str | None) -> None:
 @click.command("import")
 @click.argument(
     "source",
-    type=click.Choice(["wordpress", "disqus", "isso", "remark42", "commento", "afterword"]),
+    type=click.Choice(
+        [
+            "wordpress",
+            "disqus",
+            "isso",
+            "remark42",
+            "commento",
+            "comentario",
+            "cusdis",
+            "afterword",
+        ]
+    ),
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--site", "site_id", required=True, help="The site to import into.")
@@ -298,25 +310,33 @@ def export(site_id: str, output: str | None) -> None:
     is_flag=True,
     help="Place pages on origins that are not the site's by their path, on the site's origins.",
 )
+@click.option(
+    "--project",
+    metavar="ID",
+    help="cusdis: the Cusdis project to import, when the database holds several.",
+)
 def import_comments(
     source: str,
     file: Path,
     site_id: str,
     map_url: tuple[tuple[str, str], ...],
     match_path: bool,
+    project: str | None,
 ) -> None:
     """Import a WordPress WXR, a Disqus XML, an Isso database, a Remark42 backup, a Commento
-    export or an Afterword export.
+    or Comentario export, a Cusdis database or an Afterword export.
 
     Safe to run again: comments already imported are skipped. Nothing is stored unless the
     whole file reads cleanly.
     """
+    if project is not None and source != "cusdis":
+        raise click.UsageError("--project is for cusdis only.")
     site = _site_or_fail(site_id)
     skipped: Counter[str] = Counter()
     repaired: Counter[str] = Counter()
     rules = importing.UrlRules(map_url=map_url, match_path=match_path)
     try:
-        parse, total = _parser(source, file, site, skipped, repaired)
+        parse, total = _parser(source, file, site, skipped, repaired, project)
         if sys.stderr.isatty():
             with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
                 summary = importing.import_threads(site, parse(), progress=bar.update, urls=rules)
@@ -369,7 +389,14 @@ class _Percent:
             click.echo(f"Importing: {tenths * 10}%", err=True)
 
 
-def _parser(source: str, file: Path, site: Site, skipped: Counter[str], repaired: Counter[str]):  # noqa: ANN202
+def _parser(  # noqa: ANN202
+    source: str,
+    file: Path,
+    site: Site,
+    skipped: Counter[str],
+    repaired: Counter[str],
+    project: str | None,
+):
     if source == "afterword":
         threads = list(transfer.parse(file))
         return (lambda: iter(threads)), sum(len(t.comments) for t in threads)
@@ -379,8 +406,13 @@ def _parser(source: str, file: Path, site: Site, skipped: Counter[str], repaired
     kwargs: dict = {"skipped": skipped}
     if source in {"wordpress", "disqus"}:
         kwargs["repaired"] = repaired
-    if source in {"isso", "commento"}:  # paths, without a domain: on the site's first origin
+    # Paths, without a domain: on the site's first origin.
+    if source in {"isso", "commento", "comentario", "cusdis"}:
         kwargs["base_url"] = site.origins[0]
+    if source == "cusdis":
+        return (lambda: module.parse(file, project=project, **kwargs)), module.count(
+            file, project=project
+        )
     return (lambda: module.parse(file, **kwargs)), module.count(file)
 
 

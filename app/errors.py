@@ -58,6 +58,16 @@ def error_page(bp: Blueprint, page: str | ErrorPage) -> None:
         _error_pages[bp.name] = page
 
 
+HttpErrorPage = Callable[[HTTPException], ResponseReturnValue]
+_http_error_pages: dict[str, HttpErrorPage] = {}
+
+
+def http_error_page(bp: Blueprint, page: HttpErrorPage) -> None:
+    """How `bp`'s pages show a person an HTTP error (a 404, a stale form's 400) in their own
+    layout, rather than as Werkzeug's bare page. JSON answers are decided here, not there."""
+    _http_error_pages[bp.name] = page
+
+
 def _roll_back() -> None:
     """Whatever the request left uncommitted goes; the connection may be gone already."""
     with contextlib.suppress(Exception):
@@ -103,7 +113,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):  # noqa: ANN202
         if not wants_json():
-            return err
+            page = _http_error_pages.get(request.blueprint or "")
+            return page(err) if page else err
         return _http_error_json(app, err)
 
     @app.errorhandler(OperationalError)

@@ -232,6 +232,70 @@ CREATE TABLE preferences (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
 
+# Cusdis's tables as its Prisma migrations leave them (prisma/sqlite/migrations, through
+# 20211124142411_add_display_name); made at test time, like Isso's.
+CUSDIS_SCHEMA = """
+CREATE TABLE "users" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "name" TEXT,
+    "email" TEXT,
+    "email_verified" DATETIME,
+    "image" TEXT,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "enable_new_comment_notification" BOOLEAN DEFAULT true,
+    "notification_email" TEXT,
+    "displayName" TEXT
+);
+CREATE TABLE "projects" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "title" TEXT NOT NULL,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "deleted_at" DATETIME,
+    "ownerId" TEXT NOT NULL,
+    "token" TEXT,
+    "fetch_latest_comments_at" DATETIME,
+    "enable_notification" BOOLEAN DEFAULT true,
+    "webhook" TEXT,
+    "enableWebhook" BOOLEAN,
+    CONSTRAINT "projects_ownerId_fkey" FOREIGN KEY ("ownerId") REFERENCES "users" ("id")
+        ON DELETE RESTRICT ON UPDATE CASCADE
+);
+CREATE TABLE "pages" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "slug" TEXT NOT NULL,
+    "url" TEXT,
+    "title" TEXT,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "projectId" TEXT NOT NULL,
+    CONSTRAINT "pages_projectId_fkey" FOREIGN KEY ("projectId") REFERENCES "projects" ("id")
+        ON DELETE RESTRICT ON UPDATE CASCADE
+);
+CREATE INDEX "projectId" ON "pages"("projectId");
+CREATE TABLE "comments" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "pageId" TEXT NOT NULL,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "deletedAt" DATETIME,
+    "moderatorId" TEXT,
+    "by_email" TEXT,
+    "by_nickname" TEXT NOT NULL,
+    "content" TEXT NOT NULL,
+    "approved" BOOLEAN NOT NULL DEFAULT false,
+    "parentId" TEXT,
+    CONSTRAINT "comments_pageId_fkey" FOREIGN KEY ("pageId") REFERENCES "pages" ("id")
+        ON DELETE RESTRICT ON UPDATE CASCADE,
+    CONSTRAINT "comments_moderatorId_fkey" FOREIGN KEY ("moderatorId") REFERENCES "users" ("id")
+        ON DELETE SET NULL ON UPDATE CASCADE,
+    CONSTRAINT "comments_parentId_fkey" FOREIGN KEY ("parentId") REFERENCES "comments" ("id")
+        ON DELETE SET NULL ON UPDATE CASCADE
+);
+"""
+
+
 def plain_permalink_export(tmp_path: Path, link: str, text: str) -> Path:
     """A WordPress export of one post on a blog with plain permalinks: its <link> is `/?p=N`."""
     path = tmp_path / "plain.xml"

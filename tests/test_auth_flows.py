@@ -57,6 +57,7 @@ def test_whole_flow_from_click_to_token(client, site):
         "avatar_url": None,
         "provider": "dev",
         "provider_label": "Dev",
+        "notify_email_known": False,
     }
     assert claimed.json["token"] not in page  # the token never sits in the popup's page
     assert secret not in page

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
+from app.auth.marks import MARKS
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, DataDeletion, Identity, UsedSignedRequest, User
@@ -104,8 +105,16 @@ def sign_in(client, site, server: FakeProviderServer, provider: str):
 def test_config_offers_a_button_per_configured_provider(client, site):
     providers = client.get(f"/api/v1/sites/{site.id}/config").json["providers"]
     assert providers == [
-        {"name": "twitter", "label": "Twitter"},
-        {"name": "facebook", "label": "Facebook"},
+        {
+            "name": "twitter",
+            "label": "Twitter",
+            "mark": {"path": MARKS["twitter"].path, "color": None},
+        },
+        {
+            "name": "facebook",
+            "label": "Facebook",
+            "mark": {"path": MARKS["facebook"].path, "color": "#0866FF"},
+        },
     ]
 
 
@@ -175,6 +184,7 @@ def test_twitter_profile_without_picture(client, site, twitter):
         "avatar_url": None,
         "provider": "twitter",
         "provider_label": "Twitter",
+        "notify_email_known": False,
     }
 
 

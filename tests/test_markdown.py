@@ -100,4 +100,5 @@ def test_pathological_input_renders_quickly(source):
     """Inputs that send backtracking Markdown parsers into exponential time (ReDoS)."""
     started = time.perf_counter()
     render_markdown(source)
-    assert time.perf_counter() - started < 2.0
+    # Generous: a guard against input that takes minutes, not a timing of a loaded machine.
+    assert time.perf_counter() - started < 10.0

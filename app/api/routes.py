@@ -146,6 +146,7 @@ def post_comment() -> tuple[dict[str, Any], int]:
         parent_edit_token=data.get("parent_edit_token"),
         idempotency_key=data.get("idempotency_key"),
         notify=data.get("notify", False),
+        notify_replies=data.get("notify_replies", False),
         notify_email=data.get("notify_email"),
         remote_addr=request.remote_addr,
         signals=spam.Signals(

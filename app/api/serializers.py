@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import current_app, g
 
+from app.auth.marks import mark_out
 from app.auth.providers import enabled_providers, provider_spec
 from app.domain import policy
 from app.domain.authors import Author
 from app.domain.states import CommentStatus
 from app.models import Comment, LoginFlow, Site
 from app.models.types import utcnow
-from app.services import links
+from app.services import links, reply_mail
 from app.services.hashing import keyed_hash
 from app.services.likes import LikeState
 from app.services.threads import CommentNode, ThreadPage
@@ -128,9 +129,12 @@ def site_config_out(site: Site) -> dict[str, Any]:
     }
 
 
-def providers_out(site: Site) -> list[dict[str, str]]:
+def providers_out(site: Site) -> list[dict[str, Any]]:
     """Sign-in buttons: providers configured and offered on this site (Dev with DEV_LOGIN)."""
-    return [{"name": p.name, "label": p.label} for p in enabled_providers(current_app.config, site)]
+    return [
+        {"name": p.name, "label": p.label, "mark": mark_out(p.name)}
+        for p in enabled_providers(current_app.config, site)
+    ]
 
 
 def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
@@ -143,6 +147,8 @@ def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
         "avatar_url": viewer.user.avatar_url,
         "provider": viewer.provider,
         "provider_label": spec.label if spec else viewer.provider,
+        # The form asks for an address for reply mail only when the account has none confirmed.
+        "notify_email_known": reply_mail.account_address(viewer.user.id) is not None,
     }
 
 

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.authorization import redirect_to_provider
@@ -46,7 +47,7 @@ from app.dashboard.forms import (
 )
 from app.domain.errors import DomainError, ValidationError
 from app.domain.states import CommentStatus, ModerationMode
-from app.errors import error_page, retry_after_seconds, wants_json
+from app.errors import error_page, http_error_page, retry_after_seconds, wants_json
 from app.extensions import db, limiter, login_manager
 from app.models import Moderator, Site
 from app.models.types import utcnow
@@ -95,11 +96,20 @@ def domain_error(err: DomainError) -> ResponseReturnValue:
 error_page(bp, domain_error)
 
 
+def http_error(err: HTTPException) -> Response:
+    """Werkzeug's status, headers and wording, on a page with the dashboard's own landmarks."""
+    page = render_template("dashboard/error.html", error=err)
+    return Response(page, err.code, err.get_headers())
+
+
+http_error_page(bp, http_error)
+
+
 @bp.errorhandler(CSRFError)
-def stale_form(err: CSRFError) -> CSRFError:
+def stale_form(err: CSRFError) -> Response:
     """A page open past its session: answered as a page even to the script, which reads any
     answer that is not JSON as "reload this page"."""
-    return err
+    return http_error(err)
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -5,6 +5,7 @@ from app.models.like import CommentLike
 from app.models.login import DataDeletion, LoginFlow, UsedSignedRequest
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
+from app.models.reply_subscription import NotificationAddress, ReplySubscription
 from app.models.site import ModerationMode, RefusedOrigin, Site
 from app.models.subscription import Subscription
 from app.models.thread import Thread
@@ -22,8 +23,10 @@ __all__ = [
     "ModerationMode",
     "Moderator",
     "ModeratorIdentity",
+    "NotificationAddress",
     "OutboxMessage",
     "RefusedOrigin",
+    "ReplySubscription",
     "Site",
     "Subscription",
     "Thread",

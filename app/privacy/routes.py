@@ -36,6 +36,7 @@ def page(token: str) -> str:
         counts=privacy.counts_per_site(comments),
         total=len(comments),
         subscriptions=len(privacy.subscriptions_of_email(link.email)),
+        reply_notifications=len(privacy.reply_notifications(email=link.email)),
         used=privacy.link_used(link),
         token=token,
         hours=privacy.LINK_SECONDS // 3600,

@@ -37,6 +37,7 @@ from app.services import (
     moderation,
     moderators,
     notifications,
+    reply_mail,
     spam,
     subscriptions,
 )
@@ -61,6 +62,8 @@ class CommentDraft:
     idempotency_key: object = None
     # True: mail about every new comment on the page; "replies": only replies to this one.
     notify: object = False
+    # True: mail about each approved reply to this comment (README, "Feeds and mail").
+    notify_replies: object = False
     notify_email: object = None  # a signed-in reader has no email on file
     remote_addr: str | None = None
     signals: spam.Signals = field(default_factory=spam.Signals)
@@ -77,6 +80,7 @@ class _Checked:
     parent_id: int | None
     idempotency_key: str | None
     subscriber: tuple[str, str] | None  # (email, scope) when the author asked for mail
+    reply_address: str | None  # where replies to this comment are mailed, if asked
     remote_addr: str | None
 
 
@@ -108,7 +112,7 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
         banned = _is_banned(site, author, addr_hash)
         status = CommentStatus.SPAM if banned else _status(site, author, verdict, parent)
         comment = _store(thread, parent, author, checked, status, addr_hash)
-        _tell_readers_and_moderators(comment, thread, site, author, checked.subscriber)
+        _tell_readers_and_moderators(comment, thread, site, author, checked)
         db.session.flush()  # a raced idempotency key fails here, inside the try
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if banned:
@@ -150,6 +154,7 @@ def _check_draft(site: Site, author: Author, draft: CommentDraft) -> _Checked:
         parent_id=parent_id,
         idempotency_key=idempotency_key,
         subscriber=_subscriber(author, draft.notify, draft.notify_email),
+        reply_address=_reply_address(author, draft.notify_replies, draft.notify_email),
         remote_addr=draft.remote_addr,
     )
 
@@ -220,19 +225,31 @@ def _tell_readers_and_moderators(
     thread: Thread,
     site: Site,
     author: Author,
-    subscriber: tuple[str, str] | None,
+    checked: _Checked,
 ) -> None:
     """Cached pages, counts, subscribers' and moderators' mail, and the author's own
-    subscription: all in the comment's transaction."""
+    subscriptions: all in the comment's transaction."""
     cache.touch_thread(site.id, thread.id)
     if comment.status is CommentStatus.APPROVED:
         adjust_approved_count(thread.id, +1)
         subscriptions.comment_approved(comment, thread, site)
     elif comment.status is CommentStatus.PENDING:
         notifications.comment_waiting(comment, thread, site)
-    if subscriber and comment.status is not CommentStatus.SPAM:
-        # Never for spam: a bot must not make us mail confirmations to strangers.
-        subscriptions.subscribe(site, thread, *subscriber, user_id=author.user_id)
+    if comment.status is CommentStatus.SPAM:
+        return  # no subscription: a bot must not make us mail confirmations to strangers
+    subscriber, reply_address = checked.subscriber, checked.reply_address
+    page = None
+    if subscriber:
+        both = reply_address == subscriber[0]
+        page = subscriptions.subscribe(
+            site, thread, *subscriber, user_id=author.user_id, replies=both
+        )
+    if reply_address:
+        # One confirmation mail for both boxes: the page's, when it waits for one.
+        covered = page is not None and page.email == reply_address and page.confirmed_at is None
+        reply_mail.opt_in(
+            site, thread, comment, reply_address, user_id=author.user_id, covered=covered
+        )
 
 
 def _race_winner(site: Site, author: Author, checked: _Checked) -> Comment | None:
@@ -339,6 +356,34 @@ def _subscriber(author: Author, notify: object, notify_email: object) -> tuple[s
         raise ValidationError(
             "That email address does not look right.", field="notify_email"
         ) from None
+
+
+def _reply_address(author: Author, notify_replies: object, notify_email: object) -> str | None:
+    """Where to mail replies to the new comment, when its author asked.
+
+    A guest's own address; a signed-in reader's `notify_email`, or without one the address
+    their account already had confirmed.
+    """
+    if notify_replies is None or notify_replies is False:
+        return None
+    if notify_replies is not True:
+        raise ValidationError("notify_replies must be true or false.", field="notify_replies")
+    if author.email is not None:
+        return author.email
+    if isinstance(notify_email, str) and notify_email.strip() and author.is_signed_in:
+        try:
+            return policy.clean_email(notify_email)
+        except ValidationError:
+            raise ValidationError(
+                "That email address does not look right.", field="notify_email"
+            ) from None
+    known = reply_mail.account_address(author.user_id) if author.user_id is not None else None
+    if known is None:
+        raise ValidationError(
+            "Give an email address to be notified of replies.",
+            field="notify_email" if author.is_signed_in else "email",
+        )
+    return known
 
 
 def _written_by(author: Author) -> ColumnElement[bool]:

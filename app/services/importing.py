@@ -17,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import writes
 from app.domain import policy
+from app.domain.authors import Author
 from app.domain.errors import ImportFormatError, UrlNotAllowed, ValidationError
 from app.domain.json_input import is_storable_text
 from app.domain.markdown import render_markdown, sanitize_html
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment, Site, Thread
+from app.models import Comment, Moderator, Site, Thread, moderator_sites
 from app.services import cache
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
@@ -42,6 +43,9 @@ class ImportedComment:
     edited_at: datetime | None = None
     remote_addr: str | None = None  # never stored as is; see services.hashing
     likes: int = 0  # a count only: who liked it stays behind
+    # A moderator's reply in the old system (Cusdis): stored as the site's reply, like one
+    # written from the dashboard, when the site has a moderator to stand for it.
+    by_site: bool = False
 
 
 @dataclass
@@ -144,13 +148,14 @@ def import_threads(
     """
     summary = ImportSummary()
     elsewhere: Counter[str] = Counter()
+    author = _SiteAuthor(site)
     for imported in threads:
         _check_storable(f"the thread {imported.url!r}", url=imported.url, title=imported.title)
         key = _thread_key(site, imported.url, urls)
         if isinstance(key, _Elsewhere):
             elsewhere[key.origin] += 1
         elif not elsewhere:  # once a page cannot be stored, the others are only looked at
-            _import_thread(site, imported, key, summary)
+            _import_thread(site, imported, key, summary, author)
         if progress:
             progress(len(imported.comments))
     if elsewhere:
@@ -218,7 +223,46 @@ def _new_thread(site: Site, key: str, imported: ImportedThread) -> tuple[Thread,
     return thread, True
 
 
-def _import_thread(site: Site, imported: ImportedThread, key: str, summary: ImportSummary) -> None:
+class _SiteAuthor:
+    """Who stands for the site's replies an import brings: the site's first moderator (the
+    lowest id of those moderating it, or every site), looked up once, when first needed."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.looked_up = False
+        self.moderator_id: int | None = None
+
+    def columns(self) -> dict[str, object] | None:
+        if not self.looked_up:
+            self.looked_up = True
+            self.moderator_id = db.session.scalar(
+                select(Moderator.id)
+                .where(
+                    Moderator.all_sites.is_(True)
+                    | Moderator.id.in_(
+                        select(moderator_sites.c.moderator_id).where(
+                            moderator_sites.c.site_id == self.site.id
+                        )
+                    )
+                )
+                .order_by(Moderator.id)
+                .limit(1)
+            )
+        if self.moderator_id is None:
+            return None
+        return Author.site(self.site.name, self.moderator_id).columns()
+
+
+NO_MODERATOR = "moderator's reply kept as a guest's (the site has no moderator yet)"
+
+
+def _import_thread(
+    site: Site,
+    imported: ImportedThread,
+    key: str,
+    summary: ImportSummary,
+    author: _SiteAuthor,
+) -> None:
     thread = db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.url == key))
     if thread is None:
         thread, created = _new_thread(site, key, imported)
@@ -240,7 +284,7 @@ def _import_thread(site: Site, imported: ImportedThread, key: str, summary: Impo
             parent = store(pending[item.parent_key], (*trail, item.key))
         elif item.parent_key and item.parent_key in existing:
             parent = existing[item.parent_key]
-        comment = _new_comment(thread, item, parent, summary)
+        comment = _new_comment(thread, item, parent, summary, author)
         existing[item.key] = comment
         added += 1
         approved += comment.status is CommentStatus.APPROVED
@@ -282,7 +326,11 @@ def _already_here(
 
 
 def _new_comment(
-    thread: Thread, item: ImportedComment, parent: Comment | None, summary: ImportSummary
+    thread: Thread,
+    item: ImportedComment,
+    parent: Comment | None,
+    summary: ImportSummary,
+    author: _SiteAuthor,
 ) -> Comment:
     # A deleted comment may come without text (its author took it back); others always have.
     _check_storable(
@@ -304,12 +352,21 @@ def _new_comment(
     email = _email(item.email)
     if item.email and item.email.strip() and email is None:
         summary.repaired["email that is not an email (dropped)"] += 1
+    columns: dict[str, object] = {
+        "guest_name": " ".join(item.name.split())[: policy.NAME_MAX] or "Anonymous",
+        "guest_email": email,
+        "guest_website": _website(item.website),
+    }
+    if item.by_site:
+        site_columns = author.columns()
+        if site_columns is None:
+            summary.repaired[NO_MODERATOR] += 1
+        else:
+            columns = site_columns
     comment = Comment(
         thread_id=thread.id,
         parent_id=parent.id if parent else None,
-        guest_name=" ".join(item.name.split())[: policy.NAME_MAX] or "Anonymous",
-        guest_email=email,
-        guest_website=_website(item.website),
+        **columns,
         body=body[: policy.BODY_MAX * 2],  # imported text is kept whole unless absurd
         html=html,
         status=item.status,

@@ -59,6 +59,9 @@ CONFIRM_SUBSCRIPTION = Purpose(
 )
 # Unsubscribe links outlive any mail a reader might still keep.
 UNSUBSCRIBE = Purpose("afterword.subscription-unsubscribe", 400 * 24 * 3600)
+# Reply mail: an address confirmed once per site, and stopped for one comment or the site.
+CONFIRM_ADDRESS = Purpose("afterword.address-confirm", 7 * 24 * 3600)
+UNSUBSCRIBE_REPLIES = Purpose("afterword.replies-unsubscribe", 400 * 24 * 3600)
 MAIL_ACTION = Purpose(
     "afterword.mail-action",
     3 * 24 * 3600,  # a weekend away, not forever

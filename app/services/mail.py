@@ -239,6 +239,10 @@ def build_message(batch: list[OutboxMessage]) -> EmailMessage:
         message.set_content(first.body_text)
         if first.body_html:
             message.add_alternative(first.body_html, subtype="html")
+        # Folding at 78 characters turns a long URL without spaces (List-Unsubscribe) into
+        # RFC 2047 encoded-words, which mail providers do not read as a URL; 998 is SMTP's
+        # own line limit. Set after the bodies, whose encoding it would otherwise change.
+        message.policy = message.policy.clone(max_line_length=998)
         return message
     message["Subject"] = header_text(f"{len(batch)} comments are waiting for you")
     separator = "\n\n" + "-" * 60 + "\n\n"

@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, select, update
 
 from app.database import writes
+from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment, CommentLike, OutboxMessage
+from app.models import (
+    Comment,
+    CommentLike,
+    NotificationAddress,
+    OutboxMessage,
+    ReplySubscription,
+)
 from app.models.types import utcnow
+from app.services import links
 from app.services.identities import prune_used_requests
 from app.services.logins import prune_flows
 from app.services.mail import MAX_ATTEMPTS
@@ -22,14 +30,15 @@ class PruneReport:
     login_flows: int
     mail_messages: int = 0
     signed_requests: int = 0
+    reply_requests: int = 0
 
 
 @writes
 def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
     """Drop address hashes (of comments and of guests' likes) older than `address_days`,
-    sign-in flows past their lifetime, used
-    signed requests too old to replay and, with `mail_days`, outbox mail sent (or given up on)
-    longer ago than that."""
+    sign-in flows past their lifetime, used signed requests too old to replay, requests for
+    reply mail that can no longer be sent and, with `mail_days`, outbox mail sent (or given up
+    on) longer ago than that."""
     cleared = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(Comment)
         .where(
@@ -66,4 +75,33 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
         login_flows=prune_flows(),
         mail_messages=mails,
         signed_requests=requests,
+        reply_requests=_prune_reply_requests(),
     )
+
+
+def _prune_reply_requests() -> int:
+    """Reply mail nobody can get any more: for deleted comments, and for addresses whose
+    owner never confirmed them while the mailed link worked (a new opt-in asks again)."""
+    cutoff = utcnow() - timedelta(seconds=links.CONFIRM_ADDRESS.max_age or 0)
+    unconfirmed = select(NotificationAddress.id).where(
+        NotificationAddress.confirmed_at.is_(None),
+        func.coalesce(NotificationAddress.confirmation_sent_at, NotificationAddress.created_at)
+        < cutoff,
+    )
+    deleted = select(Comment.id).where(Comment.status == CommentStatus.DELETED)
+    dropped: int = db.session.execute(  # type: ignore[attr-defined]  # a CursorResult
+        delete(ReplySubscription)
+        .where(
+            or_(
+                ReplySubscription.address_id.in_(unconfirmed.scalar_subquery()),
+                ReplySubscription.comment_id.in_(deleted.scalar_subquery()),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        delete(NotificationAddress)
+        .where(NotificationAddress.id.in_(unconfirmed.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    return dropped

@@ -11,13 +11,19 @@ from app.domain.errors import LinkInvalid
 from app.extensions import db
 from app.models import Comment, Site, Subscription, Thread
 from app.models.types import utcnow
-from app.services import authors, links, mail
+from app.services import authors, links, mail, reply_mail
 
 SCOPES = ("thread", "replies")
 
 
 def subscribe(
-    site: Site, thread: Thread, email: str, scope: str = "thread", *, user_id: int | None = None
+    site: Site,
+    thread: Thread,
+    email: str,
+    scope: str = "thread",
+    *,
+    user_id: int | None = None,
+    replies: bool = False,
 ) -> Subscription:
     """Ask for mail about a page; inside the caller's transaction.
 
@@ -25,7 +31,8 @@ def subscribe(
     address confirmed once must not let strangers sign it up for every other page. Only a
     signed-in reader (`user_id`) who confirmed the address for their account needs no more.
     Confirmations per address are limited (RATELIMIT_RECIPIENT); past that, the request
-    goes on as if one were sent.
+    goes on as if one were sent. `replies`: the same request asked for reply mail, which
+    the confirmation mail then covers too (see reply_mail).
     """
     scope = scope if scope in SCOPES else "thread"
     subscription = db.session.scalar(
@@ -42,7 +49,7 @@ def subscribe(
             subscription.confirmed_at = utcnow()
         elif mail.recipient_allows("confirmation", email):
             db.session.flush()
-            _send_confirmation(site, thread, subscription)
+            _send_confirmation(site, thread, subscription, replies=replies)
     return subscription
 
 
@@ -52,6 +59,10 @@ def confirm(token: str) -> Subscription:
     if subscription.confirmed_at is None:
         subscription.confirmed_at = utcnow()
     subscription.unsubscribed_at = None
+    site_id = db.session.execute(
+        select(Thread.site_id).where(Thread.id == subscription.thread_id)
+    ).scalar_one()
+    reply_mail.confirmed_by_subscription(site_id, subscription.email)
     return subscription
 
 
@@ -71,15 +82,18 @@ def peek(token: str, *, unsubscribing: bool) -> Subscription:
 
 
 def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
-    """Queue mail for the page's confirmed subscribers; once per comment. Returns how many.
+    """Queue mail for the page's confirmed subscribers and for the author of the comment it
+    answers; once per comment. Returns how many.
 
     Called when a comment becomes approved (at once, or by a moderator), inside the write.
-    Pending, rejected and spam comments never reach here.
+    Pending, rejected and spam comments never reach here. An address that would hear of the
+    comment both ways gets one mail, the reply's.
     """
     if comment.subscribers_notified:
         return 0
     comment.subscribers_notified = True
     author = authors.of_comment(comment)
+    replied_to = reply_mail.recipient_of(comment, author)
     parent_email = None
     if comment.parent_id:
         parent_email = db.session.scalar(
@@ -93,12 +107,18 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
         )
     ).all()
     sent = 0
+    page_unsubscribe_url = None
     for subscription in subscribers:
-        if subscription.email == author.email:
+        if subscription.email == author.email or (
+            comment.user_id is not None and subscription.user_id == comment.user_id
+        ):
             continue  # nobody needs mail about their own comment
         if subscription.scope == "replies" and subscription.email != parent_email:
             continue
         links = _links(subscription)
+        if replied_to is not None and subscription.email == replied_to.address.email:
+            page_unsubscribe_url = links["unsubscribe"]
+            continue
         context = {
             "site": site,
             "thread": thread,
@@ -116,6 +136,11 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
                 "List-Unsubscribe": f"<{links['unsubscribe']}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
+        )
+        sent += 1
+    if replied_to is not None:
+        reply_mail.send(
+            replied_to, comment, thread, site, author, page_unsubscribe_url=page_unsubscribe_url
         )
         sent += 1
     return sent
@@ -136,13 +161,16 @@ def _confirmed_for_account(user_id: int, email: str) -> bool:
     )
 
 
-def _send_confirmation(site: Site, thread: Thread, subscription: Subscription) -> None:
+def _send_confirmation(
+    site: Site, thread: Thread, subscription: Subscription, *, replies: bool = False
+) -> None:
     token = links.sign(links.CONFIRM_SUBSCRIPTION, subscription.id)
     context = {
         "site": site,
         "thread": thread,
         "confirm_url": links.public_url("subscribe.confirm", token=token),
         "for_account": subscription.user_id is not None,
+        "replies": replies,
     }
     mail.enqueue(
         subscription.email,

@@ -10,7 +10,7 @@ from app.errors import error_page
 from app.extensions import csrf, db
 from app.models import Thread
 from app.page_headers import secret_link_page
-from app.services import subscriptions
+from app.services import reply_mail, subscriptions
 from app.subscribe import bp
 
 bp.after_request(secret_link_page)
@@ -38,6 +38,39 @@ def unsubscribe(token: str) -> str | Response:
     return _page(subscription, None, action="Unsubscribe")
 
 
+@bp.route("/confirm-address/<token>", methods=["GET", "POST"])
+def confirm_address(token: str) -> str:
+    if request.method == "POST":
+        reply_mail.confirm(token)
+        message = "You will get an email when someone replies to your comment."
+        return _replies_page(None, message)
+    reply_mail.peek_confirm(token)
+    return _replies_page(None, None, action="Confirm")
+
+
+@bp.route("/replies/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe_replies(token: str) -> str:
+    """One comment's reply mail, or all of it from the site; one-click POST as above."""
+    if request.method == "POST":
+        stopped = reply_mail.unsubscribe(token)
+        if stopped.subscription is None:
+            return _replies_page(None, "You will get no more email about replies on this site.")
+        message = "You will get no more email about replies to this comment."
+        return _replies_page(stopped.thread, message)
+    return _replies_page(reply_mail.peek_unsubscribe(token).thread, None, action="Unsubscribe")
+
+
 def _page(subscription, message: str | None, action: str | None = None) -> str:  # noqa: ANN001
     thread = db.session.get(Thread, subscription.thread_id)
     return render_template("subscribe/page.html", thread=thread, message=message, action=action)
+
+
+def _replies_page(thread: Thread | None, message: str | None, action: str | None = None) -> str:
+    return render_template(
+        "subscribe/page.html",
+        heading="Replies by email",
+        thread=thread,
+        message=message,
+        action=action,
+    )

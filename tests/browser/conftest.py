@@ -121,6 +121,16 @@ def page(context: BrowserContext) -> Page:
 
 
 @pytest.fixture
+def dev_login(live: Live) -> Iterator[None]:
+    """The Dev provider on, as `DEV_LOGIN=1` turns it on, for this test only."""
+    live.app.config["DEV_LOGIN"] = True
+    try:
+        yield
+    finally:
+        live.app.config["DEV_LOGIN"] = False
+
+
+@pytest.fixture
 def site_id(live: Live) -> str:
     return live.create_site()
 

@@ -8,14 +8,18 @@ fills with what it left out and why ("pingback": 3), for the import's closing re
 The XML helpers live here because WordPress and Disqus share them: files from elsewhere are
 untrusted, so they are read with defusedxml (no DTDs, no entities, no external references)
 and element by element, so a large export never sits in memory whole. `lines_of` reads the
-JSON formats (Remark42, Commento), gzipped as those systems write them or not.
+JSON formats (Remark42, Commento, Comentario), gzipped as those systems write them or not;
+`read_only_sqlite` opens the databases read directly (Isso, Cusdis).
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
+import sqlite3
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +31,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, iterparse
 
 from app.domain.errors import ImportFormatError
+from app.domain.states import CommentStatus
+from app.services.importing import ImportedComment
 
 REFUSED = "the file declares entities or a DTD; refusing it"
 # Where an element started, stamped on it while parsing (see `_LineBuilder`). A namespace of
@@ -178,6 +184,44 @@ def _open_text(path: Path) -> TextIO:
     return path.open(encoding="utf-8", newline="")
 
 
+def read_only_sqlite(path: Path) -> sqlite3.Connection:
+    """The SQLite file opened read-only, so that importing can never change the old system's
+    data (nor create a file)."""
+    # mode=ro would report a missing file as "unable to open database file"; say it plainly.
+    if not path.is_file():
+        raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
+    # The path goes in as a proper file: URI, so "?" or "#" in a file name cannot become
+    # options.
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+DELETED_LEAF = "deleted comment without replies"
+
+
+def placeholders_for_replies(
+    comments: list[ImportedComment], skipped: Counter[str]
+) -> list[ImportedComment]:
+    """The comments without the deleted ones nothing replies to: a deleted comment is kept
+    only as the placeholder that holds its replies (or their replies) in place.
+
+    `skipped` counts those left out as "deleted comment without replies".
+    """
+    by_key = {c.key: c for c in comments}
+    holding: set[str] = set()
+    for comment in comments:
+        if comment.status is CommentStatus.DELETED:
+            continue
+        parent = comment.parent_key
+        # Each comment is walked up from once at most, which also ends a parent loop.
+        while parent is not None and parent in by_key and parent not in holding:
+            holding.add(parent)
+            parent = by_key[parent].parent_key
+    kept = [c for c in comments if c.status is not CommentStatus.DELETED or c.key in holding]
+    if len(kept) < len(comments):
+        skipped[DELETED_LEAF] += len(comments) - len(kept)
+    return kept
+
+
 def parse_bool(value: str) -> bool:
     return value.strip().lower() in {"true", "1"}
 
@@ -190,14 +234,34 @@ def utc(moment: datetime) -> datetime:
 
 
 # Imported last: the parser modules use the helpers above from this package.
-from app.services.importers import commento, disqus, isso, remark42, wordpress  # noqa: E402
+from app.services.importers import (  # noqa: E402
+    comentario,
+    commento,
+    cusdis,
+    disqus,
+    isso,
+    remark42,
+    wordpress,
+)
 
 PARSERS = {
     "wordpress": wordpress,
     "disqus": disqus,
     "isso": isso,
     "remark42": remark42,
+    # One reader for both: it tells Commento's version 1 from Comentario's version 3.
     "commento": commento,
+    "comentario": commento,
+    "cusdis": cusdis,
 }
 
-__all__ = ["PARSERS", "commento", "disqus", "isso", "remark42", "wordpress"]
+__all__ = [
+    "PARSERS",
+    "comentario",
+    "commento",
+    "cusdis",
+    "disqus",
+    "isso",
+    "remark42",
+    "wordpress",
+]

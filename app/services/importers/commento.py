@@ -1,5 +1,7 @@
 """Commento (and Commento++): the export its dashboard mails, `{"version": 1, "comments": [...],
-"commenters": [...]}`, gzipped as sent or not.
+"commenters": [...]}`, gzipped as sent or not; Comentario 2 writes the same version 1 (with
+`host` and `path` for `domain` and `url`). Comentario 3's export, `"version": 3`, is handed
+to `comentario`.
 
 One JSON document, so it is read whole (exports of comment sites are small next to a WXR).
 A comment names its page by path and domain (`"url": "/blog/post/"`, `"domain":
@@ -19,7 +21,7 @@ from typing import Any
 from app.domain.errors import ImportFormatError, InvalidInput, InvalidJson
 from app.domain.json_input import parse_json
 from app.domain.states import CommentStatus
-from app.services.importers import lines_of, utc
+from app.services.importers import comentario, lines_of, utc
 from app.services.importing import ImportedComment, ImportedThread
 
 STATES = {
@@ -27,7 +29,8 @@ STATES = {
     "unapproved": CommentStatus.PENDING,
     "flagged": CommentStatus.SPAM,
 }
-NOT_AN_EXPORT = 'not a Commento export (no "version": 1 and "comments")'
+NOT_AN_EXPORT = 'not a Commento or Comentario export (no "version" and "comments")'
+VERSIONS = {1, 3}
 
 
 def parse(
@@ -35,6 +38,9 @@ def parse(
 ) -> Iterator[ImportedThread]:
     """The export's pages with their comments; a comment without a domain is on `base_url`."""
     data = _read(path)
+    if data["version"] == 3:
+        yield from comentario.parse(data, base_url=base_url, skipped=skipped)
+        return
     commenters = {
         c.get("commenterHex"): c for c in data.get("commenters") or [] if isinstance(c, dict)
     }
@@ -49,7 +55,8 @@ def parse(
 
 
 def count(path: Path) -> int:
-    return len(_read(path)["comments"])
+    data = _read(path)
+    return comentario.count(data) if data["version"] == 3 else len(data["comments"])
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -62,18 +69,21 @@ def _read(path: Path) -> dict[str, Any]:
         raise ImportFormatError(f"{err.field or 'the file'}: {err.message.rstrip('.')}") from None
     if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
         raise ImportFormatError(NOT_AN_EXPORT)
-    if data.get("version") != 1:
-        raise ImportFormatError(f"unsupported Commento export version {data.get('version')!r}")
+    if data.get("version") not in VERSIONS:
+        raise ImportFormatError(
+            f"unsupported export version {data.get('version')!r} "
+            "(Commento writes version 1, Comentario 3 version 3)"
+        )
     return data
 
 
 def _url(n: int, record: dict[str, Any], base_url: str) -> str:
-    path = record.get("url")
+    path = record.get("url") or record.get("path")  # Commento's, Comentario 2's
     if not isinstance(path, str) or not path:
         raise ImportFormatError(f'comments[{n}] has no "url"')
     if "://" in path:
         return path
-    domain = record.get("domain")
+    domain = record.get("domain") or record.get("host")
     # Commento keeps the host only; the site's origin for that host (http or https) is
     # chosen when the import matches the page to the site.
     base = f"https://{domain.strip('/')}" if isinstance(domain, str) and domain else base_url
@@ -98,12 +108,17 @@ def _comment(n: int, record: dict[str, Any], commenters: dict[Any, Any]) -> Impo
         # A deleted comment is a placeholder for its replies: nothing of it is kept.
         name="" if deleted else _text(author.get("name")),
         email=None if deleted else _text(author.get("email")) or None,
-        # Commento writes "undefined" for a commenter who gave no link.
-        website=None if deleted else _text(author.get("link")).replace("undefined", "") or None,
+        website=None if deleted else _website(author),
         body="" if deleted else _text(record.get("markdown")),
         created_at=_time(where, record.get("creationDate")),
         status=CommentStatus.DELETED if deleted else STATES[state],
     )
+
+
+def _website(author: dict[Any, Any]) -> str | None:
+    link = _text(author.get("link")) or _text(author.get("websiteUrl"))  # Comentario 2's name
+    # Commento writes "undefined" for a commenter who gave no link.
+    return link.replace("undefined", "") or None
 
 
 def _text(value: object) -> str:

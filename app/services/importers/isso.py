@@ -9,7 +9,6 @@ show the same. Isso keeps author, email and website HTML-escaped; they are store
 
 from __future__ import annotations
 
-import errno
 import html
 import re
 import sqlite3
@@ -25,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 from app.domain.errors import ImportFormatError, ValidationError
 from app.domain.states import CommentStatus
+from app.services.importers import read_only_sqlite
 from app.services.importing import ImportedComment, ImportedThread
 
 MODES = {1: CommentStatus.APPROVED, 2: CommentStatus.PENDING, 4: CommentStatus.DELETED}
@@ -56,7 +56,7 @@ def parse(
             f"{base_url!r} is not a base URL like https://blog.example", field="base_url"
         )
     skipped = Counter() if skipped is None else skipped
-    with closing(_connect(path)) as db:
+    with closing(read_only_sqlite(path)) as db:
         try:
             rows = db.execute(_ROWS)
             for thread_id, group in groupby(rows, key=itemgetter(0)):
@@ -70,20 +70,11 @@ def parse(
 
 def count(path: Path) -> int:
     """How many comments `parse` will yield: one COUNT query."""
-    with closing(_connect(path)) as db:
+    with closing(read_only_sqlite(path)) as db:
         try:
             return int(db.execute(_COUNT).fetchone()[0])
         except sqlite3.DatabaseError as err:
             raise ImportFormatError(f"not a readable Isso database ({err})") from None
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    # mode=ro would report a missing file as "unable to open database file"; say it plainly.
-    if not path.is_file():
-        raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
-    # Read-only, so that importing can never change Isso's data (nor create a file); the
-    # path goes in as a proper file: URI, so "?" or "#" in a file name cannot become options.
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def _thread(thread_id: int, rows: list[tuple[Any, ...]], base_url: str) -> ImportedThread:

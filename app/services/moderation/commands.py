@@ -124,6 +124,8 @@ def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
     db.session.flush()
     adjust_approved_count(parent.thread_id, +1)
     cache.touch_thread(site_id, parent.thread_id)
+    # Published at once, so mailed at once, like any comment approved on posting.
+    subscriptions.comment_approved(reply, db.session.get_one(Thread, parent.thread_id), site)
     record_action(site_id, reply, moderator, "reply", after=CommentStatus.APPROVED)
     return reply
 

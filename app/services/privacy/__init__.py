@@ -28,6 +28,8 @@ from app.services.privacy.records import (
     counts_per_site,
     email_forms,
     export_data,
+    notification_addresses,
+    reply_notifications,
     subscriptions_of_email,
 )
 
@@ -48,7 +50,9 @@ __all__ = [
     "forget_user",
     "link_used",
     "make_guest_token",
+    "notification_addresses",
     "read_guest_token",
+    "reply_notifications",
     "request_guest_link",
     "subscriptions_of_email",
 ]

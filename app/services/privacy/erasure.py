@@ -16,7 +16,9 @@ from app.models import (
     Ban,
     Comment,
     Moderator,
+    NotificationAddress,
     OutboxMessage,
+    ReplySubscription,
     Subscription,
     Thread,
     User,
@@ -54,6 +56,12 @@ def erase_comments(condition: ColumnElement[bool], **forget: Any) -> dict[str, i
     ids = [row.id for row in rows]  # exactly these: a comment posted meanwhile is not counted
     likes.forget_likes_of_comments(ids)  # a placeholder has nothing to like
     for start in range(0, len(ids), _BATCH):
+        # Nobody hears of replies to a comment that is no longer there.
+        db.session.execute(
+            delete(ReplySubscription)
+            .where(ReplySubscription.comment_id.in_(ids[start : start + _BATCH]))
+            .execution_options(synchronize_session=False)
+        )
         db.session.execute(
             update(Comment)
             .where(Comment.id.in_(ids[start : start + _BATCH]))
@@ -76,9 +84,21 @@ def forget_user(user_id: int) -> int:
     inside the caller's write transaction; returns how many comments."""
     removed = erase_comments(Comment.user_id == user_id, user_id=None, provider=None)
     likes.forget_likes_of_user(user_id)
+    _forget_account_addresses(user_id)
     # Identities, sign-in flows and bans go with the user (ON DELETE CASCADE).
     db.session.execute(delete(User).where(User.id == user_id))
     return sum(removed.values())
+
+
+def _forget_account_addresses(user_id: int, site_ids: set[str] | None = None) -> None:
+    """Addresses the account gave for reply mail, unless a guest's requests use them too."""
+    stmt = delete(NotificationAddress).where(
+        NotificationAddress.user_id == user_id,
+        NotificationAddress.id.not_in(select(ReplySubscription.address_id)),
+    )
+    if site_ids is not None:
+        stmt = stmt.where(NotificationAddress.site_id.in_(site_ids))
+    db.session.execute(stmt.execution_options(synchronize_session=False))
 
 
 @writes
@@ -104,6 +124,18 @@ def forget_guest(email: str, site_ids: set[str] | None = None) -> dict[str, int]
         thread_ids = thread_ids.where(Thread.site_id.in_(site_ids))
         condition = and_(condition, Comment.thread_id.in_(thread_ids))
     removed = erase_comments(condition, **_GUEST_FIELDS)
+    addresses = select(NotificationAddress.id).where(NotificationAddress.email.in_(forms))
+    if site_ids is not None:
+        addresses = addresses.where(NotificationAddress.site_id.in_(site_ids))
+    for model, column in (
+        (ReplySubscription, ReplySubscription.address_id),
+        (NotificationAddress, NotificationAddress.id),
+    ):
+        db.session.execute(
+            delete(model)
+            .where(column.in_(addresses.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
     db.session.execute(
         delete(Subscription)
         .where(Subscription.email.in_(forms), Subscription.thread_id.in_(thread_ids))
@@ -150,6 +182,7 @@ def erase_author(moderator: Moderator, comment_id: int) -> int:
             on_sites = select(Thread.id).where(Thread.site_id.in_(allowed))
             condition = and_(condition, Comment.thread_id.in_(on_sites))
         per_site = erase_comments(condition, user_id=None, provider=None)
+        _forget_account_addresses(user_id, allowed)
         if not db.session.scalar(
             select(func.count()).select_from(Comment).where(Comment.user_id == user_id)
         ):

@@ -14,6 +14,7 @@ from app.domain.errors import LinkInvalid
 from app.extensions import db
 from app.models import (
     Comment,
+    NotificationAddress,
     Site,
     Subscription,
 )
@@ -74,12 +75,18 @@ def request_guest_link(email: object, site: Site) -> bool:
     context = {"site": site, "link": link, "hours": LINK_SECONDS // 3600}
     text = render_template("mail/privacy_link.txt", **context)
     html = render_template("mail/privacy_link.html", **context)
-    has_data = db.session.scalar(
-        select(func.count()).select_from(Comment).where(guest_condition(address))
-    ) or db.session.scalar(
-        select(func.count())
-        .select_from(Subscription)
-        .where(Subscription.email.in_(email_forms(address)))
+    has_data = (
+        db.session.scalar(select(func.count()).select_from(Comment).where(guest_condition(address)))
+        or db.session.scalar(
+            select(func.count())
+            .select_from(Subscription)
+            .where(Subscription.email.in_(email_forms(address)))
+        )
+        or db.session.scalar(
+            select(func.count())
+            .select_from(NotificationAddress)
+            .where(NotificationAddress.email.in_(email_forms(address)))
+        )
     )
     if has_data and allowed:
         mail.enqueue(address, f"[{site.name}] Your comments: download or delete them", text, html)

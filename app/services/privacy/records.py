@@ -15,6 +15,9 @@ from app.extensions import db
 from app.models import (
     Comment,
     Identity,
+    NotificationAddress,
+    ReplySubscription,
+    Site,
     Subscription,
     Thread,
     User,
@@ -77,6 +80,37 @@ def subscriptions_of_email(email: str) -> list[tuple[Subscription, Thread]]:
     return [(subscription, thread) for subscription, thread in rows]
 
 
+def reply_notifications(
+    *, email: str | None = None, user_id: int | None = None
+) -> list[tuple[ReplySubscription, NotificationAddress, Thread]]:
+    """Requests for reply mail: by address (a guest's), or those an account made."""
+    stmt = (
+        select(ReplySubscription, NotificationAddress, Thread)
+        .join(NotificationAddress, ReplySubscription.address_id == NotificationAddress.id)
+        .join(Comment, ReplySubscription.comment_id == Comment.id)
+        .join(Thread, Comment.thread_id == Thread.id)
+        .order_by(ReplySubscription.created_at, ReplySubscription.id)
+    )
+    if email is not None:
+        stmt = stmt.where(NotificationAddress.email.in_(email_forms(email)))
+    else:
+        stmt = stmt.where(ReplySubscription.user_id == user_id)
+    return [(sub, address, thread) for sub, address, thread in db.session.execute(stmt)]
+
+
+def notification_addresses(
+    *, email: str | None = None, user_id: int | None = None
+) -> list[tuple[NotificationAddress, Site]]:
+    """Addresses given for reply mail, with their site: by address, or an account's."""
+    stmt = select(NotificationAddress, Site).join(Site, NotificationAddress.site_id == Site.id)
+    if email is not None:
+        stmt = stmt.where(NotificationAddress.email.in_(email_forms(email)))
+    else:
+        stmt = stmt.where(NotificationAddress.user_id == user_id)
+    stmt = stmt.order_by(NotificationAddress.created_at, NotificationAddress.id)
+    return [(address, site) for address, site in db.session.execute(stmt)]
+
+
 def counts_per_site(comments: Iterable[Comment]) -> list[tuple[str, int]]:
     """(site name, comments) for the guest page, most comments first."""
     sites = Counter((c.thread.site_id, c.thread.site.name) for c in comments).most_common()
@@ -109,10 +143,12 @@ def export_data(*, user: User | None = None, email: str | None = None) -> dict[s
             ],
         }
         comments = comments_of_user(user)
+        who: dict[str, Any] = {"user_id": user.id}
     else:
         assert email is not None  # exactly one of the two, checked above
         data["email"] = email
         comments = comments_of_email(email)
+        who = {"email": email}
         data["subscriptions"] = [
             {
                 "page": {"url": thread.url, "title": thread.title},
@@ -123,6 +159,26 @@ def export_data(*, user: User | None = None, email: str | None = None) -> dict[s
             }
             for sub, thread in subscriptions_of_email(email)
         ]
+    data["notification_addresses"] = [
+        {
+            "site": {"id": site.id, "name": site.name},
+            "email": address.email,
+            "created_at": _iso(address.created_at),
+            "confirmed_at": _iso(address.confirmed_at),
+            "replies_stopped_at": _iso(address.replies_stopped_at),
+        }
+        for address, site in notification_addresses(**who)
+    ]
+    data["reply_notifications"] = [
+        {
+            "comment_id": sub.comment_id,
+            "page": {"url": thread.url, "title": thread.title},
+            "email": address.email,
+            "created_at": _iso(sub.created_at),
+            "unsubscribed_at": _iso(sub.unsubscribed_at),
+        }
+        for sub, address, thread in reply_notifications(**who)
+    ]
     data["comments"] = [_comment_out(c) for c in comments]
     if user is not None:
         # A guest's likes are kept by a random id of their browser, never by their address.
