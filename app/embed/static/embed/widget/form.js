@@ -32,7 +32,7 @@ function commentForm(parentLi) {
     h("button", { type: "button", onclick: () => state.signInFlow && (state.signInFlow.popup?.close(), endSignIn(state.signInFlow)) }, T.cancel));
   const account = h("div", { hidden: true });
   // A disabled fieldset keeps the guest fields out of a signed-in reader's post.
-  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers, serverBox,
+  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers, mastodon && serverBox,
     field("email", T.email, "email", "email", true),
     field("name", T.name, "text", "name", true),
     field("website", T.website, "url", "url", false));
@@ -128,13 +128,13 @@ function commentForm(parentLi) {
     account.replaceChildren(...(viewer ? [
       h("div", { class: CLASS.meta }, avatar(viewer), h("b", { class: CLASS.author }, viewer.name)),
       h("p", { class: CLASS.account }, format(T.commentingAs, viewer.provider_label),
-        h("button", { type: "button", onclick: () => signOut(form, "input") }, T.logOut),
+        h("button", { type: "button", onclick: () => signOut(form, "[name=email]") }, T.logOut),
         h("button", { type: "button", onclick: () => signOut(form, `.${CLASS.provider}`) }, T.changeAccount)),
       // The reader's own data: a copy of it, or the account gone with all its comments.
       !parentLi && h("p", { class: `${CLASS.account} ${CLASS.actions}` },
         h("button", { type: "button", onclick: () => api("/me/export").then(saveFile, showError) }, T.downloadMyComments),
         h("button", { type: "button", onclick: () => confirm(T.confirmDeleteAccount) &&
-          send("DELETE", "/me", { confirm: true }).then(() => signOut(form, "input"), showError) }, T.deleteMyAccount)),
+          send("DELETE", "/me", { confirm: true }).then(() => signOut(form, "[name=email]"), showError) }, T.deleteMyAccount)),
       // Another provider's account joins this one: the sign-in carries the reader's token.
       h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider)
         .map((p) => h("button", { type: "button", onclick: (e) => signIn(p, form, (lastSignInButton = e.currentTarget)) },
