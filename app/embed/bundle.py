@@ -2,9 +2,11 @@
 
 The widget's source is a folder of parts (static/embed/widget), its wording one JSON file per
 language (static/embed/strings) and its styles one CSS file. They are joined, in the fixed
-order of EMBED_PARTS, into one function run at once, with STRINGS, CSS, CLASS and PAGE_PARAMS
-(the query parameters a thread key keeps, app/domain/policy.py) in scope; routes.py minifies
-the result. count.js gets the two strings it shows from the same files.
+order of EMBED_PARTS, into one function run at once, with STRINGS (English only), LANGUAGES,
+ALIASES, RTL, CSS, CLASS and PAGE_PARAMS (the query parameters a thread key keeps,
+app/domain/policy.py) in scope; routes.py minifies the result. Every other language is a file
+of its own that the widget asks for (routes.py serves it), so a language more costs English
+readers nothing. count.js carries the "N Comments" wording of every language.
 """
 
 from __future__ import annotations
@@ -19,11 +21,19 @@ from app.domain.policy import PAGE_PARAMS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "embed"
 STRINGS_DIR = STATIC_DIR / "strings"
-LANGUAGES = ("en", "de", "fr", "es")  # the first is the fallback for any other language
+# The first is the fallback for any other language, and the one embed.js carries.
+LANGUAGES = (
+    "en", "ar", "cs", "da", "de", "el", "es", "fa", "fi", "fr", "he", "hi", "id",
+    "it", "ja", "ko", "nb", "nl", "pl", "pt", "ru", "sv", "tr", "uk", "zh",
+)  # fmt: skip
+RTL = ("ar", "fa", "he")  # written right to left: the widget mirrors its layout
+# Language subtags that pages use for one of LANGUAGES: Norwegian, Nynorsk readers read
+# Bokmål; iw and in are the old codes of Hebrew and Indonesian.
+ALIASES = {"no": "nb", "nn": "nb", "iw": "he", "in": "id"}
 
 # Each part may use what the parts before it define at the top; functions may call ahead.
 EMBED_PARTS = ("page.js", "dom.js", "api.js", "thread.js", "form.js", "signin.js", "main.js")
-COUNT_STRINGS = ("commentCountOne", "commentCountMany")
+COUNT_STRINGS = ("commentCount",)
 
 # The source's descriptive class names and the short ones readers download. Pages style the
 # widget only from outside its shadow root, so the served names are free to be short; they
@@ -40,6 +50,7 @@ CLASS_NAMES: dict[str, str] = {
     "pending": "pd",
     "deleted": "x0",
     "actions": "x",
+    "likes": "lk",
     "bar": "bar",
     "account": "u",
     "primary": "p",
@@ -53,12 +64,25 @@ CLASS_NAMES: dict[str, str] = {
 _CLASS_SELECTOR = re.compile(r"\.(" + "|".join(CLASS_NAMES) + r")(?![\w-])")
 
 
-def strings() -> dict[str, dict[str, str]]:
+# A string, or for wording that counts, its forms by Intl.PluralRules category ("one", "few",
+# "other"...), each language giving the categories its rules use.
+Wording = dict[str, str | dict[str, str]]
+
+
+def wording(lang: str) -> Wording:
+    """One language's wording, from strings/<lang>.json."""
+    table: Wording = json.loads((STRINGS_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    return table
+
+
+def strings() -> dict[str, Wording]:
     """The widget's wording, by language code."""
-    return {
-        lang: json.loads((STRINGS_DIR / f"{lang}.json").read_text(encoding="utf-8"))
-        for lang in LANGUAGES
-    }
+    return {lang: wording(lang) for lang in LANGUAGES}
+
+
+def strings_json(lang: str) -> bytes:
+    """One language's wording as the widget downloads it: /embed/strings/<lang>.json."""
+    return json.dumps(wording(lang), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def styles() -> str:
@@ -83,7 +107,15 @@ def embed_source() -> str:
     parts = "".join(
         (STATIC_DIR / "widget" / name).read_text(encoding="utf-8") for name in EMBED_PARTS
     )
-    data = _constants(STRINGS=strings(), CSS=styles(), CLASS=CLASS_NAMES, PAGE_PARAMS=PAGE_PARAMS)
+    data = _constants(
+        STRINGS=wording(LANGUAGES[0]),
+        LANGUAGES=LANGUAGES,
+        ALIASES=ALIASES,
+        RTL=RTL,
+        CSS=styles(),
+        CLASS=CLASS_NAMES,
+        PAGE_PARAMS=PAGE_PARAMS,
+    )
     return _iife(data + parts)
 
 
@@ -91,7 +123,7 @@ def count_source() -> str:
     """count.js before minification, with the "N Comments" wording of every language."""
     words = {lang: {k: table[k] for k in COUNT_STRINGS} for lang, table in strings().items()}
     body = (STATIC_DIR / "count.js").read_text(encoding="utf-8")
-    return _iife(_constants(STRINGS=words) + body)
+    return _iife(_constants(STRINGS=words, ALIASES=ALIASES) + body)
 
 
 SOURCES = {"embed.js": embed_source, "count.js": count_source}

@@ -118,3 +118,20 @@ def test_the_check_sees_inside_the_widgets_shadow_root(
         expect_accessible(page, WIDGET)
     assert "- label (critical)" in str(failure.value)
     assert "#afterword >>> #unnamed" in str(failure.value)
+
+
+def test_a_liked_comment_and_new_ones_announced(live: Live, site_id: str, page: Page) -> None:
+    widget = open_thread(live, site_id, page, "/a11y-like")
+    like = widget.get_by_role("button", name="Like").first
+    like.click()
+    expect(like).to_have_attribute("aria-pressed", "true")
+    expect_accessible(page, WIDGET)
+
+
+@pytest.mark.parametrize("lang", ["ar", "he"])
+def test_right_to_left(live: Live, site_id: str, page: Page, lang: str) -> None:
+    url = live.host_page(f"/a11y-{lang}", site_id, lang=lang)
+    live.comment(site_id, url, "مرحبا", name="Ada")
+    page.goto(url)
+    expect(page.locator(f"{WIDGET} li.c")).to_have_count(1)
+    expect_accessible(page, WIDGET)

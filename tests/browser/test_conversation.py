@@ -96,3 +96,82 @@ def test_a_closed_page_shows_its_comments_and_takes_no_more(
     expect(widget.get_by_text("Comments are closed.")).to_be_visible()
     expect(widget.get_by_role("button", name="Reply")).to_have_count(0)
     expect(widget.get_by_label("Comment", exact=True)).to_have_count(0)
+
+
+def test_comments_approved_meanwhile_appear_without_a_reload(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/live", site_id)
+    first = live.comment(site_id, url, "Here before the reader came.", name="Ada")
+    requests: list[str] = []
+    page.on("request", lambda r: "/thread?" in r.url and requests.append(r.url))
+    page.clock.install()
+    page.goto(url)
+    widget = page.locator("#afterword")
+    expect(widget.get_by_role("heading", name="1 Comment")).to_be_visible()
+    box = widget.get_by_label("Comment", exact=True)
+    box.fill("Half a thought")
+
+    reply = live.comment(site_id, url, "An answer, approved later.", parent=first, name="Baker")
+    live.comment(site_id, url, "Still waiting.", approve=False, name="Cleo")
+    page.clock.run_for("00:21")
+    expect(widget.locator(f"li#comment-{first} li#comment-{reply}")).to_contain_text(
+        "An answer, approved later."
+    )
+    expect(widget.get_by_role("heading", name="2 Comments")).to_be_visible()
+    expect(widget.locator("[aria-live]")).to_have_text("1 new comment")
+    expect(widget.get_by_text("Still waiting.")).to_have_count(0)
+    expect(box).to_have_value("Half a thought")
+    expect(box).to_be_focused()
+
+    # A tab in the background asks nothing until it is looked at again.
+    page.evaluate("""() => {
+        Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    asked = len(requests)
+    page.clock.run_for("02:00")
+    assert len(requests) == asked
+    page.evaluate("""() => {
+        Object.defineProperty(document, "visibilityState", { value: "visible", configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    page.wait_for_timeout(500)
+    assert len(requests) == asked + 1
+
+
+def test_a_readers_own_comment_loses_its_waiting_note_when_approved(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/live-own", site_id)
+    page.clock.install()
+    page.goto(url)
+    widget = page.locator("#afterword")
+    widget.get_by_label("Email", exact=True).fill("grace@example.com")
+    widget.get_by_label("Name", exact=True).fill("Grace")
+    widget.get_by_label("Comment", exact=True).fill("Mine, waiting.")
+    widget.get_by_role("button", name="Post Comment").click()
+    mine = widget.locator("li.c").first
+    expect(mine).to_contain_text("Your comment is awaiting moderation.")
+
+    live.approve(int(mine.get_attribute("id").removeprefix("comment-")))
+    page.clock.run_for("00:21")
+    expect(mine).not_to_contain_text("Your comment is awaiting moderation.")
+    expect(widget.get_by_role("heading", name="1 Comment")).to_be_visible()
+
+
+def test_a_lazy_widget_fetches_its_thread_only_when_the_reader_nears_it(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page(
+        "/lazy", site_id, attrs='data-loading="lazy"', head="<style>article{height:4000px}</style>"
+    )
+    live.comment(site_id, url, "Far down the page.", name="Ada")
+    requests: list[str] = []
+    page.on("request", lambda r: "/thread?" in r.url and requests.append(r.url))
+    page.goto(url)
+    page.wait_for_timeout(700)
+    assert requests == []
+    page.mouse.wheel(0, 3600)
+    expect(page.locator("#afterword").get_by_text("Far down the page.")).to_be_visible()
+    assert len(requests) == 1

@@ -63,7 +63,7 @@ def test_a_reader_comments_replies_and_signs_in_by_keyboard(
     mine = widget.locator("li.c", has_text="Typed without a mouse.")
     expect(mine).to_contain_text(PENDING)
 
-    item = widget.locator(f"li#c{parent}")
+    item = widget.locator(f"li#comment-{parent}")
     reply = item.get_by_role("button", name="Reply")
     tab_to(page, reply, key="Shift+Tab")
     keyboard.press("Enter")
@@ -78,6 +78,11 @@ def test_a_reader_comments_replies_and_signs_in_by_keyboard(
     tab_to(page, form.get_by_role("button", name="Post Comment"))
     keyboard.press("Enter")
     expect(item.locator("li.c", has_text="A local stone-ground one.")).to_contain_text(PENDING)
+
+    like = item.get_by_role("button", name="Like").first
+    tab_to(page, like, key="Shift+Tab")
+    keyboard.press("Space")
+    expect(like).to_have_attribute("aria-pressed", "true")
 
     sign_in = widget.get_by_role("button", name="Log in with Dev")
     tab_to(page, sign_in, key="Shift+Tab")

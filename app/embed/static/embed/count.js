@@ -2,7 +2,7 @@
    with "N Comments", one request for the whole page.
    <script src="https://comments.example/count.js" data-site="SITE_ID" async></script>
    app/embed/bundle.py wraps this in a function with STRINGS, the widget's "N Comments" in
-   every language, in scope. */
+   every language, and ALIASES in scope. */
 const D = document;
 const S = D.currentScript || D.querySelector('script[src*="count.js"][data-site]');
 if (!S) return;
@@ -13,8 +13,13 @@ const MAX_QUERY = 6000;
 function run() {
   const links = [...D.querySelectorAll("a[data-afterword-count]")];
   if (!links.length) return;
-  const code = (S.dataset.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
-  const loc = STRINGS[code] ? code : "en", plural = new Intl.PluralRules(loc);
+  // The widget's rule (widget/page.js): "pt-BR", "no" and "zh-Hans" find their language.
+  const tag = (S.dataset.lang || D.documentElement.lang || "en").replace(/_/g, "-").toLowerCase();
+  let loc = tag.split("-")[0], intl = "en";
+  loc = ALIASES[loc] || loc;
+  if (!STRINGS[loc]) loc = "en";
+  else try { intl = Intl.getCanonicalLocales(tag)[0]; } catch { intl = loc; }
+  const plural = new Intl.PluralRules(intl), number = new Intl.NumberFormat(intl);
   // "/posts/neck.html" names the same thread as its absolute address, as the widget sees it.
   const target = (a) => {
     try {
@@ -48,8 +53,9 @@ function run() {
         for (const a of links) {
           const n = counts[target(a)];
           if (typeof n === "number") {
-            const key = plural.select(n) === "one" ? "commentCountOne" : "commentCountMany";
-            a.textContent = STRINGS[loc][key].replace("{0}", n);
+            // A form per plural category of the language, "other" for any it leaves out.
+            const forms = STRINGS[loc].commentCount;
+            a.textContent = (forms[plural.select(n)] || forms.other).replace("{0}", number.format(n));
           }
         }
       })

@@ -4,17 +4,19 @@ const api = async (path, opts = {}) => {
   let response, json = {};
   const token = state.token, headers = { ...opts.headers };
   // Guests send no custom header, so their reads need no preflight.
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (token && !opts.guest) headers.Authorization = `Bearer ${token}`;
   try {
     response = await fetch(`${base}/api/v1/sites/${encodeURIComponent(site)}${path}`, { credentials: "omit", ...opts, headers });
-  } catch { throw { message: T.serviceUnreachable }; }
+  } catch { /* said below, in the page's language */ }
+  await wording;
+  if (!response) throw { message: T.serviceUnreachable };
   try { json = await response.json(); } catch { /* an empty or non-JSON body */ }
   if (response.ok) return json;
   const e = json.error || {};
   if (response.status === 429) {
     const retryAfter = response.headers.get("Retry-After");
     const s = retryAfter && (isNaN(retryAfter) ? Math.ceil((Date.parse(retryAfter) - Date.now()) / 1e3) : +retryAfter);
-    if (s > 0) e.message = format(T.tooManyAttempts, s);
+    if (s > 0) e.message = counted(T.tooManyAttempts, s);
   }
   if (e.code === "session_expired" && token === state.token) setAuth(null);
   throw { status: response.status, code: e.code, field: e.field, message: e.message || T.serviceUnreachable };

@@ -32,6 +32,17 @@ const uuid = () => crypto.randomUUID?.() ??
   "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
     (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
 
+// A provider's mark: path data from the service's own list (never from a reader), drawn as SVG.
+const mark = ({ path, color }) => {
+  const svg = D.createElementNS("http://www.w3.org/2000/svg", "svg"), p = D.createElementNS(svg.namespaceURI, "path");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  p.setAttribute("d", path);
+  p.setAttribute("fill", color || "currentColor");
+  svg.append(p);
+  return svg;
+};
+
 const safeUrl = (u) => {
   try { const x = new URL(u); return /^https?:$/.test(x.protocol) ? x.href : ""; } catch { return ""; }
 };

@@ -14,17 +14,25 @@ function commentForm(parentLi) {
   const openedAt = Date.now(); // how long the form was open: bots post in an instant
   const providers = h("div", { class: CLASS.bar }, (state.config.providers || []).map((p) => {
     const label = format(T.logInWith, p.label);
-    const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label,
-      onclick: () => signIn(p, form, (lastSignInButton = b)) },
-    h("span", { "aria-hidden": "true" }, [...p.label][0]));
+    // Mastodon first asks which server: the reader's own, among thousands.
+    const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label, "aria-expanded": p.name == "mastodon" ? "false" : null,
+      onclick: () => p.name == "mastodon" ? (b.setAttribute("aria-expanded", serverBox.hidden = !serverBox.hidden), serverBox.hidden || serverBox.querySelector("input").focus())
+        : signIn(p, form, (lastSignInButton = b)) },
+    p.mark ? mark(p.mark) : h("span", { "aria-hidden": "true" }, [...p.label][0]));
     return b;
   }));
+  const mastodon = (state.config.providers || []).find((p) => p.name == "mastodon");
+  const serverInput = h("input", { id: id("ms"), name: "server", autocomplete: "url", placeholder: "mastodon.social", value: store.get(serverKey, ""),
+    onkeydown: (e) => e.key == "Enter" && (e.preventDefault(), serverGo()) });
+  const serverGo = () => { store.set(serverKey, serverInput.value.trim()); signIn(mastodon, form, (lastSignInButton = serverInput), serverInput.value.trim()); };
+  const serverBox = h("div", { class: CLASS.field, hidden: true }, h("label", { htmlFor: id("ms") }, T.mastodonServer),
+    h("div", { class: CLASS.bar }, serverInput, h("button", { type: "button", onclick: serverGo }, T.continue)));
   const connecting = h("span", { role: "status" });
   const connectingBar = h("div", { class: CLASS.bar, hidden: true }, connecting,
     h("button", { type: "button", onclick: () => state.signInFlow && (state.signInFlow.popup?.close(), endSignIn(state.signInFlow)) }, T.cancel));
   const account = h("div", { hidden: true });
   // A disabled fieldset keeps the guest fields out of a signed-in reader's post.
-  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers,
+  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers, mastodon && serverBox,
     field("email", T.email, "email", "email", true),
     field("name", T.name, "text", "name", true),
     field("website", T.website, "url", "url", false));
@@ -65,7 +73,7 @@ function commentForm(parentLi) {
       try {
         const j = await send("POST", "/comments", {
           url: pageUrl, title: pageTitle, parent_id: parentId ?? null, parent_edit_token: state.editTokens[parentId], body: v.body, name: v.name, email: v.email,
-          website: v.website || undefined, notify: !!v.notify, notify_email: v.notify_email, idempotency_key: idempotencyKey,
+          website: v.website || undefined, notify: !!v.notify, notify_replies: !!v.notify_replies, notify_email: v.notify_email, idempotency_key: idempotencyKey,
           hp: v.hp || "", fill_ms: Date.now() - openedAt,
         });
         idempotencyKey = null;
@@ -105,28 +113,28 @@ function commentForm(parentLi) {
   h("div", { class: CLASS.bar },
     h("button", { class: CLASS.primary }, T.postComment), previewButton,
     parentLi && h("button", { type: "button", onclick: () => closeReply(true) }, T.cancel)),
-  h("div", { class: `${CLASS.field} ${CLASS.checkbox}` },
-    h("input", { type: "checkbox", id: id("n"), name: "notify", onchange: () => form.refresh() }),
-    h("label", { htmlFor: id("n") }, T.notifyByEmail)),
+  [["notify", T.notifyByEmail], ["notify_replies", T.notifyReplies]].map(([name, label]) => h("div", { class: `${CLASS.field} ${CLASS.checkbox}` },
+    h("input", { type: "checkbox", id: id(name), name, onchange: () => form.refresh() }),
+    h("label", { htmlFor: id(name) }, label))),
   // A signed-in reader has no email on file: asked for only when they want mail.
   notifyEmail);
   const showError = (x) => (error.textContent = x.message);
   form.refresh = () => {
     const viewer = state.viewer;
-    notifyEmail.hidden = notifyEmail.lastChild.disabled = !(viewer && form.elements.namedItem("notify").checked);
+    notifyEmail.hidden = notifyEmail.lastChild.disabled = !(viewer && (form.elements.notify.checked || form.elements.notify_replies.checked));
     guestFields.disabled = !!viewer;
     guestFields.hidden = !!viewer || known;
     account.hidden = !viewer;
     account.replaceChildren(...(viewer ? [
       h("div", { class: CLASS.meta }, avatar(viewer), h("b", { class: CLASS.author }, viewer.name)),
       h("p", { class: CLASS.account }, format(T.commentingAs, viewer.provider_label),
-        h("button", { type: "button", onclick: () => signOut(form, "input") }, T.logOut),
+        h("button", { type: "button", onclick: () => signOut(form, "[name=email]") }, T.logOut),
         h("button", { type: "button", onclick: () => signOut(form, `.${CLASS.provider}`) }, T.changeAccount)),
       // The reader's own data: a copy of it, or the account gone with all its comments.
       !parentLi && h("p", { class: `${CLASS.account} ${CLASS.actions}` },
         h("button", { type: "button", onclick: () => api("/me/export").then(saveFile, showError) }, T.downloadMyComments),
         h("button", { type: "button", onclick: () => confirm(T.confirmDeleteAccount) &&
-          send("DELETE", "/me", { confirm: true }).then(() => signOut(form, "input"), showError) }, T.deleteMyAccount)),
+          send("DELETE", "/me", { confirm: true }).then(() => signOut(form, "[name=email]"), showError) }, T.deleteMyAccount)),
       // Another provider's account joins this one: the sign-in carries the reader's token.
       h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider)
         .map((p) => h("button", { type: "button", onclick: (e) => signIn(p, form, (lastSignInButton = e.currentTarget)) },

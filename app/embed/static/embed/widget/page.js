@@ -1,6 +1,7 @@
 /* Afterword comment widget: what the host page asks for. The parts in this folder are joined,
    in the order of EMBED_PARTS in app/embed/bundle.py, into one function that has STRINGS (the
-   wording per language), CSS, CLASS (served class names) and PAGE_PARAMS in scope.
+   English wording), LANGUAGES, ALIASES, RTL, CSS, CLASS (served class names) and PAGE_PARAMS
+   in scope.
    Usage: <div id="afterword"></div>
           <script src="https://comments.example/embed.js" data-site="SITE_ID" async></script> */
 const D = document;
@@ -15,16 +16,30 @@ const pageQuery = String(new URLSearchParams([...new URLSearchParams(location.se
 const pageUrl = options.url || location.href.split(/[?#]/)[0] + (pageQuery && "?" + pageQuery);
 // A <title> mostly ends with the site's name ("Post · Blog"): the thread keeps the post's.
 const pageTitle = options.title || D.title.replace(/^(.*\S)\s[·|–—-]\s.*/, "$1");
-const requestedLanguage = (options.lang || D.documentElement.lang || "en").slice(0, 2).toLowerCase();
-const locale = STRINGS[requestedLanguage] ? requestedLanguage : "en", T = STRINGS[locale];
+// The language: data-lang, else the page's; "pt-BR", "nb-NO", "no" and "zh-Hans" find theirs.
+const [lang, locale] = (() => {
+  const tag = (options.lang || D.documentElement.lang || "en").replace(/_/g, "-").toLowerCase();
+  let code = tag.split("-")[0];
+  code = ALIASES[code] || code;
+  if (!LANGUAGES.includes(code)) return ["en", "en"];
+  // Dates and numbers follow the page's own tag where it is one: "pt-BR", "de-CH".
+  try { return [code, Intl.getCanonicalLocales(tag)[0]]; } catch { return [code, code]; }
+})();
+// T is the wording, English until the page's language is in: asked for at once, alongside
+// the thread, and in before any answer is shown (api.js). When it fails, English stays.
+const T = STRINGS;
+const wording = lang === "en" ? Promise.resolve() : fetch(`${base}/embed/strings/${lang}.json`, { credentials: "omit" })
+  .then((r) => r.ok && r.json()).then((j) => Object.assign(T, j)).catch(() => {});
 const theme = /^(light|dark|auto)$/.test(options.theme) ? options.theme : null;
 const format = (s, v) => s.replace("{0}", v);
 const relativeTime = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
-const plural = new Intl.PluralRules(locale);
-const countText = (n) => format(T[plural.select(n) === "one" ? "commentCountOne" : "commentCountMany"], n);
+const plural = new Intl.PluralRules(locale), number = new Intl.NumberFormat(locale);
+// Wording that counts has a form per plural category of the language ("one", "few", "other").
+const counted = (forms, n) => format(forms[plural.select(n)] || forms.other, number.format(n));
+const countText = (n) => counted(T.commentCount, n);
 
 const KEY_PREFIX = `afterword:${site}:`;
 const tokensKey = `${KEY_PREFIX}tokens:${pageUrl}`, guestKey = `${KEY_PREFIX}guest`;
-const loginKey = `${KEY_PREFIX}login`;
+const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, serverKey = `${KEY_PREFIX}mastodon`, browserKey = `${KEY_PREFIX}browser`;
 const authKey = `${KEY_PREFIX}auth:${base}`; // the reader's session token, for this site and service
 const draftKey = (parentId) => `${KEY_PREFIX}draft:${pageUrl}:${parentId || 0}`;

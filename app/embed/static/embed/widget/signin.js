@@ -8,14 +8,14 @@
 // Same-origin pages only: where a popup cut off from its opener hands over its code.
 const loginChannel = self.BroadcastChannel ? new BroadcastChannel(loginKey) : null;
 
-async function signIn(provider, form) {
+async function signIn(provider, form, _button, server) {
   // Before any await: browsers allow a popup only within the click itself.
   const popup = open("about:blank", "afterword-login", "popup,width=600,height=700");
   if (state.signInFlow) endSignIn(state.signInFlow);
   const flow = (state.signInFlow = { popup, form });
   form.signInStarted(provider.label);
   try {
-    const j = await send("POST", "/logins", { provider: provider.name, popup: !!popup, return_url: location.href.split("#")[0] });
+    const j = await send("POST", "/logins", { provider: provider.name, server, popup: !!popup, return_url: location.href.split("#")[0] });
     if (state.signInFlow !== flow) return;
     flow.id = j.flow;
     flow.secret = j.secret;

@@ -22,6 +22,9 @@ const article = (c, li) => {
     body,
     own && c.status === "pending" && h("p", { class: CLASS.pending }, T.awaitingModeration),
     h("div", { class: CLASS.actions },
+      c.status === "approved" && [
+        h("button", { type: "button", "aria-pressed": String(state.token ? !!c.liked : state.likes.includes(c.id)), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
+        h("span", { class: CLASS.likes }, number.format(c.likes || 0))],
       !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
       editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
       own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
@@ -133,9 +136,15 @@ async function reloadThread() {
   if (li) toggleReply(li, li.querySelector(`.${CLASS.actions} button`));
 }
 
-async function loadThread(page) {
+const threadQuery = (page) => {
   const q = new URLSearchParams({ url: pageUrl, sort: state.sort });
-  if (page) q.set("page", page);
+  if (page > 1) q.set("page", page);
+  return q;
+};
+
+async function loadThread(page) {
+  const q = threadQuery(page);
+  state.pages = page || 1;
   const mine = Object.values(state.editTokens).slice(-50);
   if (mine.length) q.set("mine", mine.join(","));
   ui.more.disabled = true;
@@ -181,3 +190,47 @@ async function showComment(id) {
   li.focus({ preventScroll: true });
 }
 const commentInHash = () => /^#comment-(\d+)$/.exec(location.hash)?.[1];
+
+/* Comments approved while the page is open, found by asking again for the pages on screen.
+   Asked as a guest, these are the pages every guest shares: the browser revalidates them with
+   their ETag, and the service's cache mostly answers 304. Only new comments are added, where
+   they belong, so nothing the reader is reading or typing moves or closes. */
+async function refreshThread() {
+  let added = 0;
+  const merge = (comments, parentLi) => {
+    for (const c of comments) {
+      let li = findComment(c.id);
+      const old = li?.comment;
+      if (old?.status === "pending" && c.status === "approved") {
+        li.comment = { ...c, mine: old.mine, body: old.body };
+        li.firstChild.replaceWith(article(li.comment, li));
+      } else if (!li && c.status === "approved" && (parentLi || !state.nextPage || state.sort === "newest")) {
+        li = insertComment(c, parentLi);
+        added++;
+      }
+      if (li) merge(c.replies || [], li);
+    }
+  };
+  for (let page = 1; page <= Math.min(state.pages, 3); page++) {
+    try {
+      merge((await api(`/thread?${threadQuery(page)}`, { cache: "no-cache", guest: true })).comments || [], null);
+    } catch { return; } // offline for a moment: the next round tries again
+  }
+  if (!added) return;
+  setCount(added);
+  announce(counted(T.newComment, added));
+}
+
+// One like per reader: the service counts it once per account, or per browser for a guest,
+// whose likes are remembered here (a signed-in reader's come with the thread).
+async function like(c, button) {
+  const on = button.getAttribute("aria-pressed") != "true";
+  try {
+    const j = await send(on ? "PUT" : "DELETE", `/comments/${c.id}/like`, { browser: state.browser });
+    c.likes = j.likes;
+    c.liked = j.liked;
+    button.setAttribute("aria-pressed", j.liked);
+    button.nextSibling.textContent = number.format(j.likes);
+    if (!state.token) store.set(likesKey, (state.likes = [...state.likes.filter((id) => id != c.id), ...(j.liked ? [c.id] : [])].slice(-500)));
+  } catch (x) { announce(x.message); }
+}
