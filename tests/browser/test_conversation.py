@@ -98,6 +98,17 @@ def test_a_closed_page_shows_its_comments_and_takes_no_more(
     expect(widget.get_by_label("Comment", exact=True)).to_have_count(0)
 
 
+def set_visibility(page: Page, state: str) -> None:
+    """What the browser tells a page when its tab goes to the background and back."""
+    page.evaluate(
+        """(state) => {
+            Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
 def test_comments_approved_meanwhile_appear_without_a_reload(
     live: Live, site_id: str, page: Page
 ) -> None:
@@ -125,17 +136,11 @@ def test_comments_approved_meanwhile_appear_without_a_reload(
     expect(box).to_be_focused()
 
     # A tab in the background asks nothing until it is looked at again.
-    page.evaluate("""() => {
-        Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
-        document.dispatchEvent(new Event("visibilitychange"));
-    }""")
+    set_visibility(page, "hidden")
     asked = len(requests)
     page.clock.run_for("02:00")
     assert len(requests) == asked
-    page.evaluate("""() => {
-        Object.defineProperty(document, "visibilityState", { value: "visible", configurable: true });
-        document.dispatchEvent(new Event("visibilitychange"));
-    }""")
+    set_visibility(page, "visible")
     page.wait_for_timeout(500)
     assert len(requests) == asked + 1
 
