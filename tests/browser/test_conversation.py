@@ -102,7 +102,8 @@ def set_visibility(page: Page, state: str) -> None:
     """What the browser tells a page when its tab goes to the background and back."""
     page.evaluate(
         """(state) => {
-            Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+            const visibility = { value: state, configurable: true };
+            Object.defineProperty(document, "visibilityState", visibility);
             document.dispatchEvent(new Event("visibilitychange"));
         }""",
         state,
