@@ -68,6 +68,7 @@ def test_github_sign_in_speaks_github(client, site, github):
         "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4",
         "provider": "github",
         "provider_label": "GitHub",
+        "notify_email_known": False,
     }
     identity = db.session.scalars(select(Identity)).one()
     assert (identity.provider, identity.provider_user_id) == ("github", OCTOCAT)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from sqlalchemy import update
 
+from app.extensions import db
+from app.models import Comment
 from app.services.sites import ensure_site
 from tests.browser.live import Live
 
@@ -355,3 +358,34 @@ def test_keyboard_focus_on_a_new_comment_keeps_a_visible_ring(
     expect(mine).to_be_focused()
     ring = style_of(mine, "outlineStyle", "outlineWidth")
     assert ring == {"outlineStyle": "solid", "outlineWidth": "2px"}
+
+
+def test_a_long_thread_is_saved_as_a_screenshot(
+    live: Live, site_id: str, page: Page, screenshots: Path
+) -> None:
+    url = live.host_page("/long-thread-shot", site_id, head=BLOG_STYLE)
+    seed_conversation(live, site_id, url)
+    quoted = live.comment(
+        site_id,
+        url,
+        "> shape it gently\n\nThat was my mistake. What worked for me:\n\n"
+        "1. fold every 30 minutes\n2. rest the dough *covered*\n3. bake at `250 °C`",
+        name="Mira",
+    )
+    live.comment(site_id, url, "Saving this list, thank you!", parent=quoted, name="Tomás")
+    for n, name in enumerate(("Lena", "Omar", "Priya", "Sam")):
+        live.comment(
+            site_id, url, f"Day {n + 2} of my starter and it finally smells sour.", name=name
+        )
+    with live.app.app_context():  # as readers' likes leave them
+        db.session.execute(update(Comment).where(Comment.id == quoted).values(like_count=7))
+        db.session.commit()
+    page.goto(url)
+    widget = page.locator("#afterword")
+    expect(widget.get_by_role("heading", name="10 Comments")).to_be_visible()
+    expect(widget.locator(f"li#comment-{quoted} > article blockquote")).to_have_text(
+        "shape it gently"
+    )
+    expect(widget.locator(f"li#comment-{quoted} > article ol li")).to_have_count(3)
+    expect(widget.locator(f"li#comment-{quoted} .lk").first).to_have_text("7")
+    page.screenshot(path=screenshots / "long-thread.png", full_page=True)
