@@ -116,10 +116,14 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
 )
 BY_NAME = {spec.name: spec for spec in PROVIDERS}
 DEV_PROVIDER = ProviderSpec(name="dev", label="Dev", fetch_profile=None)
+# Any server the reader names, with an app registered on each (app/auth/mastodon.py): no
+# client keys in config, only MASTODON_LOGIN.
+MASTODON_PROVIDER = ProviderSpec(name="mastodon", label="Mastodon", fetch_profile=None)
+_OWN_PAGES = {spec.name: spec for spec in (DEV_PROVIDER, MASTODON_PROVIDER)}
 
 
 def provider_spec(name: str | None) -> ProviderSpec | None:
-    return DEV_PROVIDER if name == DEV_PROVIDER.name else BY_NAME.get(name or "")
+    return _OWN_PAGES.get(name or "") or BY_NAME.get(name or "")
 
 
 def enabled_provider(name: object, site: Site | None = None) -> ProviderSpec:
@@ -136,6 +140,8 @@ def enabled_providers(config: Mapping[str, Any], site: Site | None = None) -> li
     A site may offer fewer than are configured (its `providers` setting).
     """
     specs = [spec for spec in PROVIDERS if spec.is_configured(config)]
+    if config.get("MASTODON_LOGIN"):
+        specs.append(MASTODON_PROVIDER)
     if config.get("DEV_LOGIN"):
         specs.append(DEV_PROVIDER)
     if site is not None and site.providers is not None:

@@ -2,6 +2,7 @@
 
 from app.models.comment import Comment, CommentStatus
 from app.models.login import DataDeletion, LoginFlow, UsedSignedRequest
+from app.models.mastodon import MastodonApp
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
 from app.models.site import ModerationMode, RefusedOrigin, Site
@@ -17,6 +18,7 @@ __all__ = [
     "DataDeletion",
     "Identity",
     "LoginFlow",
+    "MastodonApp",
     "ModerationMode",
     "Moderator",
     "ModeratorIdentity",
