@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import certifi
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from app.extensions import db
 from app.models import Identity, LoginFlow, MastodonApp, User
 from app.services import mastodon
 from tests.factories import HOST_ORIGIN, POST_URL
-from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon import FakeMastodon, make_tls_files
 from tests.helpers import fresh_app, run_together
 
 PUBLIC_URL = "http://127.0.0.1:5000"
@@ -299,6 +300,25 @@ def test_a_redirect_is_never_followed(client, site, social, other):
     social.reset("redirect_private")
     refusal(create(client, site, social.base_url))
     assert [r.path for r in social.state.log] == ["/api/v1/apps"]
+
+
+def test_https_checks_the_certificate_against_the_name_not_the_address(
+    client, site, tmp_path, monkeypatch
+):
+    """The connection goes to the checked address, and TLS still names the server."""
+    ca, cert, key = make_tls_files(tmp_path, "localhost")
+    with FakeMastodon(tls=(cert, key)) as server:
+        refused = create(client, site, f"localhost:{server.port}")
+        assert refusal(refused) == "That Mastodon server could not be reached."  # unknown CA
+        monkeypatch.setattr(certifi, "where", lambda: str(ca))  # our CA, as if a public one
+        created = create(client, site, f"localhost:{server.port}")
+        assert created.status_code == 201, created.json
+        [registration] = server.requests_to("/api/v1/apps")
+        assert registration.headers["Host"] == f"localhost:{server.port}"
+        # The same server by its address: the certificate does not name it.
+        by_address = create(client, site, f"127.0.0.1:{server.port}")
+        assert refusal(by_address) == "That Mastodon server could not be reached."
+        assert len(server.requests_to("/api/v1/apps")) == 1
 
 
 def test_a_server_that_is_not_there(client, site):

@@ -19,10 +19,13 @@ import base64
 import hashlib
 import html
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 from urllib.parse import urlencode
@@ -279,11 +282,74 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class FakeMastodon:
-    """`with FakeMastodon() as server:` a Mastodon server at `server.name` (127.0.0.1:PORT)."""
+def make_tls_files(directory: Path, host: str) -> tuple[Path, Path, Path]:
+    """A CA of our own and a certificate it signed for `host`: (ca.pem, cert.pem, key.pem)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
 
-    def __init__(self, accounts: dict[str, dict[str, Any]] | None = None) -> None:
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Mastodon test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+class FakeMastodon:
+    """`with FakeMastodon() as server:` a Mastodon server at `server.name` (127.0.0.1:PORT).
+
+    With `tls=(cert.pem, key.pem)` it speaks https (see `make_tls_files`).
+    """
+
+    def __init__(
+        self,
+        accounts: dict[str, dict[str, Any]] | None = None,
+        *,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.app = create_fake_mastodon(accounts)
+        self.tls = tls
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -293,7 +359,13 @@ class FakeMastodon:
         return state
 
     def __enter__(self) -> Self:
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_Quiet)
+        context = None
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+        self._server = make_server(
+            "127.0.0.1", 0, self.app, threaded=True, request_handler=_Quiet, ssl_context=context
+        )
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -328,7 +400,7 @@ class FakeMastodon:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.name}"
+        return f"{'https' if self.tls else 'http'}://{self.name}"
 
     def reset(self, mode: str = "ok") -> None:
         assert mode in MODES
