@@ -278,6 +278,7 @@ def test_first_uses_at_once_register_once(app, social):
     ("mode", "message"),
     [
         ("timeout", "That Mastodon server could not be reached."),
+        ("drip", "That Mastodon server could not be reached."),
         ("html", "That is not a Mastodon server."),
         ("not_mastodon", "That is not a Mastodon server."),
         ("redirect_private", "That is not a Mastodon server."),

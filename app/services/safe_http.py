@@ -11,9 +11,11 @@ deadline, and the body a size cap.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -140,6 +142,7 @@ def _send(
         raise Unreachable(server.name)
     timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, left), read=left)
     pool: urllib3.HTTPConnectionPool
+    opened: list[socket.socket] = []
     if server.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             str(address),
@@ -156,6 +159,13 @@ def _send(
         pool = urllib3.HTTPConnectionPool(
             str(address), server.connect_port, timeout=timeout, retries=False, maxsize=1
         )
+    # Socket timeouts bound each wait, not the sum of them: a server that trickles a byte at a
+    # time would keep every wait short and the request going. At the deadline the watchdog
+    # shuts the connection, and whatever was waiting for it fails.
+    pool.ConnectionCls = _watched(pool.ConnectionCls, opened)
+    watchdog = threading.Timer(left, _cut, args=(opened,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         try:
             conn_err: tuple[type[Exception], ...] = (
@@ -181,7 +191,23 @@ def _send(
     except (HTTPError, OSError) as err:
         raise Unreachable(server.name) from err
     finally:
+        watchdog.cancel()
         pool.close()
+
+
+def _watched(base: type[Any], opened: list[socket.socket]) -> type[Any]:
+    class Watched(base):  # type: ignore[misc]
+        def connect(self) -> None:
+            super().connect()
+            opened.append(self.sock)
+
+    return Watched
+
+
+def _cut(opened: list[socket.socket]) -> None:
+    for sock in opened:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read(
@@ -203,6 +229,8 @@ def _read(
         if size > max_body:
             raise TooLarge(server.name)
         chunks.append(chunk)
+    if time.monotonic() > deadline:
+        raise Unreachable(server.name)  # cut off by the watchdog: what came is not all
     return Answer(
         status=response.status,
         headers={k.lower(): v for k, v in response.headers.items()},

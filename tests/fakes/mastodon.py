@@ -8,7 +8,8 @@ client's id and secret and checks the PKCE verifier, answering Doorkeeper's erro
 /api/v1/accounts/verify_credentials` answers the signed-in account. Several can run at once,
 each its own server with its own apps and accounts.
 
-`mode` makes it hostile: "timeout" (answers nothing for a long while), "html" (a web page for
+`mode` makes it hostile: "timeout" (answers nothing for a long while), "drip" (answers its
+apps endpoint a byte at a time, each soon after the last, for ever), "html" (a web page for
 everything), "not_mastodon" (404 for /api/v1/apps), "redirect_private" (its apps endpoint
 redirects to a private address), "huge" (an apps answer past any sane size).
 """
@@ -34,7 +35,7 @@ import requests
 from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-MODES = ("ok", "timeout", "html", "not_mastodon", "redirect_private", "huge")
+MODES = ("ok", "timeout", "drip", "html", "not_mastodon", "redirect_private", "huge")
 DEFAULT_ACCOUNTS: dict[str, dict[str, Any]] = {
     "109348573495873945": {
         "username": "ada",
@@ -121,6 +122,15 @@ def create_fake_mastodon(accounts: dict[str, dict[str, Any]] | None = None) -> F
             return Response("<h1>Not Found</h1>", status=404, mimetype="text/html")
         if state.mode == "redirect_private":
             return redirect("http://10.0.0.7/api/v1/apps", code=307)  # type: ignore[return-value]
+        if state.mode == "drip":
+
+            def trickle() -> Iterator[bytes]:
+                yield b'{"client_id": "'
+                for _ in range(100):
+                    time.sleep(0.1)
+                    yield b"a"
+
+            return Response(trickle(), mimetype="application/json")
         if state.mode == "huge":
 
             def endless() -> Iterator[bytes]:
