@@ -261,6 +261,16 @@ def test_a_code_refused_as_invalid_client_forgets_the_app(client, site, social):
     assert len(social.requests_to("/api/v1/apps")) == 2
 
 
+def test_a_new_public_url_is_a_new_registration(app, social):
+    assert mastodon.prepare_sign_in(social.base_url) == social.base_url
+    app.config["PUBLIC_URL"] = "https://comments.example"
+    mastodon.prepare_sign_in(social.base_url)
+    first, second = social.requests_to("/api/v1/apps")
+    assert first.data["redirect_uris"] == CALLBACK
+    assert second.data["redirect_uris"] == "https://comments.example/auth/mastodon/callback"
+    assert db.session.scalar(select(func.count(MastodonApp.id))) == 1
+
+
 def test_first_uses_at_once_register_once(app, social):
     social.state.delay = 0.3  # every request arrives while the first registration runs
     results = run_together(app, lambda _i: mastodon.prepare_sign_in(social.base_url))
@@ -292,6 +302,7 @@ def test_a_hostile_server_gets_a_plain_answer_soon(client, site, social, mode, m
     assert refusal(resp) == message
     assert time.monotonic() - began < 3  # MASTODON_TIMEOUT is 1 s here
     assert db.session.scalar(select(func.count(LoginFlow.id))) == 0
+    assert db.session.scalar(select(func.count(MastodonApp.id))) == 0
     # A failed registration leaves nothing that holds the next try up.
     social.reset()
     assert create(client, site, social.base_url).status_code == 201

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.database import writes
@@ -197,7 +197,14 @@ def _store(base_url: str, client_id: str, client_secret: str, redirect_uri: str)
 
 @writes
 def _release(base_url: str) -> None:
-    """A registration that failed: the next request tries again at once."""
+    """A registration that failed: the next request tries again at once.
+
+    A server never registered with leaves no row, so that names typed at random (or by the
+    thousand) do not pile up here.
+    """
+    db.session.execute(
+        delete(MastodonApp).where(MastodonApp.server == base_url, MastodonApp.client_id.is_(None))
+    )
     db.session.execute(
         update(MastodonApp)
         .where(MastodonApp.server == base_url)
