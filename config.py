@@ -202,6 +202,17 @@ class Config:
     OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
     OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
     DEV_LOGIN = _flag("DEV_LOGIN")
+    # Sign-in with any Mastodon server the reader names (app/services/mastodon.py); the app
+    # registers itself on each server at its first use. MASTODON_SERVERS: comma-separated
+    # host names to allow (unset: any).
+    MASTODON_LOGIN = _flag("MASTODON_LOGIN")
+    MASTODON_SERVERS = os.environ.get("MASTODON_SERVERS")
+    # Lets a Mastodon server on this machine (127.0.0.1, localhost) be named, for tests and a
+    # local server in development; refused in production, where it would let readers aim
+    # requests at the service's own machine.
+    MASTODON_ALLOW_LOOPBACK = _flag("MASTODON_ALLOW_LOOPBACK")
+    # Seconds for each request to a reader-named server, all of it (resolve, connect, read).
+    MASTODON_TIMEOUT = 5.0
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
@@ -353,6 +364,11 @@ class ProductionConfig(Config):
             # The Dev provider signs anyone in under any name they type.
             raise RuntimeError(
                 "DEV_LOGIN must be off in production: it lets anyone sign in as anyone."
+            )
+        if app.config.get("MASTODON_ALLOW_LOOPBACK"):
+            raise RuntimeError(
+                "MASTODON_ALLOW_LOOPBACK must be off in production: it lets readers make the "
+                "service send requests to its own machine."
             )
 
 

@@ -438,7 +438,7 @@ def _and(words: list[str]) -> str:
 def providers() -> None:
     """Show which sign-in providers are set up, and the URLs to register with each one."""
     from app.auth.authorization import callback_url
-    from app.auth.providers import DEV_PROVIDER, all_providers
+    from app.auth.providers import DEV_PROVIDER, MASTODON_PROVIDER, all_providers
 
     config = current_app.config
     click.echo(f"PUBLIC_URL is {links.public_base()}")
@@ -449,6 +449,9 @@ def providers() -> None:
         click.echo(f"    callback URL: {callback_url(spec.name)}")
         for label, endpoint in _PROVIDER_EXTRA_URLS.get(spec.name, ()):
             click.echo(f"    {label}: {links.public_url(endpoint)}")
+    click.echo(f"\n{MASTODON_PROVIDER.label} ({MASTODON_PROVIDER.name}): {_mastodon_state()}")
+    click.echo(f"    callback URL: {callback_url(MASTODON_PROVIDER.name)}")
+    click.echo("    nothing to register: the app registers itself on each server at its first use")
     dev = "on (DEV_LOGIN=1)" if config.get("DEV_LOGIN") else "off"
     click.echo(f"\n{DEV_PROVIDER.label} ({DEV_PROVIDER.name}): {dev}")
     base = urlsplit(links.public_base())
@@ -456,6 +459,25 @@ def providers() -> None:
         # The providers refuse plain-http redirect URIs on a public host.
         click.echo("\nWarning: PUBLIC_URL is not https; providers will refuse these URLs.")
     click.echo("\nHow to create each app: docs/providers.md")
+
+
+def _mastodon_state() -> str:
+    from app.domain.mastodon_servers import BadServerName, parse_server
+
+    config = current_app.config
+    if not config.get("MASTODON_LOGIN"):
+        return "off (set MASTODON_LOGIN=1)"
+    listed = [name.strip() for name in (config.get("MASTODON_SERVERS") or "").split(",")]
+    hosts, bad = set(), []
+    for name in filter(None, listed):
+        try:
+            hosts.add(parse_server(name).host)
+        except BadServerName:
+            bad.append(name)
+    state = f"on, only {', '.join(sorted(hosts))}" if hosts else "on, any server"
+    if bad:
+        state += f" (MASTODON_SERVERS: not a host name, ignored: {', '.join(bad)})"
+    return state
 
 
 def init_app(app: Flask) -> None:

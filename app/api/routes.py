@@ -31,7 +31,7 @@ from app.auth.providers import enabled_provider
 from app.domain.errors import InvalidJson, UnsupportedMediaType, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
-from app.services import authors, cache, comments, likes, logins, spam, threads
+from app.services import authors, cache, comments, likes, logins, mastodon, spam, threads
 from app.services.hashing import keyed_hash
 from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
@@ -226,13 +226,17 @@ def create_login() -> tuple[dict[str, Any], int]:
     if not isinstance(popup, bool):
         raise ValidationError("popup must be true or false.", field="popup")
     viewer = current_viewer(required=False)
+    provider = enabled_provider(data.get("provider"), g.site).name
+    # A Mastodon reader names their server: checked, and registered with, before the popup.
+    server = mastodon.prepare_sign_in(data.get("server")) if provider == "mastodon" else None
     created = logins.create_flow(
         g.site,
         origin=request.headers["Origin"],
-        provider=enabled_provider(data.get("provider"), g.site).name,
+        provider=provider,
         popup=popup,
         return_url=data.get("return_url"),
         link_user_id=viewer.user.id if viewer.user else None,
+        server=server,
     )
     return login_out(created.flow, created.secret), 201
 

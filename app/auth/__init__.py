@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-from app.auth import routes  # noqa: E402, F401  (registers the views on bp)
+from app.auth import mastodon, routes  # noqa: E402, F401  (registers the views on bp)

@@ -66,6 +66,15 @@ def redirect_to_provider(spec: ProviderSpec, purpose: dict[str, Any]) -> Respons
     return redirect(authorization["url"])
 
 
+def remember_state(purpose: dict[str, Any]) -> str:
+    """A new state for a round trip we run ourselves (Mastodon), kept like Authlib's."""
+    state = secrets.token_urlsafe(32)
+    open_states = dict(list(session.get(SESSION_KEY, {}).items())[-(MAX_OPEN - 1) :])
+    open_states[state] = purpose
+    session[SESSION_KEY] = open_states
+    return state
+
+
 def pop_purpose() -> dict[str, Any] | None:
     """What the returning round trip was for, or None for an unknown or replayed state."""
     open_states = dict(session.get(SESSION_KEY, {}))

@@ -287,12 +287,17 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
 )
 BY_NAME = {spec.name: spec for spec in PROVIDERS}
 DEV_PROVIDER = ProviderSpec(name="dev", label="Dev", fetch_profile=None)
+# Any server the reader names, with an app registered on each (app/auth/mastodon.py): no
+# client keys in config, only MASTODON_LOGIN.
+MASTODON_PROVIDER = ProviderSpec(name="mastodon", label="Mastodon", fetch_profile=None)
+_OWN_PAGES = {spec.name: spec for spec in (DEV_PROVIDER, MASTODON_PROVIDER)}
 
 
 def provider_spec(name: str | None) -> ProviderSpec | None:
     """The provider of that name, labelled as this app's configuration names it."""
-    if name == DEV_PROVIDER.name:
-        return DEV_PROVIDER
+    own = _OWN_PAGES.get(name or "")
+    if own is not None:
+        return own
     spec = BY_NAME.get(name or "")
     if spec is not None and has_app_context():
         spec = spec.labelled(current_app.config)
@@ -318,6 +323,8 @@ def enabled_providers(config: Mapping[str, Any], site: Site | None = None) -> li
     A site may offer fewer than are configured (its `providers` setting).
     """
     specs = [spec.labelled(config) for spec in PROVIDERS if spec.is_configured(config)]
+    if config.get("MASTODON_LOGIN"):
+        specs.append(MASTODON_PROVIDER)
     if config.get("DEV_LOGIN"):
         specs.append(DEV_PROVIDER)
     if site is not None and site.providers is not None:

@@ -3,6 +3,7 @@
 from app.models.comment import Comment, CommentStatus
 from app.models.like import CommentLike
 from app.models.login import DataDeletion, LoginFlow, UsedSignedRequest
+from app.models.mastodon import MastodonApp
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
 from app.models.reply_subscription import NotificationAddress, ReplySubscription
@@ -20,6 +21,7 @@ __all__ = [
     "DataDeletion",
     "Identity",
     "LoginFlow",
+    "MastodonApp",
     "ModerationMode",
     "Moderator",
     "ModeratorIdentity",

@@ -25,6 +25,8 @@ class LoginFlow(Model):
     site_id: Mapped[str] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
     origin: Mapped[str] = mapped_column(String(300))
     provider: Mapped[str] = mapped_column(String(32))
+    # The reader's own server for providers that have many (Mastodon): its base URL.
+    server: Mapped[str | None] = mapped_column(String(300))
     # Runs in a popup (the code goes back by postMessage) or in the page itself (by redirect).
     popup: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The page the flow started from, on its origin: where a full-page sign-in returns, and

@@ -79,6 +79,7 @@ def create_flow(
     popup: bool,
     return_url: object = None,
     link_user_id: int | None = None,
+    server: str | None = None,
 ) -> NewFlow:
     """A new flow for a page on one of the site's origins (checked by the caller's guard)."""
     origin = normalize_origin(origin)
@@ -103,6 +104,7 @@ def create_flow(
         popup=popup,
         return_url=return_url,
         link_user_id=link_user_id,
+        server=server,
         secret_hash=_digest(secret),
     )
     db.session.add(flow)
