@@ -228,7 +228,12 @@ def create_login() -> tuple[dict[str, Any], int]:
     viewer = current_viewer(required=False)
     provider = enabled_provider(data.get("provider"), g.site).name
     # A Mastodon reader names their server: checked, and registered with, before the popup.
-    server = mastodon.prepare_sign_in(data.get("server")) if provider == "mastodon" else None
+    if provider == "mastodon":
+        server = mastodon.prepare_sign_in(data.get("server"))
+    elif "server" in data:  # only Mastodon asks for one; anything else is a client's mistake
+        raise ValidationError("Only Mastodon sign-in takes a server.", field="server")
+    else:
+        server = None
     created = logins.create_flow(
         g.site,
         origin=request.headers["Origin"],
