@@ -236,3 +236,26 @@ def test_a_closed_page_stays_closed_through_export_and_restore(runner, tmp_path)
         ).all()
     )
     assert restored == {POST_URL: True, f"{HOST_ORIGIN}/other": False}
+
+
+def test_a_reply_written_as_the_site_comes_back_as_the_sites(runner, tmp_path):
+    from app.services import moderation
+
+    source = build_blog()
+    moderator = make_moderator(source, email="baker@example.com")
+    root = db.session.scalars(select(Comment).where(Comment.body == "A reply")).one()
+    moderation.reply_as_site(moderator, root.id, "Thanks from the bakery.")
+    out = tmp_path / "export.json"
+    runner.invoke(args=["export", "--site", source.id, "--output", str(out)])
+
+    target = make_site()
+    target_moderator = make_moderator(target, email="owner@example.com")
+    result = runner.invoke(args=["import", "afterword", str(out), "--site", target.id])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    [restored] = db.session.scalars(
+        select(Comment)
+        .join(Thread)
+        .where(Thread.site_id == target.id, Comment.body == "Thanks from the bakery.")
+    )
+    assert restored.moderator_id == target_moderator.id  # shown as the site's, with its badge

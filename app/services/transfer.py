@@ -146,6 +146,7 @@ def _comment_in(source: str, keys: dict[Any, str], data: dict[str, Any]) -> Impo
         created_at=_time(data["created_at"]),
         edited_at=_time(data.get("edited_at")),
         likes=_likes(data.get("likes")),
+        by_site=author.get("moderator") is True,
     )
 
 

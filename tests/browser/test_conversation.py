@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Thread
+from app.models import OutboxMessage, Thread
 from tests.browser.live import Live
 
 pytestmark = pytest.mark.browser
@@ -181,3 +181,25 @@ def test_a_lazy_widget_fetches_its_thread_only_when_the_reader_nears_it(
     page.mouse.wheel(0, 3600)
     expect(page.locator("#afterword").get_by_text("Far down the page.")).to_be_visible()
     assert len(requests) == 1
+
+
+def test_a_guest_asks_for_mail_about_replies_and_is_asked_to_confirm_first(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/reply-mail", site_id)
+    page.goto(url)
+    widget = page.locator("#afterword")
+    box = widget.get_by_label("Notify me of replies to my comment.")
+    expect(box).not_to_be_checked()
+    widget.get_by_label("Email", exact=True).fill("rhea@example.com")
+    widget.get_by_label("Name", exact=True).fill("Rhea")
+    widget.get_by_label("Comment", exact=True).fill("Tell me when someone answers.")
+    box.check()
+    widget.get_by_role("button", name="Post Comment").click()
+    expect(widget.locator("li.c")).to_contain_text("Tell me when someone answers.")
+    with live.app.app_context():
+        mails = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to == "rhea@example.com")
+        ).all()
+    assert len(mails) == 1  # the confirmation, before anything else is sent to that address
+    assert "confirm" in (mails[0].body_text or "").lower()

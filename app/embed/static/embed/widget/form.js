@@ -121,7 +121,8 @@ function commentForm(parentLi) {
   const showError = (x) => (error.textContent = x.message);
   form.refresh = () => {
     const viewer = state.viewer;
-    notifyEmail.hidden = notifyEmail.lastChild.disabled = !(viewer && (form.elements.notify.checked || form.elements.notify_replies.checked));
+    notifyEmail.hidden = notifyEmail.lastChild.disabled =
+      !(viewer && !viewer.notify_email_known && (form.elements.notify.checked || form.elements.notify_replies.checked));
     guestFields.disabled = !!viewer;
     guestFields.hidden = !!viewer || known;
     account.hidden = !viewer;
