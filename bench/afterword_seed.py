@@ -83,6 +83,7 @@ def server_env(
         FLASK_APP="app",
         RATELIMIT_READ=UNREACHABLE_LIMIT,
         RATELIMIT_POST=UNREACHABLE_LIMIT,
+        RATELIMIT_LIKE=UNREACHABLE_LIMIT,
     )
     if redis_url:
         env["REDIS_URL"] = redis_url

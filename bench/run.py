@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from urllib.parse import urlencode, urlsplit
 import afterword_seed
 import cpu
 import isso_server
+import liking
 import loadgen
 from plan import ORIGIN, POST_PATH, Plan, count_path, make_plan, thread_path
 from servers import Response, Server, ServerError, free_port, request, running
@@ -61,6 +63,13 @@ COUNTS_RATIO_MIN = 1.5
 BIG_P99_MAX_MS = 50.0
 BIG_WIRE_MAX_BYTES = 30_000  # "30 KB", read as 30,000 bytes
 BIG = 10_000
+# Likes beside the liked thread's reads: a busy post's rate (likes are limited per reader).
+LIKES_PER_SECOND = 20.0
+# Reads while likes arrive, against the plain reads of the same run: each like changes a
+# count, so the thread's cached pages are rebuilt after it; readers must barely notice.
+LIKING_SHARE_MIN = 0.5
+# An open page's live check, against a full read of the same page: a 304 must cost less.
+POLL_RATIO_MIN = 1.0
 # Other processes using this share of the machine during a run make its numbers suspect.
 BUSY_WARN_PCT = 10.0
 COUNT_JS_MAX_URLS = 100
@@ -84,6 +93,8 @@ class Workload:
     unique_tag: bool = False  # append a fresh tag to script_args on every wrk run
     expect: int = 200
     check: Callable[[Any], str | None] | None = None  # answer's JSON -> a problem, or None
+    # Another load running beside wrk's (likes arriving); what it yields is its own record.
+    beside: Callable[[], AbstractContextManager[Any]] | None = None
 
 
 @dataclass
@@ -114,6 +125,7 @@ class Result:
     other_cpu_pct: float = 0.0  # of the machine, taken by processes outside the benchmark
     attempts: int = 1  # a run that other processes disturbed is measured again
     calibration_ms: float = 0.0  # cpu.calibrate() just before the run: the machine's speed
+    beside: dict[str, Any] | None = None  # what the load beside wrk's did (likes sent, ...)
 
 
 @dataclass
@@ -156,6 +168,17 @@ def _expect_list(expected: list[int]) -> Callable[[Any], str | None]:
     return check
 
 
+def _likes_on(api: str, thread_url: str) -> Callable[[], AbstractContextManager[Any]]:
+    """Likes for the comments of the thread at `thread_url`, found when the run starts."""
+
+    def start() -> AbstractContextManager[Any]:
+        answer = json.loads(_decoded(request("GET", thread_url, headers=HEADERS)))
+        ids = liking.comment_ids(answer)
+        return liking.likes_beside(api, ids, HEADERS, LIKES_PER_SECOND)
+
+    return start
+
+
 def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
     api = f"{base}/api/v1/sites/{site_id}"
     # The ceiling: what gunicorn, Flask and the per-request hooks cost with no work at all.
@@ -191,6 +214,18 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
                     f"{api}/thread?{first_page}",
                     script=BENCH_DIR / "revalidate.lua",
                     check=_expect_thread(size),
+                )
+            )
+            # Readers of a thread whose comments are being liked: every like changes a count
+            # the cached pages carry.
+            workloads.append(
+                Workload(
+                    f"thread-{size}-liking",
+                    f"thread read, {size:,} comments, first page, "
+                    f"while {LIKES_PER_SECOND:g} likes/s arrive",
+                    f"{api}/thread?{first_page}",
+                    check=_expect_thread(size),
+                    beside=_likes_on(api, f"{api}/thread?{first_page}"),
                 )
             )
             # Guests share one cached answer; a reader who is signed in (here: whose sign-in
@@ -363,11 +398,13 @@ def measure(
             _wait_for_idle()
         calibration = cpu.calibrate()
         before = cpu.snapshot([server.pgid or 0], helpers, database)
-        this = _wrk(workload, seconds, CONNECTIONS, WRK_THREADS, f"{run_tag}a{attempt}")
+        with workload.beside() if workload.beside else nullcontext() as beside:
+            this = _wrk(workload, seconds, CONNECTIONS, WRK_THREADS, f"{run_tag}a{attempt}")
         other = cpu.other_share(before, cpu.snapshot([server.pgid or 0], helpers, database))
         result.drain_seconds = server.wait_quiet(quiet_url, HEADERS)
         if wrk is None or other < result.other_cpu_pct:
             wrk, result.other_cpu_pct, result.attempts = this, other, attempt
+            result.beside = beside.summary() if beside is not None else None
             result.calibration_ms = calibration
         if other < BUSY_WARN_PCT:
             break
@@ -381,6 +418,8 @@ def measure(
     result.bytes_per_response = wrk.bytes_per_response
     result.non_2xx, result.socket_errors = wrk.non_2xx, wrk.socket_errors
     errors = f", {wrk.errors} errors" if wrk.errors else ""
+    if result.beside:
+        errors += ", beside: " + ", ".join(f"{k} {v}" for k, v in result.beside.items())
     if result.other_cpu_pct >= BUSY_WARN_PCT:
         errors += f", other processes took {result.other_cpu_pct:.0f}% of the CPU"
     print(
@@ -604,12 +643,24 @@ def targets(
         ratio = ours.rps / theirs.rps
         return Target(name, db, f"{ratio:.1f}x", limit, verdict(ratio >= minimum))
 
+    def share_target(
+        name: str, db: str, ours: Result | None, reference: Result | None, minimum: float
+    ) -> Target:
+        """Afterword against itself in the same run: `ours` req/s over `reference`'s."""
+        limit = f">= {minimum:g}x"
+        if ours is None or reference is None or not reference.rps:
+            return Target(name, db, "missing result", limit, "SKIP")
+        ratio = ours.rps / reference.rps
+        return Target(name, db, f"{ratio:.2f}x", limit, verdict(ratio >= minimum))
+
     isso_thread = _find(results, "isso", "sqlite", "thread-100")
     isso_counts = _find(results, "isso", "sqlite", "counts-50")
     for db in dbs:
         thread = _find(results, "afterword", db, "thread-100")
         counts = _find(results, "afterword", db, "counts-50")
         big = _find(results, "afterword", db, f"thread-{BIG}")
+        poll = _find(results, "afterword", db, "poll-100")
+        liking = _find(results, "afterword", db, "thread-100-liking")
         out.append(
             ratio_target("thread 100 req/s vs Isso", db, thread, isso_thread, THREAD_RATIO_MIN)
         )
@@ -647,6 +698,8 @@ def targets(
                 ),
             )
         )
+        out.append(share_target("live check vs thread read", db, poll, thread, POLL_RATIO_MIN))
+        out.append(share_target("reads while liked vs reads", db, liking, thread, LIKING_SHARE_MIN))
     return out
 
 

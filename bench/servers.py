@@ -60,7 +60,7 @@ def request(
     """
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     started = time.perf_counter()
     try:
         conn.request(method, path, body=body, headers=dict(headers or {}))
