@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
+from app.models import Identity
 from config import TestingConfig
 from tests.browser.helpers import expect_signed_in, wait_closed
 from tests.browser.live import Live, listening, serve, url_of
@@ -28,6 +30,7 @@ def fedi(live: Live) -> Iterator[tuple[Live, FakeMastodon]]:
         PUBLIC_URL=url,
         MASTODON_LOGIN=True,
         MASTODON_ALLOW_LOOPBACK=True,
+        DEV_LOGIN=True,
     )
     server = serve(service, app)
     with FakeMastodon() as mastodon:
@@ -66,3 +69,42 @@ def test_a_reader_names_their_server_and_signs_in(
     expect_signed_in(widget, "Mastodon", "Ada Lovelace")
     page.reload()  # the server is remembered for next time
     expect_signed_in(widget, "Mastodon", "Ada Lovelace")
+
+
+def test_a_signed_in_reader_links_mastodon_by_naming_their_server(
+    fedi: tuple[Live, FakeMastodon], site_id: str, page: Page
+) -> None:
+    live, mastodon = fedi
+    # A Mastodon account nobody used yet: one someone already uses is never merged.
+    mastodon.state.accounts["120777"] = {"username": "dee", "display_name": "Dee Link"}
+    before, mastodon.state.signed_in = mastodon.state.signed_in, "120777"
+    page.goto(live.host_page("/fediverse-link", site_id))
+    widget = page.locator("#afterword")
+    with page.expect_popup() as opened:
+        widget.get_by_role("button", name="Log in with Dev").click()
+    opened.value.get_by_label("Name", exact=True).fill("Dee")
+    opened.value.get_by_role("button", name="Sign in").click()
+    wait_closed(opened.value)
+    expect_signed_in(widget, "Dev", "Dee")
+
+    server = widget.get_by_label("Your Mastodon server")
+    expect(server).to_be_hidden()  # until the reader asks to link
+    widget.get_by_role("button", name="Link Mastodon").click()
+    expect(server).to_be_focused()
+    server.fill(mastodon.base_url)
+    with page.expect_popup() as linking:
+        server.press("Enter")
+    linking.value.get_by_role("button", name="Authorize").click()
+    wait_closed(linking.value)
+    mastodon.state.signed_in = before
+    expect_signed_in(widget, "Mastodon", "Dee Link")
+    expect(server).to_be_hidden()
+    expect(widget.get_by_role("button", name="Link Dev")).to_be_visible()
+    with live.app.app_context():
+        owners = db.session.scalars(
+            select(Identity.user_id).where(
+                (Identity.provider_user_id == "dee")
+                | Identity.provider_user_id.startswith("120777@")
+            )
+        ).all()
+    assert len(owners) == 2 and len(set(owners)) == 1  # one reader, two accounts

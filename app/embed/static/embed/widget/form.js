@@ -137,9 +137,13 @@ function commentForm(parentLi) {
         h("button", { type: "button", onclick: () => confirm(T.confirmDeleteAccount) &&
           send("DELETE", "/me", { confirm: true }).then(() => signOut(form, "[name=email]"), showError) }, T.deleteMyAccount)),
       // Another provider's account joins this one: the sign-in carries the reader's token.
+      // Mastodon asks for the server here too, in the box the guest form had.
       h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider)
-        .map((p) => h("button", { type: "button", onclick: (e) => signIn(p, form, (lastSignInButton = e.currentTarget)) },
-          format(T.linkProvider, p.label))))] : []));
+        .map((p) => h("button", { type: "button", onclick: (e) => (lastSignInButton = e.currentTarget, p == mastodon
+          ? (serverBox.hidden = false, serverInput.focus()) : signIn(p, form, lastSignInButton)) },
+          format(T.linkProvider, p.label)))), mastodon && serverBox] : []));
+    // Signed in, the box waits closed under the account; as a guest it is back among the buttons.
+    if (mastodon) viewer ? (serverBox.hidden = true) : providers.after(serverBox);
   };
   // While a sign-in runs, the provider buttons give way to "Connecting…" and Cancel.
   form.signInStarted = (label) => {
