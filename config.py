@@ -282,6 +282,11 @@ class Config:
     # Guests' likes of one comment from one address: a household or an office shares one, a
     # script inflating a count does too. Beyond it a guest's like is refused (`like_limit`).
     LIKE_GUESTS_PER_ADDRESS = int(os.environ.get("LIKE_GUESTS_PER_ADDRESS", "3"))
+    # Reports, per address (and per signed-in reader): a few a day is what readers send.
+    RATELIMIT_REPORT = os.environ.get("RATELIMIT_REPORT", "10 per hour")
+    # Guests' reports of one comment from one address. Reports can take a comment down (the
+    # site's threshold), so a script making up browser ids counts once per address.
+    REPORT_GUESTS_PER_ADDRESS = int(os.environ.get("REPORT_GUESTS_PER_ADDRESS", "1"))
     # Links mailed to guests for their data: per address and per email, so nobody floods a
     # mailbox with them.
     RATELIMIT_PRIVACY = os.environ.get("RATELIMIT_PRIVACY", "3 per hour")
@@ -386,6 +391,7 @@ class TestingConfig(Config):
     RATELIMIT_READ = "10000 per minute"
     RATELIMIT_LOGIN = "10000 per minute"
     RATELIMIT_LIKE = "10000 per minute"
+    RATELIMIT_REPORT = "10000 per minute"
     COMMENT_MIN_FILL_MS = 0  # browser tests type faster than people; tests/test_spam.py sets it
     # With REDIS_URL set (as in CI), tests use Redis too; each test app gets its own key
     # prefixes (tests/conftest.py) so that tests never see each other's entries.

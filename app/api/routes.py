@@ -31,7 +31,17 @@ from app.auth.providers import enabled_provider
 from app.domain.errors import InvalidJson, UnsupportedMediaType, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
-from app.services import authors, cache, comments, likes, logins, mastodon, spam, threads
+from app.services import (
+    authors,
+    cache,
+    comments,
+    likes,
+    logins,
+    mastodon,
+    reports,
+    spam,
+    threads,
+)
 from app.services.hashing import keyed_hash
 from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
@@ -215,6 +225,35 @@ def like_comment(comment_id: int) -> dict[str, Any]:
 def unlike_comment(comment_id: int) -> dict[str, Any]:
     state = likes.unlike(g.site, current_viewer(), comment_id, browser=_json_body().get("browser"))
     return likes_out(state)
+
+
+# Per address, and per signed-in reader.
+reports_limit = limiter.shared_limit(_limit("RATELIMIT_REPORT"), scope="api-report")
+reports_reader_limit = limiter.shared_limit(
+    _limit("RATELIMIT_REPORT"),
+    scope="api-report-reader",
+    key_func=lambda: _signed_in_key() or "",
+    exempt_when=lambda: _signed_in_key() is None,
+)
+
+
+@bp.post("/sites/<site_id>/comments/<int:comment_id>/report")
+@reports_limit
+@reports_reader_limit
+def report_comment(comment_id: int) -> tuple[dict[str, Any], int]:
+    data = _json_body()
+    reports.report(
+        g.site,
+        current_viewer(),
+        comment_id,
+        reason=data.get("reason"),
+        note=data.get("note"),
+        browser=data.get("browser"),
+        remote_addr=request.remote_addr,
+    )
+    # The same answer whether or not this reader had reported it already, or it was taken
+    # down: what other readers did is not theirs to learn.
+    return {"reported": True}, 201
 
 
 @bp.post("/sites/<site_id>/logins")

@@ -7,6 +7,7 @@ from app.models.mastodon import MastodonApp
 from app.models.moderation import AuditEntry, Ban, OutboxMessage, UsedActionToken
 from app.models.moderator import Moderator, ModeratorIdentity, moderator_sites
 from app.models.reply_subscription import NotificationAddress, ReplySubscription
+from app.models.report import CommentReport
 from app.models.site import ModerationMode, RefusedOrigin, Site
 from app.models.subscription import Subscription
 from app.models.thread import Thread
@@ -17,6 +18,7 @@ __all__ = [
     "Ban",
     "Comment",
     "CommentLike",
+    "CommentReport",
     "CommentStatus",
     "DataDeletion",
     "Identity",

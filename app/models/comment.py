@@ -84,6 +84,8 @@ class Comment(Model):
     subscribers_notified: Mapped[bool] = mapped_column(default=False, server_default=false())
     # How many CommentLike rows it has, moved in SQL with each like (services.likes).
     like_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # How many CommentReport rows it has (services.reports); the queue's `Reported` filter.
+    report_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
     user: Mapped[User | None] = relationship(lazy="raise_on_sql")

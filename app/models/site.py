@@ -38,6 +38,8 @@ class Site(Model):
     )
     # Threads stop taking comments this many days after their first one; None: never.
     close_after_days: Mapped[int | None] = mapped_column()
+    # A published comment this many readers reported waits for a moderator again; None: never.
+    report_threshold: Mapped[int | None] = mapped_column(default=3)
     # Sign-in providers offered on this site; None offers every configured one.
     providers: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import (
     Comment,
     CommentLike,
+    CommentReport,
     NotificationAddress,
     OutboxMessage,
     ReplySubscription,
@@ -53,6 +54,15 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
         .where(
             CommentLike.address_hash.is_not(None),
             CommentLike.created_at < utcnow() - timedelta(days=address_days),
+        )
+        .values(address_hash=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    cleared += db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
+        update(CommentReport)
+        .where(
+            CommentReport.address_hash.is_not(None),
+            CommentReport.created_at < utcnow() - timedelta(days=address_days),
         )
         .values(address_hash=None)
         .execution_options(synchronize_session=False)

@@ -23,7 +23,7 @@ from app.models import (
     Thread,
     User,
 )
-from app.services import cache, likes, moderation
+from app.services import cache, likes, moderation, reports
 from app.services.hashing import email_hash
 from app.services.privacy.records import email_forms, guest_condition
 from app.services.threads import adjust_approved_count
@@ -84,6 +84,7 @@ def forget_user(user_id: int) -> int:
     inside the caller's write transaction; returns how many comments."""
     removed = erase_comments(Comment.user_id == user_id, user_id=None, provider=None)
     likes.forget_likes_of_user(user_id)
+    reports.forget_reports_of_user(user_id)
     _forget_account_addresses(user_id)
     # Identities, sign-in flows and bans go with the user (ON DELETE CASCADE).
     db.session.execute(delete(User).where(User.id == user_id))
@@ -187,6 +188,7 @@ def erase_author(moderator: Moderator, comment_id: int) -> int:
             select(func.count()).select_from(Comment).where(Comment.user_id == user_id)
         ):
             likes.forget_likes_of_user(user_id)
+            reports.forget_reports_of_user(user_id)
             db.session.execute(delete(User).where(User.id == user_id))
     elif email:
         per_site = forget_guest(email, allowed)

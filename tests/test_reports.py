@@ -1,0 +1,236 @@
+"""Readers report comments: a reason each, once per reader, bounded, and at the site's
+threshold a published comment waits for a moderator again."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.states import CommentStatus
+from app.extensions import db
+from app.models import AuditEntry, Comment, CommentReport, Site, User
+from app.services import identities, moderation, reports
+from app.services.identities import Profile
+from app.services.tokens import reader_token
+from tests.factories import HOST_ORIGIN, make_comment, make_moderator, make_site
+
+HOME = "203.0.113.7"
+
+
+def browser(n: int) -> str:
+    return f"browser-{n:014d}"
+
+
+def reader(name: str = "Ada") -> User:
+    return identities.sign_in(Profile(provider="dev", provider_user_id=name.lower(), name=name))
+
+
+def bearer(user: User, site: Site) -> dict[str, str]:
+    return {"Authorization": f"Bearer {reader_token(user.id, site.id, 'dev')}"}
+
+
+def send_report(
+    client,
+    site,
+    comment_id: int,
+    *,
+    reason: object = "spam",
+    note: object = None,
+    browser_id: str | None = "b" * 22,
+    addr: str = HOME,
+    headers: dict[str, str] | None = None,
+    origin: str = HOST_ORIGIN,
+):
+    body: dict[str, object] = {"reason": reason}
+    if note is not None:
+        body["note"] = note
+    if browser_id is not None:
+        body["browser"] = browser_id
+    return client.post(
+        f"/api/v1/sites/{site.id}/comments/{comment_id}/report",
+        json=body,
+        headers={"Origin": origin, **(headers or {})},
+        environ_base={"REMOTE_ADDR": addr},
+    )
+
+
+def stored(comment_id: int) -> Comment:
+    db.session.expire_all()
+    return db.session.get_one(Comment, comment_id)
+
+
+def test_a_report_is_stored_with_its_reason_and_note_and_counted(client, site):
+    comment = make_comment(site)
+    resp = send_report(client, site, comment.id, reason="abuse", note="  Calls   names. ")
+    assert resp.status_code == 201 and resp.json == {"reported": True}
+    row = db.session.scalars(select(CommentReport)).one()
+    assert (row.reason, row.note) == ("abuse", "Calls names.")
+    assert row.reporter != "b" * 22  # a keyed hash, never the browser's own id
+    assert stored(comment.id).report_count == 1
+
+
+def test_one_report_per_reader_and_the_same_answer_again(client, site):
+    comment = make_comment(site)
+    assert send_report(client, site, comment.id).status_code == 201
+    again = send_report(client, site, comment.id, reason="other")
+    assert again.status_code == 201 and again.json == {"reported": True}
+    assert stored(comment.id).report_count == 1
+    assert db.session.scalar(select(CommentReport.reason)) == "spam"  # the first one stands
+
+
+def test_a_signed_in_reader_reports_once_from_any_browser(client, site):
+    ada = reader()
+    comment = make_comment(site)
+    send_report(client, site, comment.id, browser_id=None, headers=bearer(ada, site))
+    send_report(
+        client, site, comment.id, browser_id=browser(3), addr="198.51.100.4",
+        headers=bearer(ada, site),
+    )  # fmt: skip
+    assert stored(comment.id).report_count == 1
+
+
+def test_made_up_browser_ids_from_one_address_count_once(client, site):
+    """The attack: a script inventing browser ids to take a comment down on its own."""
+    site.report_threshold = 2
+    db.session.commit()
+    comment = make_comment(site)
+    assert send_report(client, site, comment.id, browser_id=browser(1)).status_code == 201
+    refused = send_report(client, site, comment.id, browser_id=browser(2))
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "report_limit"
+    assert stored(comment.id).report_count == 1
+    assert stored(comment.id).status is CommentStatus.APPROVED
+
+
+def test_at_the_threshold_a_published_comment_waits_for_a_moderator(client, site):
+    site.report_threshold = 2
+    db.session.commit()
+    comment = make_comment(site)
+    send_report(client, site, comment.id, addr="198.51.100.1")
+    assert stored(comment.id).status is CommentStatus.APPROVED
+    send_report(client, site, comment.id, addr="198.51.100.2", browser_id=browser(2))
+    assert stored(comment.id).status is CommentStatus.PENDING
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.comment_id == comment.id)).all()
+    assert [e.action for e in entry][-1] == "reported"
+    assert entry[-1].moderator_id is None and entry[-1].after == "pending"
+    # Readers no longer see it, so nobody can report it further.
+    gone = send_report(client, site, comment.id, addr="198.51.100.3", browser_id=browser(3))
+    assert gone.status_code == 404
+
+
+def test_a_moderators_approval_after_a_take_down_stands(client, site):
+    site.report_threshold = 1
+    db.session.commit()
+    comment = make_comment(site)
+    send_report(client, site, comment.id, addr="198.51.100.1")
+    assert stored(comment.id).status is CommentStatus.PENDING
+    moderation.act(make_moderator(site), [comment.id], "approve")
+    send_report(client, site, comment.id, addr="198.51.100.2", browser_id=browser(2))
+    assert stored(comment.id).status is CommentStatus.APPROVED
+    assert stored(comment.id).report_count == 2  # still counted, for the moderators
+
+
+def test_no_threshold_never_takes_a_comment_down(client, site):
+    site.report_threshold = None
+    db.session.commit()
+    comment = make_comment(site)
+    for n in range(4):
+        send_report(client, site, comment.id, addr=f"198.51.100.{n}", browser_id=browser(n))
+    assert stored(comment.id).status is CommentStatus.APPROVED
+    assert stored(comment.id).report_count == 4
+
+
+def test_a_reader_cannot_report_their_own_comment(client, site):
+    ada = reader()
+    mine = make_comment(site, user=ada)
+    resp = send_report(client, site, mine.id, browser_id=None, headers=bearer(ada, site))
+    assert resp.status_code == 403 and resp.json["error"]["code"] == "own_comment"
+
+
+@pytest.mark.parametrize("status", [CommentStatus.PENDING, CommentStatus.SPAM])
+def test_what_readers_cannot_see_cannot_be_reported(client, site, status):
+    hidden = make_comment(site, status=status)
+    resp = send_report(client, site, hidden.id)
+    assert resp.status_code == 404 and resp.json["error"]["code"] == "comment_not_found"
+
+
+def test_another_sites_comment_is_not_found_here(client, site):
+    elsewhere = make_comment(make_site())
+    assert send_report(client, site, elsewhere.id).status_code == 404
+    assert stored(elsewhere.id).report_count == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reason": "boring", "browser": "b" * 22}, "reason"),
+        ({"reason": ["spam"], "browser": "b" * 22}, "reason"),
+        ({"browser": "b" * 22}, "reason"),
+        ({"reason": "other", "note": "x" * 501, "browser": "b" * 22}, "note"),
+        ({"reason": "other", "note": 5, "browser": "b" * 22}, "note"),
+        ({"reason": "other", "note": "a\u0000b", "browser": "b" * 22}, "note"),
+        ({"reason": "spam", "browser": "short"}, "browser"),
+        ({"reason": "spam"}, "browser"),
+    ],
+)
+def test_bad_reports_are_refused_with_the_field_and_nothing_is_stored(client, site, body, field):
+    comment = make_comment(site)
+    resp = client.post(
+        f"/api/v1/sites/{site.id}/comments/{comment.id}/report",
+        json=body,
+        headers={"Origin": HOST_ORIGIN},
+    )
+    assert resp.status_code == 400
+    assert resp.json["error"]["field"] == field and resp.json["error"]["message"]
+    assert db.session.scalar(select(func.count()).select_from(CommentReport)) == 0
+
+
+def test_a_page_elsewhere_cannot_report(client, site):
+    comment = make_comment(site)
+    resp = send_report(client, site, comment.id, origin="https://evil.example")
+    assert resp.status_code == 403
+    assert stored(comment.id).report_count == 0
+
+
+def test_reports_are_rate_limited(app, client, site):
+    app.config["RATELIMIT_REPORT"] = "2 per hour"
+    limited = [make_comment(site) for _ in range(3)]
+    codes = [
+        send_report(client, site, c.id, browser_id=browser(n)).status_code
+        for n, c in enumerate(limited)
+    ]
+    assert codes[-1] == 429
+
+
+def test_the_queue_learns_each_comments_reasons_in_one_query(client, site):
+    a, b = make_comment(site), make_comment(site)
+    send_report(client, site, a.id, reason="spam", addr="198.51.100.1")
+    send_report(client, site, a.id, reason="spam", addr="198.51.100.2", browser_id=browser(2))
+    send_report(client, site, a.id, reason="abuse", addr="198.51.100.3", browser_id=browser(3))
+    assert reports.reasons_of([a.id, b.id]) == {a.id: {"spam": 2, "abuse": 1}}
+
+
+def test_a_deleted_account_takes_its_reports_and_notes_with_it(client, site):
+    from app.services import privacy
+
+    ada = reader()
+    comment = make_comment(site)
+    send_report(
+        client, site, comment.id, reason="other", note="Ada's words.", browser_id=None,
+        headers=bearer(ada, site),
+    )  # fmt: skip
+    privacy.erase_user(ada.id)
+    assert db.session.scalar(select(func.count()).select_from(CommentReport)) == 0
+    assert stored(comment.id).report_count == 1
+
+
+def test_flask_prune_drops_a_reports_address_after_its_retention(client, site, clock):
+    from datetime import timedelta
+
+    from app.services import retention
+
+    comment = make_comment(site)
+    send_report(client, site, comment.id)
+    clock.advance(timedelta(days=31).total_seconds())
+    assert retention.prune(address_days=30).address_hashes >= 1
+    assert db.session.scalar(select(CommentReport.address_hash)) is None
