@@ -20,9 +20,13 @@ def test_embed_script_fits_the_budget_gzipped(client: FlaskClient) -> None:
     assert size <= BUDGET, f"embed.js is {size} bytes gzipped; the budget is {BUDGET}"
 
 
-@pytest.mark.parametrize("name", ["embed.js", "count.js"])
+PATHS = {"embed.js": "/embed.js", "count.js": "/count.js", "tools.js": "/embed/tools.js"}
+
+
+@pytest.mark.parametrize("name", sorted(PATHS))
 def test_script_is_served_cacheable_and_revalidates(client: FlaskClient, name: str) -> None:
-    first = client.get(f"/{name}")
+    path = PATHS[name]
+    first = client.get(path)
     assert first.status_code == 200
     assert first.content_type == "text/javascript; charset=utf-8"
     source = SOURCES[name]()
@@ -33,10 +37,19 @@ def test_script_is_served_cacheable_and_revalidates(client: FlaskClient, name: s
     etag = first.headers["ETag"]
     assert etag.startswith('"'), "the ETag must be strong"
 
-    again = client.get(f"/{name}", headers={"If-None-Match": etag})
+    again = client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.data == b""
     assert again.headers["ETag"] == etag
 
-    changed = client.get(f"/{name}", headers={"If-None-Match": '"something-else"'})
+    changed = client.get(path, headers={"If-None-Match": '"something-else"'})
     assert changed.status_code == 200 and changed.data == first.data
+
+
+def test_embed_js_asks_for_the_tools_of_its_own_release(client: FlaskClient) -> None:
+    """A cached embed.js never runs tools.js of another release: the version is in the URL."""
+    from app.embed.bundle import tools_version
+
+    served = client.get("/embed.js").get_data(as_text=True)
+    assert f'"{tools_version()}"' in served
+    assert "/embed/tools.js?v=" in served

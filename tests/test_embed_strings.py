@@ -17,6 +17,8 @@ from app.embed.bundle import (
     RTL,
     STATIC_DIR,
     STRINGS_DIR,
+    TOOLS_PARTS,
+    TOOLS_STRINGS,
     strings,
 )
 from app.embed.routes import CACHE_CONTROL
@@ -101,16 +103,40 @@ def test_provider_names_are_left_as_they_are() -> None:
                 assert not re.search(r"Twitter|Facebook|WordPress|GitHub|Google", text), lang
 
 
+def _source(folder: str, parts: tuple[str, ...]) -> str:
+    return "".join((STATIC_DIR / folder / p).read_text(encoding="utf-8") for p in parts)
+
+
 def test_the_scripts_use_only_keys_that_exist_and_every_key_is_used() -> None:
-    widget = "".join((STATIC_DIR / "widget" / p).read_text(encoding="utf-8") for p in EMBED_PARTS)
-    used = set(re.findall(r"\bT\.(\w+)", widget))
-    assert used == set(ENGLISH)
+    used = set(re.findall(r"\bT\.(\w+)", _source("widget", EMBED_PARTS)))
+    tools = _source("tools", TOOLS_PARTS)
+    # The tools name some keys in a table: those are the quoted ones of their own wording.
+    used_by_tools = set(re.findall(r"\bT\.(\w+)", tools)) | {
+        k for k in re.findall(r'"(\w+)"', tools) if k in ENGLISH
+    }
+    assert used | used_by_tools == set(ENGLISH)
+    assert set(TOOLS_STRINGS) <= used_by_tools and not set(TOOLS_STRINGS) & used
     assert set(COUNT_STRINGS) <= set(ENGLISH)
+
+
+def test_the_tools_wording_comes_with_the_tools_not_with_embed_js(client: FlaskClient) -> None:
+    served = client.get("/embed.js").get_data(as_text=True)
+    tools = client.get("/embed/tools.js").get_data(as_text=True)
+    for key in TOOLS_STRINGS:
+        text = json.dumps(ENGLISH[key], ensure_ascii=False)
+        assert text in tools and text not in served, key
+    for lang in OTHERS:  # every other language has it in the file it downloads anyway
+        assert set(TOOLS_STRINGS) <= set(strings()[lang])
 
 
 def test_embed_js_carries_english_only(client: FlaskClient) -> None:
     served = client.get("/embed.js").get_data(as_text=True)
-    english = {t for v in ENGLISH.values() for t in (v.values() if isinstance(v, dict) else [v])}
+    english = {
+        t
+        for k, v in ENGLISH.items()
+        if k not in TOOLS_STRINGS
+        for t in (v.values() if isinstance(v, dict) else [v])
+    }
     for text in english:
         assert json.dumps(text, ensure_ascii=False)[1:-1] in served
     for lang in OTHERS:

@@ -11,6 +11,7 @@ readers nothing. count.js carries the "N Comments" wording of every language.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -34,6 +35,20 @@ ALIASES = {"no": "nb", "nn": "nb", "iw": "he", "in": "id"}
 # Each part may use what the parts before it define at the top; functions may call ahead.
 EMBED_PARTS = ("page.js", "dom.js", "api.js", "thread.js", "form.js", "signin.js", "main.js")
 COUNT_STRINGS = ("commentCount",)
+# What only a reader who asks for it needs (reporting a comment) comes in a module of its own,
+# tools.js, imported on first use: it costs the budget before comments show nothing. Its
+# English wording travels with it; other languages' comes in their strings file as usual.
+TOOLS_PARTS = ("report.js",)
+TOOLS_STRINGS = (
+    "reportWhy",
+    "reasonSpam",
+    "reasonAbuse",
+    "reasonOffTopic",
+    "reasonOther",
+    "reportNote",
+    "sendReport",
+    "reportThanks",
+)
 
 # The source's descriptive class names and the short ones readers download. Pages style the
 # widget only from outside its shadow root, so the served names are free to be short; they
@@ -102,13 +117,30 @@ def _iife(body: str) -> str:
     return f'(() => {{\n"use strict";\n{body}}})();\n'
 
 
+def tools_source() -> str:
+    """tools.js before minification: a module whose default export the widget calls with
+    what the tools use of it (app/embed/static/embed/tools)."""
+    english = wording(LANGUAGES[0])
+    parts = "".join(
+        (STATIC_DIR / "tools" / name).read_text(encoding="utf-8") for name in TOOLS_PARTS
+    )
+    return _constants(STRINGS={k: english[k] for k in TOOLS_STRINGS}) + parts
+
+
+def tools_version() -> str:
+    """Part of tools.js's URL in embed.js, so a widget never runs another release's tools."""
+    return hashlib.sha256(tools_source().encode()).hexdigest()[:12]
+
+
 def embed_source() -> str:
     """embed.js before minification: the parts in one function, the data they use first."""
     parts = "".join(
         (STATIC_DIR / "widget" / name).read_text(encoding="utf-8") for name in EMBED_PARTS
     )
+    english = wording(LANGUAGES[0])
     data = _constants(
-        STRINGS=wording(LANGUAGES[0]),
+        STRINGS={k: v for k, v in english.items() if k not in TOOLS_STRINGS},
+        TOOLS_VERSION=tools_version(),
         LANGUAGES=LANGUAGES,
         ALIASES=ALIASES,
         RTL=RTL,
@@ -126,4 +158,4 @@ def count_source() -> str:
     return _iife(_constants(STRINGS=words, ALIASES=ALIASES) + body)
 
 
-SOURCES = {"embed.js": embed_source, "count.js": count_source}
+SOURCES = {"embed.js": embed_source, "count.js": count_source, "tools.js": tools_source}

@@ -56,6 +56,13 @@ def count_script() -> ResponseReturnValue:
     return _serve("count.js")
 
 
+@bp.get("/embed/tools.js")
+def tools_script() -> ResponseReturnValue:
+    """What the widget imports when a reader first asks for it (app/embed/bundle.py). Its URL
+    carries the release's version, so it may be kept as long as browsers like."""
+    return _serve("tools.js")
+
+
 @bp.get("/embed/strings/<lang>.json")
 def embed_strings(lang: str) -> ResponseReturnValue:
     """The widget's wording in one language (app/embed/bundle.py), fetched alongside the thread."""

@@ -203,3 +203,28 @@ def test_a_guest_asks_for_mail_about_replies_and_is_asked_to_confirm_first(
         ).all()
     assert len(mails) == 1  # the confirmation, before anything else is sent to that address
     assert "confirm" in (mails[0].body_text or "").lower()
+
+
+def test_a_report_that_fails_keeps_the_readers_choice_and_note(
+    live: Live, site_id: str, page: Page
+) -> None:
+    from app.domain.states import CommentStatus
+    from app.models import Comment
+
+    url = live.host_page("/report-fails", site_id)
+    target = live.comment(site_id, url, "Win a prize, click here.", name="Bot")
+    page.goto(url)
+    item = page.locator(f"#afterword li#comment-{target}")
+    item.get_by_role("button", name="Report", exact=True).click()
+    item.get_by_role("radio", name="Spam").check()
+    item.get_by_label("Note (optional)").fill("Same as yesterday.")
+    with live.app.app_context():  # a moderator takes it down meanwhile
+        db.session.execute(
+            update(Comment).where(Comment.id == target).values(status=CommentStatus.SPAM)
+        )
+        db.session.commit()
+    item.get_by_role("button", name="Send report").click()
+    expect(item.get_by_role("alert")).to_have_text("There is no such comment.")
+    expect(item.get_by_role("radio", name="Spam")).to_be_checked()
+    expect(item.get_by_label("Note (optional)")).to_have_value("Same as yesterday.")
+    expect(item.get_by_role("button", name="Send report")).to_be_enabled()

@@ -117,3 +117,53 @@ def test_a_moderator_signs_in_and_approves_by_keyboard(live: Live, desk: Desk, p
     keyboard.press("Enter")
     expect(row(page, comment_id)).to_contain_text("Approved.")
     assert status_of(live, comment_id) == "approved"
+
+
+def test_a_reader_reports_a_comment_by_keyboard(live: Live, site_id: str, page: Page) -> None:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import CommentReport
+    from tests.browser.axe import expect_accessible
+
+    url = live.host_page("/keyboard-report", site_id)
+    target = live.comment(site_id, url, "Buy cheap watches here.", name="Vendor")
+    scripts: list[str] = []
+    page.on("request", lambda r: r.resource_type == "script" and scripts.append(r.url))
+    page.goto(url)
+    widget = page.locator("#afterword")
+    keyboard = page.keyboard
+    item = widget.locator(f"li#comment-{target}")
+    report = item.get_by_role("button", name="Report", exact=True)
+    expect(report).to_be_visible()
+    assert not any("/embed/tools.js" in s for s in scripts)  # nothing more before it is asked for
+
+    tab_to(page, report)
+    keyboard.press("Enter")
+    spam = item.get_by_role("radio", name="Spam")
+    expect(spam).to_be_focused()
+    expect(report).to_have_attribute("aria-expanded", "true")
+    expect_accessible(page, "#afterword")
+    keyboard.press("Escape")  # changed their mind: back where they were
+    expect(item.get_by_role("radio", name="Spam")).to_have_count(0)
+    expect(report).to_be_focused()
+
+    keyboard.press("Enter")
+    expect(spam).to_be_focused()
+    keyboard.press("Space")
+    keyboard.press("ArrowDown")  # the radio group moves the choice with the arrows
+    expect(item.get_by_role("radio", name="Abuse")).to_be_checked()
+    tab_to(page, item.get_by_label("Note (optional)"))
+    keyboard.type("Advertising, again.")
+    tab_to(page, item.get_by_role("button", name="Send report"))
+    keyboard.press("Enter")
+    thanks = item.get_by_text("Thanks, a moderator will look at it.")
+    expect(thanks).to_be_focused()
+    expect(report).to_be_disabled()
+    assert sum("/embed/tools.js" in s for s in scripts) == 1
+
+    with live.app.app_context():
+        stored = db.session.scalars(
+            select(CommentReport).where(CommentReport.comment_id == target)
+        ).one()
+        assert (stored.reason, stored.note) == ("abuse", "Advertising, again.")

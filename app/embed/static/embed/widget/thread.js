@@ -26,9 +26,17 @@ const article = (c, li) => {
         h("button", { type: "button", "aria-pressed": String(state.token ? !!c.liked : state.likes.includes(c.id)), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
         h("span", { class: CLASS.likes }, number.format(c.likes || 0))],
       !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
+      !own && c.status === "approved" && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => report(li, c, e.currentTarget) }, T.report),
       editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
       own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
 };
+
+// Reporting is imported on first use (app/embed/bundle.py): the first click waits for it.
+async function report(li, c, b) {
+  try {
+    (await (state.tools ||= import(`${base}/embed/tools.js?v=${TOOLS_VERSION}`).then((m) => m.default({ h, T, send, state, announce, CLASS })))).report(li, c, b);
+  } catch { state.tools = null; announce(T.serviceUnreachable); }
+}
 
 const commentItem = (c, depth) => {
   const li = h("li", { id: `comment-${c.id}`, class: CLASS.comment, tabIndex: -1, "data-d": depth });
@@ -133,7 +141,7 @@ async function reloadThread() {
   const id = state.openReply?.li.comment.id;
   await loadThread();
   const li = id && findComment(id);
-  if (li) toggleReply(li, li.querySelector(`.${CLASS.actions} button`));
+  if (li) toggleReply(li, li.querySelector(`.${CLASS.actions} [aria-expanded]`));
 }
 
 const threadQuery = (page) => {
