@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import AuditEntry, Comment, CommentReport, Site, User
-from app.services import identities, moderation, reports
+from app.services import identities, moderation
 from app.services.identities import Profile
+from app.services.moderation.queue import report_reasons
 from app.services.tokens import reader_token
 from tests.factories import HOST_ORIGIN, make_comment, make_moderator, make_site
 
@@ -207,7 +208,7 @@ def test_the_queue_learns_each_comments_reasons_in_one_query(client, site):
     send_report(client, site, a.id, reason="spam", addr="198.51.100.1")
     send_report(client, site, a.id, reason="spam", addr="198.51.100.2", browser_id=browser(2))
     send_report(client, site, a.id, reason="abuse", addr="198.51.100.3", browser_id=browser(3))
-    assert reports.reasons_of([a.id, b.id]) == {a.id: {"spam": 2, "abuse": 1}}
+    assert report_reasons([a.id, b.id]) == {a.id: {"spam": 2, "abuse": 1}}
 
 
 def test_a_deleted_account_takes_its_reports_and_notes_with_it(client, site):
@@ -234,3 +235,43 @@ def test_flask_prune_drops_a_reports_address_after_its_retention(client, site, c
     clock.advance(timedelta(days=31).total_seconds())
     assert retention.prune(address_days=30).address_hashes >= 1
     assert db.session.scalar(select(CommentReport.address_hash)) is None
+
+
+# --- the moderators' side ------------------------------------------------------------------
+
+
+def test_the_reported_filter_lists_reported_comments_with_their_reasons(client, site):
+    from tests.helpers import Dashboard
+
+    quiet, loud = make_comment(site, body="Quiet one."), make_comment(site, body="Loud one.")
+    send_report(client, site, loud.id, reason="spam", addr="198.51.100.1")
+    send_report(client, site, loud.id, reason="abuse", addr="198.51.100.2", browser_id=browser(2))
+    desk = Dashboard(client)
+    desk.sign_in(make_moderator(site).email)
+    page = client.get("/dashboard/?status=reported").get_data(as_text=True)
+    assert "Loud one." in page and "Quiet one." not in page
+    assert "Reported 2 times: Abuse 1, Spam 1" in page
+    assert "Reported (1)" in page and "Pending (0)" in page
+
+    # Approving it keeps it up and settles the reports so far: off the list, counts kept.
+    desk.act("approve", [loud.id])
+    assert stored(loud.id).status is CommentStatus.APPROVED and stored(loud.id).open_reports == 0
+    assert "Loud one." not in client.get("/dashboard/?status=reported").get_data(as_text=True)
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.comment_id == loud.id)
+    ).all()
+    assert "reports-dismissed" in actions
+    assert quiet.id != loud.id
+
+
+def test_a_comment_taken_down_by_reports_waits_in_both_lists(client, site):
+    site.report_threshold = 1
+    db.session.commit()
+    comment = make_comment(site, body="Taken down.")
+    send_report(client, site, comment.id)
+    moderator = make_moderator(site)
+    counts = moderation.queue_counts(moderator)
+    assert counts["reported"] == 1 and counts["pending"] == 1
+    assert [c.id for c in moderation.queue(moderator, status="reported").comments] == [comment.id]
+    moderation.act(moderator, [comment.id], "spam")
+    assert moderation.queue_counts(moderator)["reported"] == 0

@@ -46,6 +46,7 @@ from app.dashboard.forms import (
     UndoForm,
 )
 from app.domain.errors import DomainError, ValidationError
+from app.domain.reports import REASONS as REPORT_REASONS
 from app.domain.states import CommentStatus, ModerationMode
 from app.errors import error_page, http_error_page, retry_after_seconds, wants_json
 from app.extensions import db, limiter, login_manager
@@ -53,7 +54,9 @@ from app.models import Moderator, Site
 from app.models.types import utcnow
 from app.services import mail_actions, moderation, moderators, privacy, sites, transfer
 
-STATUSES = [s.value for s in CommentStatus]
+STATUSES = [CommentStatus.PENDING.value, moderation.REPORTED] + [
+    s.value for s in CommentStatus if s is not CommentStatus.PENDING
+]
 # What was done, in the words the queue's script uses on a card (dashboard.js, SAID).
 DONE = {
     CommentStatus.APPROVED: "Approved.",
@@ -243,6 +246,8 @@ def queue() -> str:
         form=ActionForm(),
         sites=moderation.sites_of(current_user),
         statuses=STATUSES,
+        counts=moderation.queue_counts(current_user, site_id),
+        reasons=REPORT_REASONS,
         history_of=moderation.history_of,
         author_label=moderation.author_label,
     )

@@ -86,6 +86,8 @@ class Comment(Model):
     like_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # How many CommentReport rows it has (services.reports); the queue's `Reported` filter.
     report_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Reports since a moderator last acted on it: what the `Reported` filter lists.
+    open_reports: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
     user: Mapped[User | None] = relationship(lazy="raise_on_sql")

@@ -82,7 +82,7 @@ def report(
     count = db.session.scalar(
         update(Comment)
         .where(Comment.id == comment.id)
-        .values(report_count=Comment.report_count + 1)
+        .values(report_count=Comment.report_count + 1, open_reports=Comment.open_reports + 1)
         .returning(Comment.report_count)
         .execution_options(synchronize_session=False)
     )
@@ -96,21 +96,6 @@ def report(
         move_comment(comment, CommentStatus.PENDING, site.id, None, action=TAKEN_DOWN)
         return ReportState(reported=True, taken_down=True)
     return ReportState(reported=True)
-
-
-def reasons_of(comment_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Each comment's reports counted by reason, in one query (the queue shows them)."""
-    if not comment_ids:
-        return {}
-    found: dict[int, dict[str, int]] = {}
-    rows = db.session.execute(
-        select(CommentReport.comment_id, CommentReport.reason, func.count())
-        .where(CommentReport.comment_id.in_(comment_ids))
-        .group_by(CommentReport.comment_id, CommentReport.reason)
-    )
-    for comment_id, reason, count in rows:
-        found.setdefault(comment_id, {})[reason] = count
-    return found
 
 
 def forget_reports_of_user(user_id: int) -> None:

@@ -35,6 +35,7 @@ def upgrade():
     # Nothing was reported before: the default fills the column.
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('report_count', sa.Integer(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('open_reports', sa.Integer(), server_default=sa.text('0'), nullable=False))
 
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.add_column(sa.Column('report_threshold', sa.Integer(), nullable=True))
@@ -48,6 +49,7 @@ def downgrade():
         batch_op.drop_column('report_threshold')
 
     with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.drop_column('open_reports')
         batch_op.drop_column('report_count')
 
     with op.batch_alter_table('comment_report', schema=None) as batch_op:

@@ -34,6 +34,7 @@ from app.services.moderation.permissions import (
 from app.services.moderation.queue import (
     QUEUE_MAX_PAGE,
     QUEUE_PAGE_SIZE,
+    REPORTED,
     AuthorHistory,
     QueuePage,
     author_key,
@@ -44,12 +45,15 @@ from app.services.moderation.queue import (
     pending_count,
     pending_total,
     queue,
+    queue_counts,
+    report_reasons,
 )
 
 __all__ = [
     "ACTIONS",
     "QUEUE_MAX_PAGE",
     "QUEUE_PAGE_SIZE",
+    "REPORTED",
     "AuthorHistory",
     "QueuePage",
     "act",
@@ -72,8 +76,10 @@ __all__ = [
     "pending_count",
     "pending_total",
     "queue",
+    "queue_counts",
     "record_action",
     "reply_as_site",
+    "report_reasons",
     "set_status",
     "site_ids_of",
     "sites_of",

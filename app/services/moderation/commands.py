@@ -77,6 +77,12 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
         raise Forbidden("You do not moderate that site.")
     for comment, site_id in rows:
         move_comment(comment, ACTIONS[action], site_id, moderator, action=action)
+        # A moderator's decision settles the reports so far: approving a published comment
+        # that readers reported keeps it up and takes it off the `Reported` list.
+        if comment.open_reports:
+            comment.open_reports = 0
+            if action == "approve":
+                record_action(site_id, comment, moderator, "reports-dismissed")
     return [comment for comment, _ in rows]
 
 

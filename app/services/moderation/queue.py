@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Select, String, and_, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import selectinload
@@ -14,6 +15,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import (
     Comment,
+    CommentReport,
     Moderator,
     Thread,
     User,
@@ -22,6 +24,7 @@ from app.services import authors
 from app.services.moderation.permissions import moderated_comment, site_ids_of
 
 QUEUE_PAGE_SIZE = 50
+REPORTED = "reported"  # the queue's filter beside the statuses
 
 
 # Fifty million comments back; a larger page would only overflow the query's offset.
@@ -41,6 +44,8 @@ class QueuePage:
     page: int
     has_next: bool
     filters: dict[str, object] = field(default_factory=dict)
+    # Readers' reports of the comments on the page, counted by reason (services.reports).
+    reports: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 def queue(
@@ -52,20 +57,28 @@ def queue(
     text: str = "",
     page: int = 1,
 ) -> QueuePage:
-    """Comments newest first, filtered; with each author's record on the comment's site."""
-    try:
-        wanted = CommentStatus(status)
-    except ValueError:
-        raise ValidationError("Unknown status.", field="status") from None
-    stmt: Select[Comment] = (
-        select(Comment)
-        .join(Thread)
-        .where(Comment.status == wanted)
-        .options(
-            selectinload(Comment.thread),
-            selectinload(Comment.user).selectinload(User.identities),
+    """Comments newest first, filtered; with each author's record on the comment's site.
+
+    `reported` lists what readers reported since a moderator last acted on it, published or
+    taken down by the reports, the most reported first.
+    """
+    stmt: Select[Comment] = select(Comment).join(Thread)
+    if status == REPORTED:
+        stmt = stmt.where(
+            Comment.open_reports > 0,
+            Comment.status.in_([CommentStatus.PENDING, CommentStatus.APPROVED]),
+        ).order_by(Comment.open_reports.desc(), Comment.created_at.desc(), Comment.id.desc())
+    else:
+        try:
+            wanted = CommentStatus(status)
+        except ValueError:
+            raise ValidationError("Unknown status.", field="status") from None
+        stmt = stmt.where(Comment.status == wanted).order_by(
+            Comment.created_at.desc(), Comment.id.desc()
         )
-        .order_by(Comment.created_at.desc(), Comment.id.desc())
+    stmt = stmt.options(
+        selectinload(Comment.thread),
+        selectinload(Comment.user).selectinload(User.identities),
     )
     allowed = site_ids_of(moderator)
     if allowed is not None:
@@ -94,8 +107,55 @@ def queue(
         history=_histories(comments),
         page=page,
         has_next=len(rows) > QUEUE_PAGE_SIZE,
-        filters={"status": wanted.value, "site": site_id, "thread": thread_id, "q": text},
+        filters={"status": status, "site": site_id, "thread": thread_id, "q": text},
+        reports=report_reasons([c.id for c in comments if c.report_count]),
     )
+
+
+def queue_counts(moderator: Moderator, site_id: str | None = None) -> dict[str, int]:
+    """How many comments each filter holds, on the moderator's sites (or one of them)."""
+    allowed = site_ids_of(moderator)
+
+    def scoped(stmt: Select[Any]) -> Select[Any]:
+        stmt = stmt.join(Thread)
+        if allowed is not None:
+            stmt = stmt.where(Thread.site_id.in_(allowed))
+        return stmt.where(Thread.site_id == site_id) if site_id else stmt
+
+    counts = {s.value: 0 for s in CommentStatus}
+    for status, count in db.session.execute(
+        scoped(select(Comment.status, func.count()).select_from(Comment)).group_by(Comment.status)
+    ):
+        counts[status.value] = count
+    counts[REPORTED] = (
+        db.session.scalar(
+            scoped(
+                select(func.count())
+                .select_from(Comment)
+                .where(
+                    Comment.open_reports > 0,
+                    Comment.status.in_([CommentStatus.PENDING, CommentStatus.APPROVED]),
+                )
+            )
+        )
+        or 0
+    )
+    return counts
+
+
+def report_reasons(comment_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Each comment's reports counted by reason, in one query."""
+    if not comment_ids:
+        return {}
+    found: dict[int, dict[str, int]] = {}
+    rows = db.session.execute(
+        select(CommentReport.comment_id, CommentReport.reason, func.count())
+        .where(CommentReport.comment_id.in_(comment_ids))
+        .group_by(CommentReport.comment_id, CommentReport.reason)
+    )
+    for comment_id, reason, count in rows:
+        found.setdefault(comment_id, {})[reason] = count
+    return found
 
 
 def pending_count(moderator: Moderator) -> int:
