@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import Select, String, and_, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import selectinload
@@ -25,6 +25,7 @@ from app.services.moderation.permissions import moderated_comment, site_ids_of
 
 QUEUE_PAGE_SIZE = 50
 REPORTED = "reported"  # the queue's filter beside the statuses
+_S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any row shape
 
 
 # Fifty million comments back; a larger page would only overflow the query's offset.
@@ -116,7 +117,7 @@ def queue_counts(moderator: Moderator, site_id: str | None = None) -> dict[str, 
     """How many comments each filter holds, on the moderator's sites (or one of them)."""
     allowed = site_ids_of(moderator)
 
-    def scoped(stmt: Select[Any]) -> Select[Any]:
+    def scoped(stmt: _S) -> _S:
         stmt = stmt.join(Thread)
         if allowed is not None:
             stmt = stmt.where(Thread.site_id.in_(allowed))
