@@ -275,3 +275,27 @@ def test_a_comment_taken_down_by_reports_waits_in_both_lists(client, site):
     assert [c.id for c in moderation.queue(moderator, status="reported").comments] == [comment.id]
     moderation.act(moderator, [comment.id], "spam")
     assert moderation.queue_counts(moderator)["reported"] == 0
+
+
+def test_moderators_hear_when_reports_take_a_comment_down(client, site):
+    from app.models import OutboxMessage
+
+    site.report_threshold = 2
+    db.session.commit()
+    moderator = make_moderator(site)
+    comment = make_comment(site, body="Rude words here.")
+    send_report(client, site, comment.id, reason="abuse", addr="198.51.100.1")
+    db.session.expire_all()
+    before = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to == moderator.email))
+    assert not [m for m in before if "reported" in m.subject]  # one report: no mail yet
+    send_report(client, site, comment.id, reason="spam", addr="198.51.100.2", browser_id=browser(2))
+    db.session.expire_all()
+    mails = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.to == moderator.email, OutboxMessage.subject.contains("reported")
+        )
+    ).all()
+    assert len(mails) == 1
+    assert mails[0].subject.startswith(f"[{site.name}] Readers reported a comment on")
+    assert "Readers reported it 2 times (Abuse 1, Spam 1)" in mails[0].body_text
+    assert "Readers reported it 2 times (Abuse 1, Spam 1)" in (mails[0].body_html or "")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from sqlalchemy import or_, select
 
+from app.domain.reports import REASONS
 from app.extensions import db
 from app.models import Comment, Moderator, Site, Thread, moderator_sites
 from app.models.types import utcnow
@@ -15,10 +16,13 @@ from app.services import authors, links, mail, mail_actions
 DIGEST_KEY = "moderation-digest"
 
 
-def comment_waiting(comment: Comment, thread: Thread, site: Site) -> int:
+def comment_waiting(
+    comment: Comment, thread: Thread, site: Site, *, reports: dict[str, int] | None = None
+) -> int:
     """Queue a mail for every moderator of the site who wants one; returns how many.
 
     Runs inside the caller's transaction, so the mail exists exactly when the comment does.
+    `reports` (counts by reason) when readers' reports took a published comment down.
     """
     moderators = db.session.scalars(
         select(Moderator).where(
@@ -45,11 +49,14 @@ def comment_waiting(comment: Comment, thread: Thread, site: Site) -> int:
             "author": author.label,  # the name the dashboard shows
             "links": actions,
             "queue_url": links.public_url("dashboard.queue", site=site.id),
+            "reports": ", ".join(f"{REASONS[r]} {n}" for r, n in sorted((reports or {}).items())),
+            "report_count": sum((reports or {}).values()),
         }
+        what = "Readers reported a comment" if reports else "A comment waits"
         digest = moderator.notify == "digest"
         mail.enqueue(
             moderator.email,
-            f"[{site.name}] A comment waits on “{thread.title or thread.url}”",
+            f"[{site.name}] {what} on “{thread.title or thread.url}”",
             render_template("mail/comment_waiting.txt", **context),
             render_template("mail/comment_waiting.html", **context),
             digest_key=DIGEST_KEY if digest else None,

@@ -22,6 +22,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import AuditEntry, Comment, CommentReport, Site, Thread
 from app.models.types import utcnow
+from app.services import notifications
 from app.services.hashing import address_hash
 from app.services.likes import user_voter, voter_of
 from app.services.moderation.commands import move_comment
@@ -94,6 +95,12 @@ def report(
         and not _decided_after_reports(site.id, comment.id)
     ):
         move_comment(comment, CommentStatus.PENDING, site.id, None, action=TAKEN_DOWN)
+        notifications.comment_waiting(
+            comment,
+            db.session.get_one(Thread, comment.thread_id),
+            site,
+            reports=_reasons(comment.id),
+        )
         return ReportState(reported=True, taken_down=True)
     return ReportState(reported=True)
 
@@ -142,6 +149,15 @@ def _decided_after_reports(site_id: str, comment_id: int) -> bool:
         )
         is not None
     )
+
+
+def _reasons(comment_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(CommentReport.reason, func.count())
+        .where(CommentReport.comment_id == comment_id)
+        .group_by(CommentReport.reason)
+    )
+    return {reason: count for reason, count in rows}
 
 
 def _reports_from(comment_id: int, addr: str) -> int:
