@@ -299,3 +299,17 @@ def test_moderators_hear_when_reports_take_a_comment_down(client, site):
     assert mails[0].subject.startswith(f"[{site.name}] Readers reported a comment on")
     assert "Readers reported it 2 times (Abuse 1, Spam 1)" in mails[0].body_text
     assert "Readers reported it 2 times (Abuse 1, Spam 1)" in (mails[0].body_html or "")
+
+
+def test_the_threshold_is_a_site_setting(client, site):
+    from tests.helpers import Dashboard
+
+    desk = Dashboard(client)
+    desk.sign_in(make_moderator(site).email)
+    page = f"/dashboard/sites/{site.id}"
+    assert 'name="report_threshold" type="number" value="3"' in client.get(page).text
+    form = {"name": site.name, "origins": "\n".join(site.origins), "moderation": "all"}
+    for sent, kept in (("5", 5), ("", None), ("0", None)):
+        client.post(page, data={**form, "report_threshold": sent, "csrf_token": desk.token(page)})
+        db.session.expire_all()
+        assert db.session.get_one(Site, site.id).report_threshold == kept, sent

@@ -123,6 +123,10 @@ class SiteSettingsForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=36500)],
     )
     providers = SelectMultipleField("Sign-in providers offered", validate_choice=True)
+    report_threshold = IntegerField(
+        "Hide a published comment for review after this many reports (empty: never)",
+        validators=[Optional(), NumberRange(min=1, max=1000)],
+    )
 
 
 class NotifyForm(FlaskForm):

@@ -410,6 +410,7 @@ def site_settings(site_id: str) -> ResponseReturnValue:
         origins="\n".join(site.origins),
         moderation=site.moderation.value,
         close_after_days=site.close_after_days,
+        report_threshold=site.report_threshold,
         providers=site.providers
         if site.providers is not None
         else [p.name for p in enabled_providers(current_app.config)],
@@ -424,6 +425,7 @@ def site_settings(site_id: str) -> ResponseReturnValue:
             origins=form.origins.data.split(),
             moderation=ModerationMode(form.moderation.data),
             close_after_days=form.close_after_days.data,
+            report_threshold=form.report_threshold.data,
             providers=form.providers.data,
             name=form.name.data or None,
         )

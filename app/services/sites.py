@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -140,6 +141,15 @@ def list_sites() -> list[Site]:
     return list(db.session.scalars(select(Site).order_by(Site.created_at, Site.name)))
 
 
+class Unchanged(enum.Enum):
+    """A setting the caller leaves as it is (None has a meaning of its own: never)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
+
+
 @writes
 def update_settings(
     moderator: Moderator,
@@ -150,8 +160,10 @@ def update_settings(
     close_after_days: int | None,
     providers: list[str] | None,
     name: str | None = None,
+    report_threshold: int | Unchanged | None = UNCHANGED,
 ) -> Site:
-    """A moderator changes a site's name, origins, moderation mode, closing and providers."""
+    """A moderator changes a site's name, origins, moderation mode, closing, providers and the
+    number of readers' reports that takes a published comment down (None: never)."""
     if not can_moderate(moderator, site_id):
         raise Forbidden("You do not moderate that site.")
     site = db.session.get_one(Site, site_id)
@@ -166,6 +178,12 @@ def update_settings(
     site.moderation = moderation
     site.close_after_days = close_after_days
     site.providers = providers
+    if not isinstance(report_threshold, Unchanged):
+        if report_threshold is not None and not 1 <= report_threshold <= 1000:
+            raise ValidationError(
+                "Take a comment down after 1 to 1,000 reports, or never.", field="reports"
+            )
+        site.report_threshold = report_threshold
     cache.touch_site(site.id)
     record_action(site.id, None, moderator, "settings", detail=f"moderation={moderation.value}")
     return site
