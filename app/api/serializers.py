@@ -94,6 +94,7 @@ def comment_out(
         }
         | ({"body": comment.body} if editable_until else {})
         | ({"liked": True} if liked else {})
+        | ({"pinned": True} if comment.pinned and status == "approved" else {})
     )
 
 

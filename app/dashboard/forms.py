@@ -93,6 +93,13 @@ class EraseAuthorForm(FlaskForm):
     )
 
 
+class PinForm(FlaskForm):
+    """Pin a comment first in its thread, or unpin it."""
+
+    pinned = SelectField(choices=["1", "0"], validators=[DataRequired()])
+    next = HiddenField()
+
+
 class EmptyForm(FlaskForm):
     """A button that only needs a CSRF token (sign out, lift a ban, confirm a mail link)."""
 

@@ -41,6 +41,7 @@ from app.dashboard.forms import (
     NewSiteForm,
     NotifyForm,
     PasswordForm,
+    PinForm,
     ResetPasswordForm,
     SiteSettingsForm,
     UndoForm,
@@ -247,6 +248,7 @@ def queue() -> str:
         sites=moderation.sites_of(current_user),
         statuses=STATUSES,
         counts=moderation.queue_counts(current_user, site_id),
+        pin_form=PinForm(),
         reasons=REPORT_REASONS,
         history_of=moderation.history_of,
         author_label=moderation.author_label,
@@ -275,6 +277,18 @@ def act() -> ResponseReturnValue:
     flash(f"{len(comments)} comment(s) {done.get(action, 'deleted')}.", "ok")
     if before is not None and comments[0].status is not before:
         session["undo"] = {"id": comments[0].id, "status": before.value}
+    return redirect(_safe_next(form.next.data) or url_for("dashboard.queue"))
+
+
+@bp.post("/comments/<int:comment_id>/pin")
+@login_required
+def pin(comment_id: int) -> ResponseReturnValue:
+    """Pin a published top-level comment first in its thread (one per thread), or unpin it."""
+    form = PinForm()
+    if not form.validate_on_submit():
+        abort(400)
+    comment = moderation.pin(current_user, comment_id, form.pinned.data == "1")
+    flash("Pinned first in its thread." if comment.pinned else "Unpinned.", "ok")
     return redirect(_safe_next(form.next.data) or url_for("dashboard.queue"))
 
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 # Pending comments are few beside the rest, and the queue and its count only ever want them.
 _PENDING = text("status = 'pending'")
+# At most one comment per thread is pinned: the index holds only those.
+_PINNED = text("pinned")
 
 
 class Comment(Model):
@@ -40,6 +42,8 @@ class Comment(Model):
             sqlite_where=_PENDING,
             postgresql_where=_PENDING,
         ),
+        # A thread's pinned comment, looked up before its page is built.
+        Index("ix_comment_pinned", "thread_id", sqlite_where=_PINNED, postgresql_where=_PINNED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +92,8 @@ class Comment(Model):
     report_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # Reports since a moderator last acted on it: what the `Reported` filter lists.
     open_reports: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # A moderator put it first in its thread (top-level, approved; one per thread).
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     thread: Mapped[Thread] = relationship(lazy="raise_on_sql")
     user: Mapped[User | None] = relationship(lazy="raise_on_sql")

@@ -154,10 +154,24 @@ def _roots_query(thread_id: int, viewer: Viewer, sort: str) -> Select[int]:
         order = (Comment.created_at.desc(), Comment.id.desc())
     else:
         order = (Comment.created_at.asc(), Comment.id.asc())
+    # The pinned comment first whatever the order (only while it is published: one held
+    # again keeps its pin but readers do not see it), found by its own small index in the
+    # same query.
+    other = _reply()
+    pinned_id = (
+        select(other.id)
+        .where(
+            other.thread_id == thread_id,
+            other.pinned.is_(True),
+            other.status == CommentStatus.APPROVED,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
         select(Comment.id)
         .where(Comment.thread_id == thread_id, Comment.parent_id.is_(None), visible)
-        .order_by(*order)
+        .order_by(case((Comment.id == pinned_id, 0), else_=1), *order)
     )
 
 

@@ -228,3 +228,18 @@ def test_a_report_that_fails_keeps_the_readers_choice_and_note(
     expect(item.get_by_role("radio", name="Spam")).to_be_checked()
     expect(item.get_by_label("Note (optional)")).to_have_value("Same as yesterday.")
     expect(item.get_by_role("button", name="Send report")).to_be_enabled()
+
+
+def test_a_pinned_comment_comes_first_marked_pinned(live: Live, site_id: str, page: Page) -> None:
+    from app.services import moderation
+    from tests.factories import make_moderator
+
+    url = live.host_page("/pinned", site_id)
+    live.comment(site_id, url, "An early question.", name="Ada")
+    answer = live.comment(site_id, url, "The answer everyone needs.", name="Lin")
+    with live.app.app_context():
+        moderation.pin(make_moderator(), answer, True)
+    page.goto(url)
+    first = page.locator("#afterword ol.l > li.c").first
+    expect(first).to_contain_text("The answer everyone needs.")
+    expect(first.locator(".bd")).to_have_text("Pinned")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.database import writes
 from app.domain import policy
@@ -84,6 +84,28 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
             if action == "approve":
                 record_action(site_id, comment, moderator, "reports-dismissed")
     return [comment for comment, _ in rows]
+
+
+@writes
+def pin(moderator: Moderator, comment_id: int, pinned: bool) -> Comment:
+    """Pin a published top-level comment first in its thread (taking the pin from any other
+    there: one per thread), or unpin it."""
+    comment, site_id = moderated_comment(moderator, comment_id)
+    if pinned and (comment.status is not CommentStatus.APPROVED or comment.parent_id is not None):
+        raise ValidationError("Only a published top-level comment can be pinned.", field="pin")
+    if comment.pinned == pinned:
+        return comment
+    if pinned:
+        db.session.execute(
+            update(Comment)
+            .where(Comment.thread_id == comment.thread_id, Comment.pinned.is_(True))
+            .values(pinned=False)
+            .execution_options(synchronize_session=False)
+        )
+    comment.pinned = pinned
+    cache.touch_thread(site_id, comment.thread_id)
+    record_action(site_id, comment, moderator, "pin" if pinned else "unpin")
+    return comment
 
 
 @writes

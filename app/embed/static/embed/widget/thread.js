@@ -16,6 +16,7 @@ const article = (c, li) => {
   return h("article", null,
     h("div", { class: CLASS.meta }, avatar(a), author,
       a.moderator && h("span", { class: CLASS.badge }, T.moderatorBadge),
+      c.pinned && h("span", { class: CLASS.badge }, T.pinned),
       h("a", { href: permalink(c.id), title: T.permalink },
         h("time", { datetime: c.created_at, title: created.toLocaleString(locale) }, timeAgo(created))),
       c.edited_at && h("i", null, T.editedMark)),
