@@ -41,7 +41,10 @@ moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
     type=click.Choice([m.value for m in ModerationMode]),
     default=ModerationMode.ALL.value,
     show_default=True,
-    help="all: every comment waits; first-time: known authors skip the queue; none: no queue.",
+    help=(
+        "all: every comment waits; first-time: signed-in readers with an approved comment "
+        "skip the queue; none: no queue."
+    ),
 )
 def create_site(name: str, origins: tuple[str, ...], moderation: str) -> None:
     """Create a site and print its id and embed snippet."""

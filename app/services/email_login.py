@@ -64,11 +64,9 @@ def request_link(
         link_user_id=link_user_id,
         pending=Profile(provider=PROVIDER, provider_user_id=email, name=local[:100] or email),
     )
-    db_flow = created.flow
-    token = links.sign(SIGN_IN_LINK, db_flow.id)
+    token = links.sign(SIGN_IN_LINK, created.flow.id)
     context = {
         "site": site,
-        "page_url": db_flow.return_url,
         "sign_in_url": links.public_url("auth.email_sign_in", token=token),
         "minutes": int(MAILED_FLOW_LIFETIME.total_seconds() // 60),
     }
