@@ -213,6 +213,9 @@ class Config:
     MASTODON_ALLOW_LOOPBACK = _flag("MASTODON_ALLOW_LOOPBACK")
     # Seconds for each request to a reader-named server, all of it (resolve, connect, read).
     MASTODON_TIMEOUT = 5.0
+    # Sign-in with a link mailed to the reader's address (app/services/email_login.py): on
+    # wherever mail can be sent or logged, which is everywhere, unless turned off.
+    EMAIL_LOGIN = _flag("EMAIL_LOGIN", "1")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
@@ -294,6 +297,10 @@ class Config:
     # confirmations, links to a guest's data), per recipient and per kind: beyond it the
     # request answers as always and no mail is queued, so it cannot flood a stranger's mailbox.
     RATELIMIT_RECIPIENT = os.environ.get("RATELIMIT_RECIPIENT", "3 per hour;10 per day")
+    # Sign-in links mailed: per address (whoever asks), and per requesting address. A refusal
+    # says so (429): the reader waits for the link already sent.
+    RATELIMIT_EMAIL_LOGIN = os.environ.get("RATELIMIT_EMAIL_LOGIN", "3 per 10 minutes;10 per day")
+    RATELIMIT_EMAIL_LOGIN_IP = os.environ.get("RATELIMIT_EMAIL_LOGIN_IP", "10 per hour")
     # Failed dashboard sign-ins allowed per address and per email before a lockout.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes")
 
@@ -385,6 +392,8 @@ class TestingConfig(Config):
     PUBLIC_URL = DEFAULT_PUBLIC_URL
     DEMO = True  # the demo pages have tests; tests/test_demo.py turns it off
     DEV_LOGIN = False
+    # Tests list the providers they configure; those about email sign-in turn it on.
+    EMAIL_LOGIN = False
     SESSION_COOKIE_SECURE = False
     # Tests post far faster than people; the limits have tests of their own.
     RATELIMIT_POST = "10000 per minute"

@@ -41,7 +41,10 @@ moderator_cli = AppGroup("moderator", help="Manage moderator accounts.")
     type=click.Choice([m.value for m in ModerationMode]),
     default=ModerationMode.ALL.value,
     show_default=True,
-    help="all: every comment waits; first-time: known authors skip the queue; none: no queue.",
+    help=(
+        "all: every comment waits; first-time: signed-in readers with an approved comment "
+        "skip the queue; none: no queue."
+    ),
 )
 def create_site(name: str, origins: tuple[str, ...], moderation: str) -> None:
     """Create a site and print its id and embed snippet."""
@@ -438,7 +441,7 @@ def _and(words: list[str]) -> str:
 def providers() -> None:
     """Show which sign-in providers are set up, and the URLs to register with each one."""
     from app.auth.authorization import callback_url
-    from app.auth.providers import DEV_PROVIDER, MASTODON_PROVIDER, all_providers
+    from app.auth.providers import DEV_PROVIDER, EMAIL_PROVIDER, MASTODON_PROVIDER, all_providers
 
     config = current_app.config
     click.echo(f"PUBLIC_URL is {links.public_base()}")
@@ -452,6 +455,11 @@ def providers() -> None:
     click.echo(f"\n{MASTODON_PROVIDER.label} ({MASTODON_PROVIDER.name}): {_mastodon_state()}")
     click.echo(f"    callback URL: {callback_url(MASTODON_PROVIDER.name)}")
     click.echo("    nothing to register: the app registers itself on each server at its first use")
+    mailed = "on" if config.get("EMAIL_LOGIN") else "off (EMAIL_LOGIN=0)"
+    how = "sent by MAIL_SERVER" if config.get("MAIL_SERVER") else "logged: MAIL_SERVER is unset"
+    click.echo(f"\n{EMAIL_PROVIDER.label} ({EMAIL_PROVIDER.name}): {mailed}")
+    if config.get("EMAIL_LOGIN"):
+        click.echo(f"    sign-in links are {how}")
     dev = "on (DEV_LOGIN=1)" if config.get("DEV_LOGIN") else "off"
     click.echo(f"\n{DEV_PROVIDER.label} ({DEV_PROVIDER.name}): {dev}")
     base = urlsplit(links.public_base())

@@ -9,6 +9,7 @@ from flask import g, request
 from app.domain.errors import SessionExpired
 from app.extensions import db
 from app.models import User
+from app.services import verified_emails
 from app.services.tokens import comment_ids_from_edit_tokens, reader_claims
 from app.services.viewers import Viewer
 
@@ -20,7 +21,7 @@ def current_viewer(edit_tokens: Iterable[object] = (), *, required: bool = True)
     never posted under a name the reader did not expect; on reads the reader is simply a guest
     and the answer says so (`g.session_expired`), letting the widget forget the token.
     """
-    user, provider = None, None
+    user, provider, emails = None, None, frozenset[str]()
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -33,7 +34,12 @@ def current_viewer(edit_tokens: Iterable[object] = (), *, required: bool = True)
         else:
             assert claims is not None  # a user is only ever looked up from claims
             provider = claims.provider
+            if provider == verified_emails.EMAIL_PROVIDER:
+                emails = verified_emails.addresses_of(user.id)
     tokens = [t for t in edit_tokens if isinstance(t, str)]
     return Viewer(
-        user=user, provider=provider, comment_ids=frozenset(comment_ids_from_edit_tokens(tokens))
+        user=user,
+        provider=provider,
+        comment_ids=frozenset(comment_ids_from_edit_tokens(tokens)),
+        emails=emails,
     )

@@ -35,6 +35,7 @@ from app.services import (
     authors,
     cache,
     comments,
+    email_login,
     likes,
     logins,
     mastodon,
@@ -256,8 +257,34 @@ def report_comment(comment_id: int) -> tuple[dict[str, Any], int]:
     return {"reported": True}, 201
 
 
+def _mailed_login() -> bool:
+    data = request.get_json(silent=True)
+    return isinstance(data, dict) and data.get("provider") == email_login.PROVIDER
+
+
+def _mailed_address_key() -> str:
+    """The address a sign-in link would go to, as its owner's key: however it is spelled."""
+    data = request.get_json(silent=True)
+    address = data.get("address") if isinstance(data, dict) else None
+    if not isinstance(address, str):
+        return ""
+    return "email:" + keyed_hash("email", address.strip().lower())
+
+
 @bp.post("/sites/<site_id>/logins")
 @limiter.limit(_limit("RATELIMIT_LOGIN"), scope="api-login")
+# Each sign-in by email mails a stranger-chosen address: per requester, and per address.
+@limiter.limit(
+    _limit("RATELIMIT_EMAIL_LOGIN_IP"),
+    scope="api-login-email",
+    exempt_when=lambda: not _mailed_login(),
+)
+@limiter.limit(
+    _limit("RATELIMIT_EMAIL_LOGIN"),
+    scope="api-login-email-address",
+    key_func=_mailed_address_key,
+    exempt_when=lambda: not _mailed_login(),
+)
 def create_login() -> tuple[dict[str, Any], int]:
     """Start a sign-in; a signed-in reader starting one links the new provider to them."""
     data = _json_body()
@@ -266,6 +293,16 @@ def create_login() -> tuple[dict[str, Any], int]:
         raise ValidationError("popup must be true or false.", field="popup")
     viewer = current_viewer(required=False)
     provider = enabled_provider(data.get("provider"), g.site).name
+    if provider == email_login.PROVIDER:
+        # No popup: the link is mailed, and opens a tab that comes back to this page.
+        created = email_login.request_link(
+            g.site,
+            origin=request.headers["Origin"],
+            address=data.get("address"),
+            return_url=data.get("return_url"),
+            link_user_id=viewer.user.id if viewer.user else None,
+        )
+        return login_out(created.flow, created.secret), 201
     # A Mastodon reader names their server: checked, and registered with, before the popup.
     if provider == "mastodon":
         server = mastodon.prepare_sign_in(data.get("server"))

@@ -17,6 +17,7 @@ from app.models.types import utcnow
 from app.services import links, reply_mail
 from app.services.hashing import keyed_hash
 from app.services.likes import LikeState
+from app.services.logins import MAILED_PROVIDERS
 from app.services.threads import CommentNode, ThreadPage
 from app.services.viewers import Viewer
 
@@ -42,6 +43,9 @@ def author_out(comment: Comment, site_id: str) -> dict[str, Any]:
         "avatar_seed": avatar_seed(author, site_id),
         "provider": author.provider,
         "moderator": author.is_site,
+        # By an address proven its writer's: a sign-in by email, or a guest's comment whose
+        # owner proved the address theirs since (app/services/verified_emails.py).
+        "verified": comment.email_verified or comment.provider == "email",
     }
 
 
@@ -154,10 +158,15 @@ def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
 
 
 def login_out(flow: LoginFlow, secret: str) -> dict[str, Any]:
+    """A created flow; `start_url` is null for one that goes on from a mailed link."""
+    mailed = flow.provider in MAILED_PROVIDERS
     return {
         "flow": flow.id,
         "secret": secret,
-        "start_url": links.public_url("auth.start", provider=flow.provider, flow=flow.id),
+        "start_url": None
+        if mailed
+        else links.public_url("auth.start", provider=flow.provider, flow=flow.id),
+        "mailed": mailed,
     }
 
 

@@ -99,6 +99,10 @@ _DEV = Mark(
     None,
 )
 
+# Ours: an envelope, for sign-in by a mailed link. Each flap is a hole cut in the other
+# direction, so it shows with the default fill rule.
+_EMAIL = Mark("M2 5h20v14H2zM4 7l8 5.5L20 7zm0 2.2V17h16V9.2l-8 5.5z", None)
+
 MARKS: dict[str, Mark] = {
     "twitter": _X,  # the button says Twitter, the mark is X's
     "facebook": _FACEBOOK,
@@ -107,6 +111,7 @@ MARKS: dict[str, Mark] = {
     "github": _GITHUB,
     "mastodon": _MASTODON,
     "oidc": _OPENID,  # any OpenID Connect provider
+    "email": _EMAIL,
     "dev": _DEV,
 }
 

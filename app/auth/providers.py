@@ -290,7 +290,9 @@ DEV_PROVIDER = ProviderSpec(name="dev", label="Dev", fetch_profile=None)
 # Any server the reader names, with an app registered on each (app/auth/mastodon.py): no
 # client keys in config, only MASTODON_LOGIN.
 MASTODON_PROVIDER = ProviderSpec(name="mastodon", label="Mastodon", fetch_profile=None)
-_OWN_PAGES = {spec.name: spec for spec in (DEV_PROVIDER, MASTODON_PROVIDER)}
+# A link mailed to the reader's address (app/services/email_login.py), only EMAIL_LOGIN.
+EMAIL_PROVIDER = ProviderSpec(name="email", label="email", fetch_profile=None)
+_OWN_PAGES = {spec.name: spec for spec in (DEV_PROVIDER, MASTODON_PROVIDER, EMAIL_PROVIDER)}
 
 
 def provider_spec(name: str | None) -> ProviderSpec | None:
@@ -318,13 +320,16 @@ def enabled_provider(name: object, site: Site | None = None) -> ProviderSpec:
 
 
 def enabled_providers(config: Mapping[str, Any], site: Site | None = None) -> list[ProviderSpec]:
-    """Providers offered to readers, in button order; Dev only when DEV_LOGIN is on.
+    """Providers offered to readers, in button order; email unless EMAIL_LOGIN is off, Dev
+    only when DEV_LOGIN is on.
 
     A site may offer fewer than are configured (its `providers` setting).
     """
     specs = [spec.labelled(config) for spec in PROVIDERS if spec.is_configured(config)]
     if config.get("MASTODON_LOGIN"):
         specs.append(MASTODON_PROVIDER)
+    if config.get("EMAIL_LOGIN"):
+        specs.append(EMAIL_PROVIDER)
     if config.get("DEV_LOGIN"):
         specs.append(DEV_PROVIDER)
     if site is not None and site.providers is not None:

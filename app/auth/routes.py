@@ -35,13 +35,13 @@ from app.auth.authorization import (
     redirect_to_provider,
 )
 from app.auth.facebook import parse_signed_request
-from app.auth.forms import DevLoginForm
+from app.auth.forms import DevLoginForm, EmailSignInForm
 from app.auth.providers import ProviderSpec, enabled_provider, oauth_client, provider_spec
 from app.domain.errors import InvalidSignedRequest
 from app.errors import error_body, error_page
 from app.extensions import csrf, db
 from app.models import LoginFlow
-from app.services import identities, links, logins, moderators
+from app.services import email_login, identities, links, logins, moderators
 from app.services.identities import Profile
 
 error_page(bp, "auth/message.html")
@@ -80,6 +80,20 @@ def dev_start() -> ResponseReturnValue:
     code = logins.complete_flow(
         flow, Profile(provider="dev", provider_user_id=slug, name=name, handle=slug)
     )
+    return _finish(flow, code)
+
+
+@bp.route("/email/sign-in/<token>", methods=["GET", "POST"])
+def email_sign_in(token: str) -> ResponseReturnValue:
+    """A mailed sign-in link: the GET shows a button (mail scanners follow links), its POST
+    finishes the flow, once, and goes back to the page that asked."""
+    if not current_app.config.get("EMAIL_LOGIN"):
+        abort(404)
+    form = EmailSignInForm()
+    if not form.validate_on_submit():
+        flow = email_login.flow_of(token)
+        return render_template("auth/email.html", form=form, flow=flow)
+    flow, code = email_login.complete(token)
     return _finish(flow, code)
 
 
@@ -175,7 +189,9 @@ def _finish(flow: LoginFlow, code: str) -> ResponseReturnValue:
     whose opener a provider's Cross-Origin-Opener-Policy cut off goes to the flow's page itself.
     """
     ticket = f"{flow.return_url}#afterword-login={flow.id}.{code}" if flow.return_url else None
-    if not flow.popup and ticket:
+    # A mailed link's page posts its form to us: a redirect from there to another origin is
+    # the form's target for `form-action 'self'`, which browsers refuse. The page goes instead.
+    if not flow.popup and ticket and flow.provider not in logins.MAILED_PROVIDERS:
         response = redirect(ticket, code=303)
     else:
         spec = provider_spec(flow.provider)

@@ -107,7 +107,7 @@ class EmptyForm(FlaskForm):
 MODERATION_CHOICES = [
     SelectChoice(ModerationMode.ALL.value, "Every comment waits for approval"),
     SelectChoice(
-        ModerationMode.FIRST_TIME.value, "Authors with an approved comment skip the queue"
+        ModerationMode.FIRST_TIME.value, "Signed-in readers with an approved comment skip the queue"
     ),
     SelectChoice(ModerationMode.NONE.value, "Publish at once"),
 ]

@@ -13,5 +13,5 @@ class CommentStatus(enum.StrEnum):
 
 class ModerationMode(enum.StrEnum):
     ALL = "all"  # every comment waits for a moderator
-    FIRST_TIME = "first-time"  # authors with an approved comment on the site skip the queue
+    FIRST_TIME = "first-time"  # signed-in readers with an approved comment skip the queue
     NONE = "none"  # published at once

@@ -63,6 +63,9 @@ class Comment(Model):
     guest_name: Mapped[str | None] = mapped_column(String(100))
     guest_email: Mapped[str | None] = mapped_column(String(254))
     guest_website: Mapped[str | None] = mapped_column(String(300))
+    # A guest's comment whose address its owner has since proven theirs (an email sign-in or a
+    # confirmation link): it shows as verified, and that reader may change it when signed in.
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     body: Mapped[str] = mapped_column(Text)
     # Rendered and sanitized once, when written: reads never run Markdown.

@@ -40,6 +40,7 @@ from app.services import (
     reply_mail,
     spam,
     subscriptions,
+    verified_emails,
 )
 from app.services.hashing import address_hash
 from app.services.threads import adjust_approved_count
@@ -431,13 +432,19 @@ def _parent_in_thread(
 
 
 def _author_has_approved(site: Site, author: Author) -> bool:
-    """Whether the author already has an approved comment on the site (for `first-time`).
+    """Whether the author is someone known with an approved comment on the site (for
+    `first-time`).
 
-    Guests are recognised like WordPress does, by the same name and email.
+    Only a signed-in reader is known: a provider's account, or an address proven by signing
+    in with it, whose verified guest comments count too. A guest is never recognised by the
+    name and email they typed, which anyone can type.
     """
+    if not author.is_signed_in or author.user_id is None:
+        return False
     written = _written_by(author)
-    if author.is_guest:
-        written = written & (Comment.guest_name == author.name)
+    emails = verified_emails.addresses_of(author.user_id) if author.provider == "email" else ()
+    if emails:
+        written = written | verified_emails.verified_guest_comments(emails)
     return bool(
         db.session.scalar(
             select(

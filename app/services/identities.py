@@ -22,6 +22,8 @@ from app.services.hashing import keyed_hash
 # kept and sent again. Clocks differ a little, so one may seem to come from just ahead.
 SIGNED_REQUEST_MAX_AGE = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)
+# Signing in with a mailed link tells us an address, and a name only from its local part.
+NAMELESS_PROVIDER = "email"
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,14 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
             Identity.provider_user_id == profile.provider_user_id,
         )
     )
+    created = False
     if identity is None:
         user = db.session.get(User, link_to) if link_to is not None else None
         if user is None:
             user = User(display_name=profile.name[:100])
             db.session.add(user)
             db.session.flush()
+            created = True
         identity = Identity(
             user_id=user.id, provider=profile.provider, provider_user_id=profile.provider_user_id
         )
@@ -74,6 +78,9 @@ def sign_in(profile: Profile, *, link_to: int | None = None) -> User:
         "avatar": profile.avatar_url,
         "url": profile.profile_url if _is_https(profile.profile_url) else None,
     }
+    if profile.provider == NAMELESS_PROVIDER and not created:
+        # An address names nobody: the reader keeps the name they already have.
+        return user
     shown = (user.display_name, user.avatar_url)
     user.display_name = profile.name[:100]
     user.handle = (profile.handle or "")[:100] or None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 
@@ -32,11 +32,14 @@ from app.domain.policy import normalize_origin, origin_of, page_address
 from app.extensions import db
 from app.models import LoginFlow, Site, User
 from app.models.types import utcnow
-from app.services import identities, tokens
+from app.services import identities, tokens, verified_emails
 from app.services.hashing import keyed_hash
 from app.services.identities import Profile
 
 FLOW_LIFETIME = timedelta(minutes=10)  # enough to type a password, short for a stolen id
+# A mailed link waits for the mail to arrive and to be read (app/services/email_login.py).
+MAILED_FLOW_LIFETIME = timedelta(minutes=30)
+MAILED_PROVIDERS = frozenset({"email"})
 FLOW_ID_BYTES = 32
 SECRET_BYTES = 32
 SECRET_MAX = 64  # token_urlsafe(32) is 43 characters
@@ -55,6 +58,15 @@ class ClaimResult:
     token: str
     user: User
     provider: str
+
+
+def lifetime(provider: str) -> timedelta:
+    """How long a flow of this provider may run, from its creation to its claim."""
+    return MAILED_FLOW_LIFETIME if provider in MAILED_PROVIDERS else FLOW_LIFETIME
+
+
+def is_past(flow: LoginFlow) -> bool:
+    return utcnow() - flow.created_at > lifetime(flow.provider)
 
 
 def _digest(value: str) -> str:
@@ -80,8 +92,13 @@ def create_flow(
     return_url: object = None,
     link_user_id: int | None = None,
     server: str | None = None,
+    pending: Profile | None = None,
 ) -> NewFlow:
-    """A new flow for a page on one of the site's origins (checked by the caller's guard)."""
+    """A new flow for a page on one of the site's origins (checked by the caller's guard).
+
+    `pending`: who it signs in once completed, known from the start (an address to mail).
+    It is claimed only with the code of the completion, like any provider's profile.
+    """
     origin = normalize_origin(origin)
     if return_url is not None:
         return_url = page_address(return_url, site.origins)  # never an open redirect
@@ -106,6 +123,7 @@ def create_flow(
         link_user_id=link_user_id,
         server=server,
         secret_hash=_digest(secret),
+        profile=asdict(pending) if pending is not None else None,
     )
     db.session.add(flow)
     return NewFlow(flow=flow, secret=secret)
@@ -118,7 +136,7 @@ def live_flow(flow_id: object, provider: str) -> LoginFlow:
     flow = db.session.get(LoginFlow, flow_id)
     if flow is None or flow.provider != provider:
         raise NotFound("This sign-in link is not valid.")
-    if flow.completed_at or flow.claimed_at or utcnow() - flow.created_at > FLOW_LIFETIME:
+    if flow.completed_at or flow.claimed_at or is_past(flow):
         raise FlowExpired("This sign-in has expired. Close this window and try again.")
     return flow
 
@@ -188,7 +206,7 @@ def claim_flow(
         or not _matches(secret, flow.secret_hash)
     ):
         raise NotFound("There is no such sign-in.")
-    if flow.claimed_at is not None or utcnow() - flow.created_at > FLOW_LIFETIME:
+    if flow.claimed_at is not None or is_past(flow):
         raise FlowExpired("This sign-in has expired. Please try again.")
     if not _matches(code, flow.code_hash):
         raise NotFound("There is no such sign-in.")
@@ -196,6 +214,7 @@ def claim_flow(
         # Linking joins an account only from a page where that account is signed in.
         raise Forbidden("Sign in again to link another account.")
     error, profile, link_to, provider = flow.error, flow.profile, flow.link_user_id, flow.provider
+    asked_at = flow.created_at
     claimed = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.claimed_at.is_(None))
@@ -207,15 +226,25 @@ def claim_flow(
     if error or not profile:
         raise FlowFailed(error or "Signing in did not work. Please try again.")
     user = identities.sign_in(Profile(**profile), link_to=link_to)
+    _proven(site, Profile(**profile), asked_at)
     return ClaimResult(
         token=tokens.reader_token(user.id, site.id, provider), user=user, provider=provider
     )
+
+
+def _proven(site: Site, profile: Profile, asked_at: datetime) -> None:
+    """A mailed link proved the address its reader's: so are the site's guest comments it
+    wrote until the link was asked for."""
+    if profile.provider in MAILED_PROVIDERS:
+        verified_emails.confirm(site.id, profile.provider_user_id, before=asked_at)
 
 
 @writes
 def prune_flows() -> int:
     """Forget flows past their lifetime; returns how many."""
     removed: int = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
-        delete(LoginFlow).where(LoginFlow.created_at < utcnow() - FLOW_LIFETIME)
+        delete(LoginFlow).where(
+            LoginFlow.created_at < utcnow() - max(FLOW_LIFETIME, MAILED_FLOW_LIFETIME)
+        )
     ).rowcount
     return removed

@@ -25,7 +25,7 @@ from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, NotificationAddress, ReplySubscription, Site, Subscription, Thread
 from app.models.types import utcnow
-from app.services import links, mail
+from app.services import links, mail, verified_emails
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,11 @@ def confirm(token: str) -> NotificationAddress:
     if address.confirmed_at is None:
         address.confirmed_at = utcnow()
     address.replies_stopped_at = None
+    # Its owner clicked: the guest comments the address wrote on the site until the mail
+    # was asked for are theirs (not those typed with it since, by anyone).
+    verified_emails.confirm(
+        address.site_id, address.email, before=address.confirmation_sent_at or utcnow()
+    )
     return address
 
 

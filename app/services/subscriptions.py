@@ -11,7 +11,7 @@ from app.domain.errors import LinkInvalid
 from app.extensions import db
 from app.models import Comment, Site, Subscription, Thread
 from app.models.types import utcnow
-from app.services import authors, links, mail, reply_mail
+from app.services import authors, links, mail, reply_mail, verified_emails
 
 SCOPES = ("thread", "replies")
 
@@ -63,6 +63,8 @@ def confirm(token: str) -> Subscription:
         select(Thread.site_id).where(Thread.id == subscription.thread_id)
     ).scalar_one()
     reply_mail.confirmed_by_subscription(site_id, subscription.email)
+    # Its owner clicked: the guest comments the address wrote on the site are theirs.
+    verified_emails.confirm(site_id, subscription.email, before=subscription.created_at)
     return subscription
 
 

@@ -27,7 +27,7 @@ from app.domain.policy import thread_key
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, Site, Thread
-from app.services import cache, likes
+from app.services import cache, likes, verified_emails
 from app.services.viewers import Viewer
 
 if TYPE_CHECKING:
@@ -114,6 +114,8 @@ def _owned(viewer: Viewer, comment: type[Comment]) -> ColumnElement[bool]:
         clauses.append(comment.id.in_(viewer.comment_ids))
     if viewer.user is not None:
         clauses.append(comment.user_id == viewer.user.id)
+    if viewer.emails:
+        clauses.append(verified_emails.verified_guest_comments(viewer.emails))
     return or_(*clauses) if clauses else false()
 
 

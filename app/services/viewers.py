@@ -14,6 +14,9 @@ class Viewer:
     provider: str | None = None  # which provider the signed-in reader used on this site
     # Comments whose guest edit token the caller presented.
     comment_ids: frozenset[int] = field(default_factory=frozenset)
+    # The addresses a reader signed in by email proved: their verified guest comments are
+    # theirs too (app/services/verified_emails.py).
+    emails: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_anonymous(self) -> bool:
@@ -23,7 +26,18 @@ class Viewer:
     def owns(self, comment: Comment) -> bool:
         if self.user is not None and comment.user_id == self.user.id:
             return True
+        if self.owns_as_guest(comment):
+            return True
         return comment.id in self.comment_ids
+
+    def owns_as_guest(self, comment: Comment) -> bool:
+        """A guest's comment by an address this reader proved, once it was verified."""
+        return (
+            comment.email_verified
+            and comment.user_id is None
+            and comment.moderator_id is None
+            and comment.guest_email in self.emails
+        )
 
     def can_see(self, comment: Comment) -> bool:
         """Approved comments are public; a pending one only reaches its author."""

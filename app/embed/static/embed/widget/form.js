@@ -12,27 +12,34 @@ function commentForm(parentLi) {
   const text = h("textarea", { id: id("body"), name: "body", rows: 5, required: true, value: store.get(draft, "") });
   let idempotencyKey = null, busy = false, lastSignInButton;
   const openedAt = Date.now(); // how long the form was open: bots post in an instant
+  // Mastodon first asks which server (the reader's own, among thousands), email the address.
+  const boxes = [];
+  let serverBox = null;
+  const ask = (p, label, name, autocomplete, placeholder) => {
+    const input = h("input", { id: id(name), name, autocomplete, placeholder, type: autocomplete, value: store.get(KEY_PREFIX + p.name, ""),
+      onkeydown: (e) => e.key == "Enter" && (e.preventDefault(), go()) });
+    const go = () => { store.set(KEY_PREFIX + p.name, input.value.trim()); signIn(p, form, (lastSignInButton = input), input.value.trim()); };
+    const box = h("div", { class: CLASS.field, hidden: true }, h("label", { htmlFor: id(name) }, label),
+      h("div", { class: CLASS.bar }, input, h("button", { type: "button", onclick: go }, T.continue)));
+    boxes.push(box);
+    if (p.name == "mastodon") serverBox = box;
+    return box;
+  };
   const providers = h("div", { class: CLASS.bar }, (state.config.providers || []).map((p) => {
-    const label = format(T.logInWith, p.label);
-    // Mastodon first asks which server: the reader's own, among thousands.
-    const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label, "aria-expanded": p.name == "mastodon" ? "false" : null,
-      onclick: () => p.name == "mastodon" ? (b.setAttribute("aria-expanded", serverBox.hidden = !serverBox.hidden), serverBox.hidden || serverBox.querySelector("input").focus())
+    const label = format(T.logInWith, labelOf(p)), box = p.name == "mastodon" ? ask(p, T.mastodonServer, "server", "url", "mastodon.social")
+      : p.name == "email" && ask(p, T.emailAddress, "address", "email");
+    const b = h("button", { type: "button", class: CLASS.provider, "aria-label": label, title: label, "aria-expanded": box ? "false" : null,
+      onclick: () => box ? (b.setAttribute("aria-expanded", box.hidden = !box.hidden), box.hidden || box.querySelector("input").focus())
         : signIn(p, form, (lastSignInButton = b)) },
     p.mark ? mark(p.mark) : h("span", { "aria-hidden": "true" }, [...p.label][0]));
     return b;
   }));
-  const mastodon = (state.config.providers || []).find((p) => p.name == "mastodon");
-  const serverInput = h("input", { id: id("ms"), name: "server", autocomplete: "url", placeholder: "mastodon.social", value: store.get(serverKey, ""),
-    onkeydown: (e) => e.key == "Enter" && (e.preventDefault(), serverGo()) });
-  const serverGo = () => { store.set(serverKey, serverInput.value.trim()); signIn(mastodon, form, (lastSignInButton = serverInput), serverInput.value.trim()); };
-  const serverBox = h("div", { class: CLASS.field, hidden: true }, h("label", { htmlFor: id("ms") }, T.mastodonServer),
-    h("div", { class: CLASS.bar }, serverInput, h("button", { type: "button", onclick: serverGo }, T.continue)));
   const connecting = h("span", { role: "status" });
   const connectingBar = h("div", { class: CLASS.bar, hidden: true }, connecting,
     h("button", { type: "button", onclick: () => state.signInFlow && (state.signInFlow.popup?.close(), endSignIn(state.signInFlow)) }, T.cancel));
   const account = h("div", { hidden: true });
   // A disabled fieldset keeps the guest fields out of a signed-in reader's post.
-  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers, mastodon && serverBox,
+  const guestFields = h("fieldset", null, h("p", null, T.guestIntro), providers, boxes,
     field("email", T.email, "email", "email", true),
     field("name", T.name, "text", "name", true),
     field("website", T.website, "url", "url", false));
@@ -128,7 +135,7 @@ function commentForm(parentLi) {
     account.hidden = !viewer;
     account.replaceChildren(...(viewer ? [
       h("div", { class: CLASS.meta }, avatar(viewer), h("b", { class: CLASS.author }, viewer.name)),
-      h("p", { class: CLASS.account }, format(T.commentingAs, viewer.provider_label),
+      h("p", { class: CLASS.account }, format(T.commentingAs, labelOf({ name: viewer.provider, label: viewer.provider_label })),
         h("button", { type: "button", onclick: () => signOut(form, "[name=email]") }, T.logOut),
         h("button", { type: "button", onclick: () => signOut(form, `.${CLASS.provider}`) }, T.changeAccount)),
       // The reader's own data: a copy of it, or the account gone with all its comments.
@@ -137,19 +144,20 @@ function commentForm(parentLi) {
         h("button", { type: "button", onclick: () => confirm(T.confirmDeleteAccount) &&
           send("DELETE", "/me", { confirm: true }).then(() => signOut(form, "[name=email]"), showError) }, T.deleteMyAccount)),
       // Another provider's account joins this one: the sign-in carries the reader's token.
-      // Mastodon asks for the server here too, in the box the guest form had.
-      h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider)
-        .map((p) => h("button", { type: "button", onclick: (e) => (lastSignInButton = e.currentTarget, p == mastodon
-          ? (serverBox.hidden = false, serverInput.focus()) : signIn(p, form, lastSignInButton)) },
-          format(T.linkProvider, p.label)))), mastodon && serverBox] : []));
-    // Signed in, the box waits closed under the account; as a guest it is back among the buttons.
-    if (mastodon) viewer ? (serverBox.hidden = true) : providers.after(serverBox);
+      // Not email: its address field is the guest's. Mastodon asks for the server here too,
+      // in the box the guest form had.
+      h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider && p.name != "email")
+        .map((p) => h("button", { type: "button", onclick: (e) => (lastSignInButton = e.currentTarget, p.name == "mastodon"
+          ? (serverBox.hidden = false, serverBox.querySelector("input").focus()) : signIn(p, form, lastSignInButton)) },
+          format(T.linkProvider, p.label)))), serverBox] : []));
+    // Signed in, the server box waits closed under the account; as a guest it is back among the buttons.
+    if (serverBox) viewer ? (serverBox.hidden = true) : providers.after(serverBox);
   };
   // While a sign-in runs, the provider buttons give way to "Connecting…" and Cancel.
-  form.signInStarted = (label) => {
+  form.signInStarted = (label, message) => {
     providers.hidden = true;
     connectingBar.hidden = false;
-    connecting.textContent = format(T.connectingTo, label);
+    connecting.textContent = message || format(T.connectingTo, label);
     error.textContent = "";
     connectingBar.lastChild.focus();
   };

@@ -70,7 +70,7 @@ function start() {
     for (const t of ui.root.querySelectorAll("time")) t.textContent = timeAgo(new Date(t.dateTime));
   }, 60e3);
   // data-loading="lazy": the thread is fetched once the reader nears it (or a link points in).
-  if (options.loading !== "lazy" || commentInHash() || tabStore(loginKey)) return begin();
+  if (options.loading !== "lazy" || commentInHash() || tabStore(loginKey) || store.get(loginKey)) return begin();
   const seen = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && (seen.disconnect(), begin()),
     { rootMargin: "600px" });
   seen.observe(host);

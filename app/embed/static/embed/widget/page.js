@@ -37,9 +37,11 @@ const plural = new Intl.PluralRules(locale), number = new Intl.NumberFormat(loca
 // Wording that counts has a form per plural category of the language ("one", "few", "other").
 const counted = (forms, n) => format(forms[plural.select(n)] || forms.other, number.format(n));
 const countText = (n) => counted(T.commentCount, n);
+// Providers go by their own names, in every language; email is a word to translate.
+const labelOf = (p) => p.name == "email" ? T.emailProvider : p.label;
 
 const KEY_PREFIX = `afterword:${site}:`;
 const tokensKey = `${KEY_PREFIX}tokens:${pageUrl}`, guestKey = `${KEY_PREFIX}guest`;
-const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, serverKey = `${KEY_PREFIX}mastodon`, browserKey = `${KEY_PREFIX}browser`;
+const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, browserKey = `${KEY_PREFIX}browser`;
 const authKey = `${KEY_PREFIX}auth:${base}`; // the reader's session token, for this site and service
 const draftKey = (parentId) => `${KEY_PREFIX}draft:${pageUrl}:${parentId || 0}`;

@@ -9,16 +9,18 @@
 const loginChannel = self.BroadcastChannel ? new BroadcastChannel(loginKey) : null;
 
 async function signIn(provider, form, _button, server) {
-  // Before any await: browsers allow a popup only within the click itself.
-  const popup = open("about:blank", "afterword-login", "popup,width=600,height=700");
+  // Before any await: browsers allow a popup only within the click itself. Email needs none.
+  const mailed = provider.name == "email", popup = !mailed && open("about:blank", "afterword-login", "popup,width=600,height=700");
   if (state.signInFlow) endSignIn(state.signInFlow);
   const flow = (state.signInFlow = { popup, form });
-  form.signInStarted(provider.label);
+  form.signInStarted(labelOf(provider));
   try {
-    const j = await send("POST", "/logins", { provider: provider.name, server, popup: !!popup, return_url: location.href.split("#")[0] });
+    const j = await send("POST", "/logins", { provider: provider.name, [mailed ? "address" : "server"]: server, popup: !!popup, return_url: location.href.split("#")[0] });
     if (state.signInFlow !== flow) return;
     flow.id = j.flow;
     flow.secret = j.secret;
+    // The mailed link opens another tab: the secret waits for it in localStorage.
+    if (mailed) return store.set(loginKey, { id: j.flow, secret: j.secret }), form.signInStarted(0, T.checkEmail);
     if (!popup) return tabStore(loginKey, { id: j.flow, secret: j.secret }), location.assign(j.start_url);
     popup.location.href = j.start_url;
     flow.watchTimer = setInterval(() => watchPopup(flow), 1e3);
@@ -71,6 +73,8 @@ const listenForSignInCodes = () => {
   addEventListener("message", (e) => e.origin === base && codeHandedOver(e.data));
   loginChannel?.addEventListener("message", (e) =>
     codeHandedOver(e.data) && loginChannel.postMessage({ type: "afterword:claimed", flow: e.data.flow }));
+  // Signed in or out in another tab (as by a mailed link, which opens one): so is this one.
+  addEventListener("storage", (e) => e.key == authKey && (state.signInFlow && endSignIn(state.signInFlow), state.token = store.get(authKey, null), reloadThread()));
 };
 
 // Log Out leads on to the guest fields, Change to the provider buttons.
@@ -89,9 +93,11 @@ async function returnFromSignIn() {
   if (!m) return;
   const rest = location.hash.replace(m[0], "").replace(/^#?&?/, "");
   history.replaceState(history.state, "", location.href.split("#")[0] + (rest && `#${rest}`));
-  const mine = tabStore(loginKey);
+  // A full-page sign-in's flow is this tab's; a mailed link's, the browser's.
+  const mine = [tabStore(loginKey), store.get(loginKey)].find((f) => f?.id === m[2]);
   tabStore(loginKey, null);
-  if (mine?.id === m[2]) {
+  if (mine) {
+    store.set(loginKey, null);
     try {
       const j = await send("POST", `/logins/${m[2]}/claim`, { secret: mine.secret, code: m[3] });
       setAuth(j.token, j.viewer);

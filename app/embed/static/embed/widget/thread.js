@@ -15,6 +15,8 @@ const article = (c, li) => {
   const own = c.mine, editable = own && c.editable_until && new Date(c.editable_until) > Date.now();
   return h("article", null,
     h("div", { class: CLASS.meta }, avatar(a), author,
+      // By an address its owner proved theirs (a sign-in by email, or a confirmation link).
+      a.verified && h("span", { role: "img", "aria-label": T.verified, title: T.verified }, "✓"),
       a.moderator && h("span", { class: CLASS.badge }, T.moderatorBadge),
       c.pinned && h("span", { class: CLASS.badge }, T.pinned),
       h("a", { href: permalink(c.id), title: T.permalink },
