@@ -28,7 +28,8 @@ from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.authorization import AuthorizationFailed, redirect_to_provider
-from app.auth.providers import ProviderSpec, all_providers, enabled_providers
+from app.auth.mastodon import redirect_moderator
+from app.auth.providers import MASTODON_PROVIDER, ProviderSpec, all_providers, enabled_providers
 from app.dashboard import bp
 from app.dashboard.forms import (
     ActionForm,
@@ -38,6 +39,7 @@ from app.dashboard.forms import (
     EraseAuthorForm,
     ForgotPasswordForm,
     LoginForm,
+    MastodonServerForm,
     NewSiteForm,
     NotifyForm,
     PasswordForm,
@@ -180,7 +182,11 @@ def login() -> ResponseReturnValue:
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.queue"))
         flash("That email and password do not match.", "error")
     return render_template(
-        "dashboard/login.html", form=form, lockout=None, providers=social_providers()
+        "dashboard/login.html",
+        form=form,
+        lockout=None,
+        providers=social_providers(),
+        mastodon_form=_mastodon_form(),
     )
 
 
@@ -196,6 +202,41 @@ def login_with(provider: str) -> ResponseReturnValue:
     except AuthorizationFailed as err:
         flash(err.message, "error")
         return redirect(url_for("dashboard.login"))
+
+
+# Before the reader's round trip starts, a Mastodon one already sends requests to the server
+# named (registering there): limited like the widget's sign-ins.
+@bp.post("/login/mastodon")
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="dashboard-mastodon")
+def login_with_mastodon() -> ResponseReturnValue:
+    """Sign in with a Mastodon account linked beforehand, on the server the moderator names."""
+    form = _mastodon_form()
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        return redirect_moderator(form.server.data, {"kind": "moderator", "action": "login"})
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.login"))
+
+
+@bp.post("/link/mastodon")
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="dashboard-mastodon")
+def link_mastodon() -> ResponseReturnValue:
+    form = _mastodon_form()
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
+    try:
+        return redirect_moderator(form.server.data, purpose)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.account"))
 
 
 @bp.post("/link/<provider>")
@@ -580,8 +621,12 @@ def _account_page(
         password_form=password_form if password_form is not None else PasswordForm(formdata=None),
         lockout=lockout,
         linked=moderators.linked_identities(current_user),
-        labels={spec.name: spec.label for spec in all_providers(current_app.config)},
+        labels={
+            spec.name: spec.label
+            for spec in [*all_providers(current_app.config), MASTODON_PROVIDER]
+        },
         providers=social_providers(),
+        mastodon_form=_mastodon_form(),
         button=EmptyForm(),
     )
 
@@ -680,6 +725,13 @@ def _mail_done(link: mail_actions.MailLink | None, used: Any) -> str | None:
 def social_providers() -> list[ProviderSpec]:
     """Providers a moderator may sign in with: the real ones, never Dev (anyone can be Dev)."""
     return [spec for spec in enabled_providers(current_app.config) if spec.fetch_profile]
+
+
+def _mastodon_form() -> MastodonServerForm | None:
+    """The form naming a Mastodon server, where MASTODON_LOGIN offers Mastodon at all."""
+    if not current_app.config.get("MASTODON_LOGIN"):
+        return None
+    return MastodonServerForm()
 
 
 def _social_provider(name: str) -> ProviderSpec:
