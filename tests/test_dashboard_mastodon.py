@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import MastodonApp, ModeratorIdentity
 from tests.factories import make_moderator
 from tests.fakes.mastodon import FakeMastodon
-from tests.helpers import Dashboard, csrf_from, fresh_app
+from tests.helpers import Dashboard, csrf_from, fresh_app, leaving_for
 
 PUBLIC_URL = "http://127.0.0.1:5000"
 CALLBACK = f"{PUBLIC_URL}/auth/mastodon/callback"
@@ -77,8 +77,9 @@ def start_link(client, server: object):
 
 
 def authorize_url(started) -> str:
-    assert started.status_code == 302, started.text
-    return started.headers["Location"]
+    """Where the page the form's POST answered sends the browser on to (dashboard/leaving.html)."""
+    assert started.status_code == 200, started.text
+    return leaving_for(started.text)
 
 
 def back(client, redirect: str):
@@ -273,6 +274,17 @@ def test_without_its_csrf_token_nothing_starts(client, moderators, social):
         client.post("/dashboard/link/mastodon", data={"server": social.base_url}).status_code == 400
     )
     assert social.state.log == []  # no request reached the server
+
+
+def test_the_server_is_left_for_by_a_page_of_our_own(client, moderators, social):
+    """The form's POST answers a page that moves on by itself: a redirect after a form is
+    held to the page's CSP form-action ('self'), and the server is elsewhere."""
+    started = start_login(client, social.base_url)
+    assert started.status_code == 200
+    assert started.headers["Cache-Control"] == "no-store"
+    assert '<meta http-equiv="refresh" content="0;url=' in started.text
+    assert ">Continue to Mastodon</a>" in started.text
+    assert leaving_for(started.text).startswith(f"{social.base_url}/oauth/authorize?")
 
 
 def test_linking_needs_a_signed_in_moderator(client, moderators, social):

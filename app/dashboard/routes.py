@@ -195,9 +195,10 @@ def login_with(provider: str) -> ResponseReturnValue:
     """Sign in with a provider account linked beforehand (never the Dev provider)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
+    spec = _social_provider(provider)
     try:
-        return redirect_to_provider(
-            _social_provider(provider), {"kind": "moderator", "action": "login"}
+        return _leave_for(
+            spec, redirect_to_provider(spec, {"kind": "moderator", "action": "login"})
         )
     except AuthorizationFailed as err:
         flash(err.message, "error")
@@ -216,7 +217,8 @@ def login_with_mastodon() -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     try:
-        return redirect_moderator(form.server.data, {"kind": "moderator", "action": "login"})
+        started = redirect_moderator(form.server.data, {"kind": "moderator", "action": "login"})
+        return _leave_for(MASTODON_PROVIDER, started)
     except DomainError as err:
         flash(err.message, "error")
         return redirect(url_for("dashboard.login"))
@@ -233,7 +235,7 @@ def link_mastodon() -> ResponseReturnValue:
         abort(400)
     purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
     try:
-        return redirect_moderator(form.server.data, purpose)
+        return _leave_for(MASTODON_PROVIDER, redirect_moderator(form.server.data, purpose))
     except DomainError as err:
         flash(err.message, "error")
         return redirect(url_for("dashboard.account"))
@@ -245,8 +247,9 @@ def link_account(provider: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
+    spec = _social_provider(provider)
     try:
-        return redirect_to_provider(_social_provider(provider), purpose)
+        return _leave_for(spec, redirect_to_provider(spec, purpose))
     except AuthorizationFailed as err:
         flash(err.message, "error")
         return redirect(url_for("dashboard.account"))
@@ -725,6 +728,18 @@ def _mail_done(link: mail_actions.MailLink | None, used: Any) -> str | None:
 def social_providers() -> list[ProviderSpec]:
     """Providers a moderator may sign in with: the real ones, never Dev (anyone can be Dev)."""
     return [spec for spec in enabled_providers(current_app.config) if spec.fetch_profile]
+
+
+def _leave_for(spec: ProviderSpec, started: ResponseReturnValue) -> ResponseReturnValue:
+    """The provider's consent page, reached from a page of ours rather than by a redirect.
+
+    Browsers check every redirect after a form's POST against the form page's CSP
+    form-action ('self' here) and stop at the provider's address; a page that moves on by
+    itself is a navigation of its own, which form-action does not govern.
+    """
+    if not isinstance(started, Response) or started.location is None:
+        return started
+    return render_template("dashboard/leaving.html", url=started.location, label=spec.label)
 
 
 def _mastodon_form() -> MastodonServerForm | None:
