@@ -136,9 +136,7 @@ def _moderator_profile(purpose: dict[str, Any]) -> Profile:
             str(purpose.get("verifier", "")),
             str(purpose.get("client", "")),
         )
-    except mastodon.SignInFailed as err:
-        raise AuthorizationFailed(err.message) from None
-    except DomainError as err:
+    except (mastodon.SignInFailed, DomainError) as err:
         raise AuthorizationFailed(err.message) from None
 
 

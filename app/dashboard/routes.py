@@ -205,8 +205,8 @@ def login_with(provider: str) -> ResponseReturnValue:
         return redirect(url_for("dashboard.login"))
 
 
-# Before the reader's round trip starts, a Mastodon one already sends requests to the server
-# named (registering there): limited like the widget's sign-ins.
+# Naming a server makes us send it requests (registering there) before the moderator goes
+# anywhere: limited like the widget's sign-ins.
 @bp.post("/login/mastodon")
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="dashboard-mastodon")
 def login_with_mastodon() -> ResponseReturnValue:
