@@ -6,6 +6,7 @@ Model factories are in tests/factories.py, fixtures in tests/conftest.py.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import threading
@@ -118,6 +119,13 @@ def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def leaving_for(page: str) -> str:
+    """The provider's address a dashboard page moves on to (dashboard/leaving.html)."""
+    match = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)"', page)
+    assert match, "the page moves on to nowhere"
+    return html.unescape(match.group(1))
 
 
 class Dashboard:

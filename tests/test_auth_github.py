@@ -14,7 +14,7 @@ from app.models import Identity, User
 from tests.factories import make_moderator
 from tests.fakes import FakeProviderServer
 from tests.fakes.github import create_fake_github
-from tests.helpers import Dashboard, fresh_app
+from tests.helpers import Dashboard, fresh_app, leaving_for
 from tests.oauth_flows import PUBLIC_URL, back_from_provider, claim, sign_in, start
 
 OCTOCAT = "583231"
@@ -134,11 +134,11 @@ def test_a_moderator_signs_in_to_the_dashboard_with_github(app, client, site, gi
     dash = Dashboard(client)
     dash.sign_in("mod@example.com")
     linked = client.post("/dashboard/link/github", data={"csrf_token": dash.token()})
-    back_from_provider(client, github.consent(linked.headers["Location"]))
+    back_from_provider(client, github.consent(leaving_for(linked.text)))
     assert "GitHub: The Octocat" in client.get("/dashboard/account").text
 
     browser = app.test_client()
     token = Dashboard(browser).token("/dashboard/login")
     begin = browser.post("/dashboard/login/github", data={"csrf_token": token})
-    done = back_from_provider(browser, github.consent(begin.headers["Location"]))
+    done = back_from_provider(browser, github.consent(leaving_for(begin.text)))
     assert done.status_code == 302 and done.headers["Location"].endswith("/dashboard/")

@@ -14,7 +14,7 @@ from app.models import Identity, User
 from tests.factories import make_moderator
 from tests.fakes import FakeProviderServer, create_fake_provider
 from tests.fakes.wordpress import create_fake_wordpress
-from tests.helpers import Dashboard, fresh_app
+from tests.helpers import Dashboard, fresh_app, leaving_for
 from tests.oauth_flows import PUBLIC_URL, back_from_provider, claim, sign_in, start
 
 MARY = "40123456"
@@ -154,12 +154,12 @@ def test_a_moderator_links_wordpress_for_the_dashboard(app, client, site, wordpr
     dash = Dashboard(client)
     dash.sign_in("mod@example.com")
     linked = client.post("/dashboard/link/wordpress", data={"csrf_token": dash.token()})
-    back_from_provider(client, wordpress.consent(linked.headers["Location"]))
+    back_from_provider(client, wordpress.consent(leaving_for(linked.text)))
     assert "WordPress.com: Mary Shelley" in client.get("/dashboard/account").text
 
     browser = app.test_client()
     token = Dashboard(browser).token("/dashboard/login")
     assert ">Sign in with WordPress.com</button>" in browser.get("/dashboard/login").text
     begin = browser.post("/dashboard/login/wordpress", data={"csrf_token": token})
-    done = back_from_provider(browser, wordpress.consent(begin.headers["Location"]))
+    done = back_from_provider(browser, wordpress.consent(leaving_for(begin.text)))
     assert done.status_code == 302 and done.headers["Location"].endswith("/dashboard/")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 
 from flask import (
     Response,
@@ -37,7 +38,7 @@ from app.auth.authorization import (
 from app.auth.facebook import parse_signed_request
 from app.auth.forms import DevLoginForm, EmailSignInForm
 from app.auth.providers import ProviderSpec, enabled_provider, oauth_client, provider_spec
-from app.domain.errors import InvalidSignedRequest
+from app.domain.errors import DomainError, InvalidSignedRequest
 from app.errors import error_body, error_page
 from app.extensions import csrf, db
 from app.models import LoginFlow
@@ -130,23 +131,39 @@ def callback(provider: str) -> ResponseReturnValue:
     return _finish(flow, code)
 
 
-def _moderator_callback(spec: ProviderSpec, purpose: dict) -> ResponseReturnValue:
-    """A moderator signing in to the dashboard, or linking an account to sign in with."""
+def _moderator_callback(
+    spec: ProviderSpec, purpose: dict, profile_of: Callable[[], Profile] | None = None
+) -> ResponseReturnValue:
+    """A moderator signing in to the dashboard, or linking an account to sign in with.
+
+    `profile_of` exchanges the code (Authlib's round trip unless given); it raises
+    AuthorizationFailed with a message for the moderator.
+    """
+    linking = purpose.get("action") == "link"
+    if linking and (
+        not current_user.is_authenticated or current_user.id != purpose.get("moderator")
+    ):
+        # Finished in a browser now signed in as someone else (or no one): the account would
+        # land on a moderator who never asked, so the code is not even exchanged.
+        abort(403)
+    back = url_for("dashboard.account" if linking else "dashboard.login")
     try:
-        profile = fetch_profile(spec)
+        profile = profile_of() if profile_of is not None else fetch_profile(spec)
     except AuthorizationFailed as err:
         flash(err.message, "error")
-        return redirect(url_for("dashboard.login"))
-    if purpose.get("action") == "link":
-        if not current_user.is_authenticated or current_user.id != purpose.get("moderator"):
-            abort(403)
-        moderators.link_identity(current_user, profile)
+        return redirect(back)
+    if linking:
+        try:
+            moderators.link_identity(current_user, profile)
+        except DomainError as err:
+            flash(err.message, "error")
+            return redirect(back)
         flash(f"You can now sign in with {spec.label}.", "ok")
-        return redirect(url_for("dashboard.account"))
+        return redirect(back)
     moderator = moderators.find_by_identity(profile)
     if moderator is None:
         flash(f"No moderator account is linked to this {spec.label} account.", "error")
-        return redirect(url_for("dashboard.login"))
+        return redirect(back)
     login_user(moderator)
     return redirect(url_for("dashboard.queue"))
 

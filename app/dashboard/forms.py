@@ -100,6 +100,13 @@ class PinForm(FlaskForm):
     next = HiddenField()
 
 
+class MastodonServerForm(FlaskForm):
+    """The server a moderator signs in with; read (and refused) as readers' are, by
+    app/domain/mastodon_servers.py, so that both say the same about the same typing."""
+
+    server = StringField("Your Mastodon server")
+
+
 class EmptyForm(FlaskForm):
     """A button that only needs a CSRF token (sign out, lift a ban, confirm a mail link)."""
 

@@ -28,7 +28,8 @@ from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.authorization import AuthorizationFailed, redirect_to_provider
-from app.auth.providers import ProviderSpec, all_providers, enabled_providers
+from app.auth.mastodon import redirect_moderator
+from app.auth.providers import MASTODON_PROVIDER, ProviderSpec, all_providers, enabled_providers
 from app.dashboard import bp
 from app.dashboard.forms import (
     ActionForm,
@@ -38,6 +39,7 @@ from app.dashboard.forms import (
     EraseAuthorForm,
     ForgotPasswordForm,
     LoginForm,
+    MastodonServerForm,
     NewSiteForm,
     NotifyForm,
     PasswordForm,
@@ -180,7 +182,11 @@ def login() -> ResponseReturnValue:
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.queue"))
         flash("That email and password do not match.", "error")
     return render_template(
-        "dashboard/login.html", form=form, lockout=None, providers=social_providers()
+        "dashboard/login.html",
+        form=form,
+        lockout=None,
+        providers=social_providers(),
+        mastodon_form=_mastodon_form(),
     )
 
 
@@ -189,13 +195,50 @@ def login_with(provider: str) -> ResponseReturnValue:
     """Sign in with a provider account linked beforehand (never the Dev provider)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
+    spec = _social_provider(provider)
     try:
-        return redirect_to_provider(
-            _social_provider(provider), {"kind": "moderator", "action": "login"}
+        return _leave_for(
+            spec, redirect_to_provider(spec, {"kind": "moderator", "action": "login"})
         )
     except AuthorizationFailed as err:
         flash(err.message, "error")
         return redirect(url_for("dashboard.login"))
+
+
+# Naming a server makes us send it requests (registering there) before the moderator goes
+# anywhere: limited like the widget's sign-ins.
+@bp.post("/login/mastodon")
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="dashboard-mastodon")
+def login_with_mastodon() -> ResponseReturnValue:
+    """Sign in with a Mastodon account linked beforehand, on the server the moderator names."""
+    form = _mastodon_form()
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        started = redirect_moderator(form.server.data, {"kind": "moderator", "action": "login"})
+        return _leave_for(MASTODON_PROVIDER, started)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.login"))
+
+
+@bp.post("/link/mastodon")
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="dashboard-mastodon")
+def link_mastodon() -> ResponseReturnValue:
+    form = _mastodon_form()
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
+    try:
+        return _leave_for(MASTODON_PROVIDER, redirect_moderator(form.server.data, purpose))
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.account"))
 
 
 @bp.post("/link/<provider>")
@@ -204,8 +247,9 @@ def link_account(provider: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     purpose = {"kind": "moderator", "action": "link", "moderator": current_user.id}
+    spec = _social_provider(provider)
     try:
-        return redirect_to_provider(_social_provider(provider), purpose)
+        return _leave_for(spec, redirect_to_provider(spec, purpose))
     except AuthorizationFailed as err:
         flash(err.message, "error")
         return redirect(url_for("dashboard.account"))
@@ -580,8 +624,12 @@ def _account_page(
         password_form=password_form if password_form is not None else PasswordForm(formdata=None),
         lockout=lockout,
         linked=moderators.linked_identities(current_user),
-        labels={spec.name: spec.label for spec in all_providers(current_app.config)},
+        labels={
+            spec.name: spec.label
+            for spec in [*all_providers(current_app.config), MASTODON_PROVIDER]
+        },
         providers=social_providers(),
+        mastodon_form=_mastodon_form(),
         button=EmptyForm(),
     )
 
@@ -680,6 +728,25 @@ def _mail_done(link: mail_actions.MailLink | None, used: Any) -> str | None:
 def social_providers() -> list[ProviderSpec]:
     """Providers a moderator may sign in with: the real ones, never Dev (anyone can be Dev)."""
     return [spec for spec in enabled_providers(current_app.config) if spec.fetch_profile]
+
+
+def _leave_for(spec: ProviderSpec, started: ResponseReturnValue) -> ResponseReturnValue:
+    """The provider's consent page, reached from a page of ours rather than by a redirect.
+
+    Browsers check every redirect after a form's POST against the form page's CSP
+    form-action ('self' here) and stop at the provider's address; a page that moves on by
+    itself is a navigation of its own, which form-action does not govern.
+    """
+    if not isinstance(started, Response) or started.location is None:
+        return started
+    return render_template("dashboard/leaving.html", url=started.location, label=spec.label)
+
+
+def _mastodon_form() -> MastodonServerForm | None:
+    """The form naming a Mastodon server, where MASTODON_LOGIN offers Mastodon at all."""
+    if not current_app.config.get("MASTODON_LOGIN"):
+        return None
+    return MastodonServerForm()
 
 
 def _social_provider(name: str) -> ProviderSpec:

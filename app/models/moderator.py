@@ -64,4 +64,7 @@ class ModeratorIdentity(Model):
     provider: Mapped[str] = mapped_column(String(32))
     provider_user_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(100), default="")
+    # What the account page names a Mastodon account by (`@user@server`): its display name
+    # says nothing of which server it is on.
+    handle: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -232,6 +232,7 @@ def link_identity(moderator: Moderator, profile: Profile) -> ModeratorIdentity:
         provider_user_id=profile.provider_user_id,
     )
     link.name = profile.name[:100]
+    link.handle = profile.handle[:255] if profile.handle else None
     db.session.add(link)
     return link
 

@@ -7,6 +7,7 @@ as the dashboard's colours follow the moderator's system setting (`prefers-color
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -41,9 +42,30 @@ def comments_waiting(live: Live, desk: Desk) -> list[int]:
     ]
 
 
-def test_sign_in_page(live: Live, page: Page) -> None:
+@pytest.fixture
+def mastodon_login(live: Live) -> Iterator[None]:
+    """MASTODON_LOGIN=1 for this test only: the pages' forms naming a server show."""
+    live.app.config["MASTODON_LOGIN"] = True
+    try:
+        yield
+    finally:
+        live.app.config["MASTODON_LOGIN"] = False
+
+
+def test_sign_in_page(live: Live, page: Page, mastodon_login: None) -> None:
     page.goto(f"{live.url}/dashboard/login")
     expect(page.get_by_role("heading", name="Sign in to moderate")).to_be_visible()
+    expect(page.get_by_label("Your Mastodon server")).to_be_visible()
+    expect_accessible_in_both_schemes(page)
+
+
+def test_sign_in_page_with_a_server_refused(live: Live, page: Page, mastodon_login: None) -> None:
+    page.goto(f"{live.url}/dashboard/login")
+    page.get_by_label("Your Mastodon server").fill("not a server")
+    page.get_by_role("button", name="Sign in with Mastodon").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Enter your Mastodon server, such as mastodon.social."
+    )
     expect_accessible_in_both_schemes(page)
 
 
@@ -51,7 +73,7 @@ def test_sign_in_page_with_its_error(live: Live, desk: Desk, page: Page) -> None
     page.goto(f"{live.url}/dashboard/login")
     page.get_by_label("Email", exact=True).fill(desk.email)
     page.get_by_label("Password", exact=True).fill("not the password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text("That email and password do not match.")
     expect_accessible_in_both_schemes(page)
 
@@ -89,10 +111,13 @@ def test_a_comments_page(live: Live, desk: Desk, page: Page) -> None:
     expect_accessible_in_both_schemes(page)
 
 
-def test_notifications_and_password_settings(live: Live, desk: Desk, page: Page) -> None:
+def test_notifications_and_password_settings(
+    live: Live, desk: Desk, page: Page, mastodon_login: None
+) -> None:
     sign_in(page, live, desk.email)
     page.goto(f"{live.url}/dashboard/account")
     expect(page.get_by_role("heading", name="Password")).to_be_visible()
+    expect(page.get_by_role("button", name="Link Mastodon")).to_be_visible()
     expect_accessible_in_both_schemes(page)
 
     page.get_by_label("Current password", exact=True).fill("not the password")

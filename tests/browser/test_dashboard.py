@@ -76,7 +76,7 @@ def sign_in(page: Page, live: Live, email: str) -> None:
     expect(page).to_have_url(re.compile(r"/dashboard/login\b"))
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Comments")).to_be_visible()
     page.wait_for_load_state()  # the deferred dashboard.js has run: keys and buttons are live
 

@@ -11,12 +11,14 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import Identity
+from app.services import moderators
 from config import TestingConfig
 from tests.browser.helpers import expect_signed_in, wait_closed
 from tests.browser.live import Live, listening, serve, url_of
 from tests.fakes.mastodon import FakeMastodon
 
 pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +110,36 @@ def test_a_signed_in_reader_links_mastodon_by_naming_their_server(
             )
         ).all()
     assert len(owners) == 2 and len(set(owners)) == 1  # one reader, two accounts
+
+
+def test_a_moderator_links_mastodon_then_signs_in_with_it(
+    fedi: tuple[Live, FakeMastodon], page: Page
+) -> None:
+    live, mastodon = fedi
+    mastodon.state.accounts["130555"] = {"username": "mo", "display_name": "Mo Derator"}
+    before, mastodon.state.signed_in = mastodon.state.signed_in, "130555"
+    email = "fedi-mod@example.com"
+    with live.app.app_context():
+        moderators.create_moderator(email, PASSWORD)
+    try:
+        page.goto(f"{live.url}/dashboard/login")
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("heading", name="Comments")).to_be_visible()
+
+        page.goto(f"{live.url}/dashboard/account")
+        page.get_by_label("Your Mastodon server").fill(mastodon.base_url)
+        page.get_by_role("button", name="Link Mastodon").click()
+        page.get_by_role("button", name="Authorize").click()
+        expect(page.get_by_role("status")).to_have_text("You can now sign in with Mastodon.")
+        expect(page.get_by_text(f"Mastodon: @mo@{mastodon.name}")).to_be_visible()
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in to moderate")).to_be_visible()
+        page.get_by_label("Your Mastodon server").fill(mastodon.base_url)
+        page.get_by_role("button", name="Sign in with Mastodon").click()
+        page.get_by_role("button", name="Authorize").click()
+        expect(page.get_by_role("heading", name="Comments")).to_be_visible()
+    finally:
+        mastodon.state.signed_in = before
