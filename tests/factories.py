@@ -10,8 +10,10 @@ from flask.testing import FlaskClient
 from app.domain.authors import Author
 from app.domain.states import CommentStatus, ModerationMode
 from app.models import Comment, Moderator, Site, User
-from app.services import authors, comments, moderation, sites
+from app.services import authors, comments, identities, moderation, sites
+from app.services.identities import Profile
 from app.services.moderators import create_moderator
+from app.services.tokens import reader_token
 
 HOST_ORIGIN = "https://blog.example"
 POST_URL = f"{HOST_ORIGIN}/2026/first-post"
@@ -92,3 +94,18 @@ def make_moderator(
     return create_moderator(
         email or f"mod{next(_n)}@example.com", password, site_ids=[s.id for s in sites]
     )
+
+
+def browser_id(n: int) -> str:
+    """A guest browser's random id, as the widget keeps one (likes, reports)."""
+    return f"browser-{n:014d}"
+
+
+def make_reader(name: str = "Ada") -> User:
+    """A reader signed in with the Dev provider."""
+    return identities.sign_in(Profile(provider="dev", provider_user_id=name.lower(), name=name))
+
+
+def bearer(user: User, site: Site) -> dict[str, str]:
+    """The Authorization header of a signed-in reader's widget on `site`."""
+    return {"Authorization": f"Bearer {reader_token(user.id, site.id, 'dev')}"}

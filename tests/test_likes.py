@@ -12,28 +12,23 @@ from sqlalchemy import func, select
 
 from app.domain.states import CommentStatus
 from app.extensions import db
-from app.models import Comment, CommentLike, Site, User
-from app.services import cache, comments, identities, likes, moderation, privacy, retention
-from app.services.identities import Profile
-from app.services.tokens import reader_token
+from app.models import Comment, CommentLike
+from app.services import cache, comments, likes, moderation, privacy, retention
 from app.services.viewers import Viewer
-from tests.factories import HOST_ORIGIN, POST_URL, make_comment, make_moderator, make_site
+from tests.factories import (
+    HOST_ORIGIN,
+    POST_URL,
+    bearer,
+    browser_id,
+    make_comment,
+    make_moderator,
+    make_reader,
+    make_site,
+)
 from tests.helpers import WRITERS, Dashboard, run_together, selects_during
 
 BROWSER = "b" * 22
 HOME = "203.0.113.7"
-
-
-def browser(n: int) -> str:
-    return f"browser-{n:014d}"
-
-
-def reader(name: str = "Ada") -> User:
-    return identities.sign_in(Profile(provider="dev", provider_user_id=name.lower(), name=name))
-
-
-def bearer(user: User, site: Site) -> dict[str, str]:
-    return {"Authorization": f"Bearer {reader_token(user.id, site.id, 'dev')}"}
 
 
 def like(
@@ -96,7 +91,10 @@ def test_a_guest_likes_once_and_takes_it_back_both_idempotent(client, site):
     comment = make_comment(site)
     assert like(client, site, comment.id).json == {"likes": 1, "liked": True}
     assert like(client, site, comment.id).json == {"likes": 1, "liked": True}
-    assert like(client, site, comment.id, browser_id=browser(2)).json == {"likes": 2, "liked": True}
+    assert like(client, site, comment.id, browser_id=browser_id(2)).json == {
+        "likes": 2,
+        "liked": True,
+    }
     assert unlike(client, site, comment.id).json == {"likes": 1, "liked": False}
     assert unlike(client, site, comment.id).json == {"likes": 1, "liked": False}
     assert stored_count(comment.id) == 1
@@ -108,14 +106,14 @@ def test_the_count_survives_a_reload_and_guests_pages_say_nothing_of_who_liked(c
     reply = make_comment(site, parent=comment)
     like(client, site, comment.id)
     like(client, site, reply.id)
-    like(client, site, reply.id, browser_id=browser(2))
+    like(client, site, reply.id, browser_id=browser_id(2))
     shown = by_id(thread(client, site))
     assert shown[comment.id]["likes"] == 1 and shown[reply.id]["likes"] == 2
     assert "liked" not in shown[comment.id] and "liked" not in shown[reply.id]
 
 
 def test_a_signed_in_reader_likes_once_from_any_browser_and_sees_their_likes(client, site):
-    ada = reader()
+    ada = make_reader()
     liked, other = make_comment(site), make_comment(site)
     assert like(client, site, liked.id, browser_id=None, headers=bearer(ada, site)).json == {
         "likes": 1,
@@ -126,7 +124,7 @@ def test_a_signed_in_reader_likes_once_from_any_browser_and_sees_their_likes(cli
         client,
         site,
         liked.id,
-        browser_id=browser(9),
+        browser_id=browser_id(9),
         addr="198.51.100.1",
         headers=bearer(ada, site),
     )
@@ -138,7 +136,7 @@ def test_a_signed_in_reader_likes_once_from_any_browser_and_sees_their_likes(cli
 
 
 def test_a_signed_in_readers_likes_cost_one_query_for_the_whole_page(client, site):
-    ada = reader()
+    ada = make_reader()
     roots = [make_comment(site, body=f"root {i}") for i in range(5)]
     for root in roots:
         like(client, site, root.id, browser_id=None, headers=bearer(ada, site))
@@ -163,7 +161,7 @@ def test_a_signed_in_readers_likes_cost_one_query_for_the_whole_page(client, sit
 
 
 def test_a_reader_cannot_like_their_own_comment(client, site):
-    ada = reader()
+    ada = make_reader()
     mine = make_comment(site, user=ada)
     refused = like(client, site, mine.id, browser_id=None, headers=bearer(ada, site))
     assert refused.status_code == 403
@@ -188,7 +186,7 @@ def test_a_deleted_comment_cannot_be_liked_and_loses_its_likes(client, site):
     like(client, site, comment.id)
     author = Viewer(comment_ids=frozenset({comment.id}))
     comments.delete_comment(site, author, comment.id)
-    refused = like(client, site, comment.id, browser_id=browser(3))
+    refused = like(client, site, comment.id, browser_id=browser_id(3))
     assert refused.status_code == 409
     assert refused.json["error"] == {
         "code": "comment_deleted",
@@ -257,20 +255,20 @@ def test_guests_likes_from_one_address_are_capped_per_comment(app, client, site)
     assert app.config["LIKE_GUESTS_PER_ADDRESS"] == 3
     comment, elsewhere = make_comment(site), make_comment(site)
     for n in range(3):
-        assert like(client, site, comment.id, browser_id=browser(n)).status_code == 200
-    refused = like(client, site, comment.id, browser_id=browser(3))
+        assert like(client, site, comment.id, browser_id=browser_id(n)).status_code == 200
+    refused = like(client, site, comment.id, browser_id=browser_id(3))
     assert refused.status_code == 403
     assert refused.json["error"]["code"] == "like_limit"
     assert stored_count(comment.id) == 3
     # One of them liking again is still fine; so are another address and another comment.
-    assert like(client, site, comment.id, browser_id=browser(0)).json["likes"] == 3
+    assert like(client, site, comment.id, browser_id=browser_id(0)).json["likes"] == 3
     assert (
-        like(client, site, comment.id, browser_id=browser(3), addr="198.51.100.2").status_code
+        like(client, site, comment.id, browser_id=browser_id(3), addr="198.51.100.2").status_code
         == 200
     )
-    assert like(client, site, elsewhere.id, browser_id=browser(3)).status_code == 200
+    assert like(client, site, elsewhere.id, browser_id=browser_id(3)).status_code == 200
     # Signed-in readers are themselves, whatever address they share.
-    ada = reader()
+    ada = make_reader()
     assert (
         like(client, site, comment.id, browser_id=None, headers=bearer(ada, site)).status_code
         == 200
@@ -281,7 +279,7 @@ def test_guests_likes_from_one_address_are_capped_per_comment(app, client, site)
 def test_an_address_past_its_retention_no_longer_counts_to_the_cap(client, site, clock):
     comment = make_comment(site)
     for n in range(3):
-        like(client, site, comment.id, browser_id=browser(n))
+        like(client, site, comment.id, browser_id=browser_id(n))
     clock.advance(timedelta(days=31).total_seconds())
     report = retention.prune(address_days=30)
     assert report.address_hashes >= 3
@@ -293,7 +291,7 @@ def test_an_address_past_its_retention_no_longer_counts_to_the_cap(client, site,
         )
         == 0
     )
-    assert like(client, site, comment.id, browser_id=browser(3)).status_code == 200
+    assert like(client, site, comment.id, browser_id=browser_id(3)).status_code == 200
     assert stored_count(comment.id) == 4
 
 
@@ -321,7 +319,7 @@ def test_likes_arriving_together_are_all_counted(app, site):
             app.test_client()
             .put(
                 f"/api/v1/sites/{site_id}/comments/{comment_id}/like",
-                json={"browser": browser(i)},
+                json={"browser": browser_id(i)},
                 headers={"Origin": HOST_ORIGIN},
                 environ_base={"REMOTE_ADDR": f"198.51.100.{i + 1}"},
             )
@@ -377,7 +375,7 @@ def test_best_sorts_by_likes_then_replies(client, site):
     quiet = make_comment(site, body="Nothing")
     for target in (liked, liked_and_talked):
         for n in range(2):
-            like(client, site, target.id, browser_id=browser(n))
+            like(client, site, target.id, browser_id=browser_id(n))
     order = [c["id"] for c in thread(client, site, sort="best")["comments"]]
     assert order == [liked_and_talked.id, liked.id, talked_about.id, quiet.id]
 
@@ -389,7 +387,7 @@ def test_a_comment_held_again_does_not_rank_by_its_old_likes(client, site):
     make_comment(site, parent=plain, body="Its reply")
     make_comment(site, parent=plain, body="And another")
     for n in range(3):
-        like(client, site, held.id, browser_id=browser(n))
+        like(client, site, held.id, browser_id=browser_id(n))
     moderation.set_status(db.session.get_one(Comment, held.id), CommentStatus.PENDING)
     order = [c["id"] for c in thread(client, site, sort="best")["comments"]]
     assert order == [plain.id, held.id]
@@ -403,7 +401,7 @@ def test_the_dashboard_shows_a_comments_likes(client, site):
     comment = make_comment(site)
     one = make_comment(site)
     for n in range(3):
-        like(client, site, comment.id, browser_id=browser(n))
+        like(client, site, comment.id, browser_id=browser_id(n))
     like(client, site, one.id)
     dash = Dashboard(client)
     dash.sign_in(moderator.email)
@@ -413,11 +411,11 @@ def test_the_dashboard_shows_a_comments_likes(client, site):
 
 
 def test_a_readers_export_lists_their_likes_and_deletion_removes_them(client, site):
-    ada = reader()
+    ada = make_reader()
     ada_voter = likes.user_voter(ada.id)
     comment = make_comment(site)
     like(client, site, comment.id, browser_id=None, headers=bearer(ada, site))
-    like(client, site, comment.id, browser_id=browser(1))
+    like(client, site, comment.id, browser_id=browser_id(1))
     exported = client.get(
         f"/api/v1/sites/{site.id}/me/export", headers={"Origin": HOST_ORIGIN, **bearer(ada, site)}
     ).json
@@ -448,7 +446,7 @@ def test_erasing_an_author_erases_the_likes_of_their_comments(client, site):
 def test_like_counts_travel_with_an_export(runner, client, site, tmp_path):
     comment = make_comment(site, body="Liked twice")
     like(client, site, comment.id)
-    like(client, site, comment.id, browser_id=browser(1))
+    like(client, site, comment.id, browser_id=browser_id(1))
     out = tmp_path / "export.json"
     assert runner.invoke(args=["export", "--site", site.id, "--output", str(out)]).exit_code == 0
     exported = json.loads(out.read_text())

@@ -173,21 +173,25 @@ def forget_likes_of_comments(comment_ids: list[int]) -> None:
         )
 
 
-def _likeable(site: Site, viewer: Viewer, comment_id: object) -> Comment:
-    """The comment, if it is approved and on this site; locked on PostgreSQL for the rest of
-    the transaction, so that likes of one comment (and the cap) are counted one at a time
-    (SQLite holds its write lock from the start anyway)."""
-    comment = (
-        db.session.scalar(
-            select(Comment)
-            .join(Thread, Comment.thread_id == Thread.id)
-            .where(Comment.id == comment_id, Thread.site_id == site.id)
-            .with_for_update(of=Comment)
-            .execution_options(populate_existing=True)
-        )
-        if policy.is_id(comment_id)
-        else None
+def locked_comment(site: Site, comment_id: object) -> Comment | None:
+    """The comment, if it is on this site; locked on PostgreSQL for the rest of the
+    transaction, so that what readers add to one comment (likes, reports, and their caps) is
+    counted one at a time (SQLite holds its write lock from the start anyway)."""
+    if not policy.is_id(comment_id):
+        return None
+    comment: Comment | None = db.session.scalar(
+        select(Comment)
+        .join(Thread, Comment.thread_id == Thread.id)
+        .where(Comment.id == comment_id, Thread.site_id == site.id)
+        .with_for_update(of=Comment)
+        .execution_options(populate_existing=True)
     )
+    return comment
+
+
+def _likeable(site: Site, viewer: Viewer, comment_id: object) -> Comment:
+    """The comment, if it is approved and on this site, locked (`locked_comment`)."""
+    comment = locked_comment(site, comment_id)
     if comment is None or comment.status not in (CommentStatus.APPROVED, CommentStatus.DELETED):
         # Pending, rejected and spam comments are not shown to readers: not found.
         raise CommentNotFound("There is no such comment.")

@@ -15,7 +15,6 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from app.database import writes
-from app.domain import policy
 from app.domain.errors import CommentNotFound, Forbidden, OwnComment
 from app.domain.reports import checked_note, checked_reason
 from app.domain.states import CommentStatus
@@ -24,8 +23,9 @@ from app.models import AuditEntry, Comment, CommentReport, Site, Thread
 from app.models.types import utcnow
 from app.services import notifications
 from app.services.hashing import address_hash
-from app.services.likes import user_voter, voter_of
+from app.services.likes import locked_comment, user_voter, voter_of
 from app.services.moderation.commands import move_comment
+from app.services.moderation.queue import report_reasons
 from app.services.viewers import Viewer
 
 TAKEN_DOWN = "reported"  # the audit log's action when reports take a comment down
@@ -92,14 +92,14 @@ def report(
         threshold
         and (count or 0) >= threshold
         and comment.status is CommentStatus.APPROVED
-        and not _decided_after_reports(site.id, comment.id)
+        and not _taken_down_before(site.id, comment.id)
     ):
         move_comment(comment, CommentStatus.PENDING, site.id, None, action=TAKEN_DOWN)
         notifications.comment_waiting(
             comment,
             db.session.get_one(Thread, comment.thread_id),
             site,
-            reports=_reasons(comment.id),
+            reports=report_reasons([comment.id]).get(comment.id, {}),
         )
         return ReportState(reported=True, taken_down=True)
     return ReportState(reported=True)
@@ -116,19 +116,8 @@ def forget_reports_of_user(user_id: int) -> None:
 
 
 def _reportable(site: Site, viewer: Viewer, comment_id: object) -> Comment:
-    """The comment, if readers can see it on this site; locked for the rest of the
-    transaction on PostgreSQL so that reports of one comment count one at a time."""
-    comment = (
-        db.session.scalar(
-            select(Comment)
-            .join(Thread, Comment.thread_id == Thread.id)
-            .where(Comment.id == comment_id, Thread.site_id == site.id)
-            .with_for_update(of=Comment)
-            .execution_options(populate_existing=True)
-        )
-        if policy.is_id(comment_id)
-        else None
-    )
+    """The comment, if readers can see it on this site, locked as for likes."""
+    comment = locked_comment(site, comment_id)
     if comment is None or comment.status is not CommentStatus.APPROVED:
         # What readers cannot see, they cannot report: not found.
         raise CommentNotFound("There is no such comment.")
@@ -137,8 +126,9 @@ def _reportable(site: Site, viewer: Viewer, comment_id: object) -> Comment:
     return comment
 
 
-def _decided_after_reports(site_id: str, comment_id: int) -> bool:
-    """Whether a moderator already approved it again after reports took it down."""
+def _taken_down_before(site_id: str, comment_id: int) -> bool:
+    """Whether reports took it down once already: published now, a moderator approved it
+    again since, and their decision stands."""
     return (
         db.session.scalar(
             select(AuditEntry.id).where(
@@ -149,15 +139,6 @@ def _decided_after_reports(site_id: str, comment_id: int) -> bool:
         )
         is not None
     )
-
-
-def _reasons(comment_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(CommentReport.reason, func.count())
-        .where(CommentReport.comment_id == comment_id)
-        .group_by(CommentReport.reason)
-    )
-    return {reason: count for reason, count in rows}
 
 
 def _reports_from(comment_id: int, addr: str) -> int:
