@@ -34,7 +34,9 @@ TEST_WORKERS ?= $(if $(TEST_DATABASE_URL)$(REDIS_URL),0,2)
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-# The benchmark against Isso (bench/README.md); wrk comes from the system: apt-get install wrk.
+# Every benchmark and one PASS/FAIL summary (bench/all.py, bench/README.md): run.py against
+# Isso in the production setup, first paint, moderation at scale. wrk, PostgreSQL, Redis and
+# Chromium come from the system: apt-get install wrk. BENCH_ARGS=--quick: under two minutes.
 ISSO_VENV := bench/.isso-venv
 BENCH_ARGS ?=
 
@@ -43,7 +45,7 @@ $(ISSO_VENV)/bin/isso:
 	$(ISSO_VENV)/bin/python -m pip install --quiet 'isso==0.14.*' 'gunicorn==23.*'
 
 bench: $(VENV)/.installed-dev $(ISSO_VENV)/bin/isso
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -213,6 +213,10 @@ class Config:
     MASTODON_ALLOW_LOOPBACK = _flag("MASTODON_ALLOW_LOOPBACK")
     # Seconds for each request to a reader-named server, all of it (resolve, connect, read).
     MASTODON_TIMEOUT = 5.0
+    # Lets a site's Webhook URL point at this machine (http://127.0.0.1:9000/hook), for tests
+    # and development; refused in production, where a moderator could aim the service's
+    # requests at its own machine. Private and link-local addresses are refused everywhere.
+    WEBHOOK_ALLOW_LOOPBACK = _flag("WEBHOOK_ALLOW_LOOPBACK")
     # Sign-in with a link mailed to the reader's address (app/services/email_login.py): on
     # wherever mail can be sent or logged, which is everywhere, unless turned off.
     EMAIL_LOGIN = _flag("EMAIL_LOGIN", "1")
@@ -229,6 +233,9 @@ class Config:
     COMMENT_EDIT_SECONDS = int(os.environ.get("COMMENT_EDIT_SECONDS", "900"))
     # More links than this hold a comment for a moderator, whatever the moderation mode.
     COMMENT_MAX_LINKS = int(os.environ.get("COMMENT_MAX_LINKS", "3"))
+    # The learning spam filter scores nothing before a site's moderators decided this many
+    # comments (at least five approved and five rejected or spam among them).
+    FILTER_MIN_DECISIONS = int(os.environ.get("FILTER_MIN_DECISIONS", "20"))
     # A form sent sooner than this after it appeared was not typed by a person.
     COMMENT_MIN_FILL_MS = int(os.environ.get("COMMENT_MIN_FILL_MS", "2000"))
     AKISMET_KEY = os.environ.get("AKISMET_KEY")
@@ -347,6 +354,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
     DEMO = _flag("DEMO", "1")
     MAIL_SEND_AFTER_REQUEST = True
+    WEBHOOK_ALLOW_LOOPBACK = _flag("WEBHOOK_ALLOW_LOOPBACK", "1")
 
     @classmethod
     def init_app(cls, app) -> None:  # noqa: ANN001
@@ -382,6 +390,11 @@ class ProductionConfig(Config):
                 "MASTODON_ALLOW_LOOPBACK must be off in production: it lets readers make the "
                 "service send requests to its own machine."
             )
+        if app.config.get("WEBHOOK_ALLOW_LOOPBACK"):
+            raise RuntimeError(
+                "WEBHOOK_ALLOW_LOOPBACK must be off in production: it lets a moderator make the "
+                "service send requests to its own machine."
+            )
 
 
 class TestingConfig(Config):
@@ -406,6 +419,7 @@ class TestingConfig(Config):
     # prefixes (tests/conftest.py) so that tests never see each other's entries.
     # Tests post forms with real tokens; a test that wants them off says so.
     WTF_CSRF_ENABLED = True
+    WEBHOOK_ALLOW_LOOPBACK = True  # tests' receivers listen on 127.0.0.1
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -16,9 +16,10 @@ from flask.cli import AppGroup
 from app.demo.routes import POSTS
 from app.demo.seed import seed_demo_thread
 from app.domain.errors import DomainError, ImportFormatError
+from app.domain.roles import ROLES, Role
 from app.domain.states import ModerationMode
 from app.models import Site
-from app.services import importing, links, moderators, retention, sites, transfer
+from app.services import importing, links, moderators, retention, sites, transfer, webhooks
 from app.services import mail as outbox
 from app.services.sites import embed_snippet
 from config import remember_served_url, served_url
@@ -122,7 +123,8 @@ def delete_site(site_id: str, yes: bool) -> None:
 @click.option("--site", "site_ids", multiple=True, help="A site id (repeatable); default: all.")
 @click.option("--password", help="Prompted for, hidden, when not given.")
 def create_moderator(email: str, site_ids: tuple[str, ...], password: str | None) -> None:
-    """Create a moderator who signs in to the dashboard with EMAIL and a password."""
+    """Create a moderator who signs in to the dashboard with EMAIL and a password, an owner
+    of the sites named (of every site without --site)."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -130,7 +132,7 @@ def create_moderator(email: str, site_ids: tuple[str, ...], password: str | None
     except DomainError as err:
         raise click.UsageError(err.message) from None
     scope = "every site" if moderator.all_sites else ", ".join(site_ids)
-    click.echo(f"Moderator {moderator.email} can moderate {scope}.")
+    click.echo(f"Moderator {moderator.email} owns {scope}.")
 
 
 @moderator_cli.command("set-password")
@@ -150,12 +152,13 @@ def set_moderator_password(email: str, password: str | None) -> None:
 
 @moderator_cli.command("list")
 def list_moderators() -> None:
-    """List moderators with the sites they moderate."""
+    """List moderators with the sites they moderate and their role on each."""
     rows = moderators.list_moderators()
     if not rows:
         click.echo("No moderators yet. Create one with: flask moderator create EMAIL")
-    for moderator, site_ids in rows:
-        scope = "every site" if moderator.all_sites else ", ".join(site_ids) or "no site"
+    for moderator, grants in rows:
+        named = ", ".join(f"{site_id} ({role})" for site_id, role in grants)
+        scope = "every site (owner)" if moderator.all_sites else named or "no site"
         click.echo(f"{moderator.email}  {scope}")
 
 
@@ -173,16 +176,24 @@ def remove_moderator(email: str) -> None:
 @moderator_cli.command("add-site")
 @click.argument("email")
 @click.argument("site_id")
-def add_moderator_site(email: str, site_id: str) -> None:
-    """Let the moderator with EMAIL moderate SITE_ID too."""
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default=Role.OWNER.value,
+    show_default=True,
+    help="owner: settings, moderators, export; moderator: the queue.",
+)
+def add_moderator_site(email: str, site_id: str, role: str) -> None:
+    """Let the moderator with EMAIL moderate SITE_ID too, as ROLE (on a site they have
+    already, their role there becomes ROLE)."""
     try:
-        moderator = moderators.add_site(email, site_id)
+        moderator = moderators.add_site(email, site_id, Role(role))
     except DomainError as err:
         raise click.UsageError(err.message) from None
     if moderator.all_sites:
-        click.echo(f"Moderator {moderator.email} already moderates every site.")
+        click.echo(f"Moderator {moderator.email} already owns every site.")
     else:
-        click.echo(f"Moderator {moderator.email} can moderate {site_id} too.")
+        click.echo(f"Moderator {moderator.email} is {role} of {site_id}.")
 
 
 @click.command("demo", hidden=True)
@@ -232,8 +243,10 @@ def prune() -> None:
         f"{report.login_flows} expired sign-in(s)."
     )
     click.echo(f"Dropped {report.mail_messages} old message(s) from the outbox.")
+    click.echo(f"Dropped {report.webhook_deliveries} old webhook delivery(ies).")
     click.echo(f"Dropped {report.signed_requests} used deletion request(s) too old to replay.")
     click.echo(f"Dropped {report.reply_requests} request(s) for reply mail that cannot be sent.")
+    click.echo(f"Dropped {report.invitations} invitation(s) to moderate, accepted or expired.")
 
 
 mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
@@ -242,11 +255,15 @@ mail_cli = AppGroup("mail", help="Send the mail waiting in the outbox.")
 @mail_cli.command("send-pending")
 @click.option("--loop", type=int, default=0, help="Keep running, waking every N seconds.")
 def send_pending(loop: int) -> None:
-    """Send due mail (notifications, digests); safe to run from cron."""
+    """Send due mail (notifications, digests) and webhook deliveries; safe to run from cron."""
     while True:
         report = outbox.send_pending()
         if report.sent or report.failed or not loop:
             click.echo(_send_summary(report))
+        # The same job sends webhooks: one timer or cron line for everything that waits.
+        hooks = webhooks.send_pending()
+        if hooks.sent or hooks.failed:
+            click.echo(_webhook_summary(hooks))
         if not loop:
             return
         time.sleep(loop)
@@ -254,6 +271,13 @@ def send_pending(loop: int) -> None:
 
 def _messages(count: int) -> str:
     return f"{count} message" if count == 1 else f"{count} messages"
+
+
+def _webhook_summary(report: webhooks.SendReport) -> str:
+    summary = f"Sent {report.sent} webhook {'delivery' if report.sent == 1 else 'deliveries'}"
+    if report.failed:
+        summary += f"; {report.failed} failed and will be retried"
+    return summary + "."
 
 
 def _send_summary(report: outbox.SendReport) -> str:

@@ -197,6 +197,100 @@ def seed(database_url: str, plan: Plan) -> Seeded:
     return Seeded(site_id, total, len(threads), time.perf_counter() - started)
 
 
+# Signed-in readers of the 100-comment thread, each with a bearer token of their own.
+READERS = 1_000
+PENDING_BODY = "I only just found this post. Does the *second* approach still hold?"
+
+
+@dataclass(frozen=True)
+class Readers:
+    """What readers' widgets send to prove who they are, minted with the server's key.
+
+    `tokens`: bearer tokens of READERS signed-in readers (Dev sign-in accounts), as the widget
+    keeps one after a sign-in; `mine`: the edit token of one guest's pending reply in the
+    thread the readers read, as the widget sends it back in `mine=`.
+    """
+
+    tokens: tuple[str, ...]
+    mine: str
+    pending_id: int
+
+
+def seed_readers(database_url: str, site_id: str, path: str, count: int = READERS) -> Readers:
+    """`count` reader accounts and one guest's pending reply under the first comment of the
+    thread at `path` (the first page shows a reply with its root; a new top-level comment
+    would be on the last page)."""
+    from sqlalchemy import insert, select
+
+    from app import create_app
+    from app.domain.markdown import render_markdown
+    from app.domain.policy import thread_key
+    from app.domain.states import CommentStatus
+    from app.extensions import db
+    from app.models import Comment, Identity, Site, Thread, User
+    from app.services.tokens import edit_token, reader_token
+    from config import ProductionConfig
+
+    app = create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY=SECRET_KEY)
+    now = datetime.now(UTC)
+    with app.app_context():
+        site = db.session.get(Site, site_id)
+        assert site is not None
+        user_ids = list(
+            db.session.scalars(
+                insert(User).returning(User.id, sort_by_parameter_order=True),
+                [{"display_name": f"Reader {i}", "created_at": now} for i in range(count)],
+            )
+        )
+        db.session.execute(
+            insert(Identity),
+            [
+                {
+                    "user_id": user_id,
+                    "provider": "dev",
+                    "provider_user_id": f"bench-reader-{i}",
+                    "profile": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, user_id in enumerate(user_ids)
+            ],
+        )
+        thread = db.session.scalar(
+            select(Thread).where(
+                Thread.site_id == site_id, Thread.url == thread_key(ORIGIN + path, site.origins)
+            )
+        )
+        assert thread is not None
+        first = db.session.scalars(
+            select(Comment)
+            .where(Comment.thread_id == thread.id, Comment.parent_id.is_(None))
+            .order_by(Comment.created_at, Comment.id)
+            .limit(1)
+        ).one()
+        pending = Comment(
+            thread_id=thread.id,
+            parent_id=first.id,
+            root_id=first.root_id,
+            guest_name="Pending Guest",
+            guest_email="pending.guest@example.org",
+            body=PENDING_BODY,
+            html=render_markdown(PENDING_BODY),
+            status=CommentStatus.PENDING,
+            created_at=now,
+        )
+        db.session.add(pending)
+        db.session.commit()
+        readers = Readers(
+            tokens=tuple(reader_token(user_id, site_id, "dev") for user_id in user_ids),
+            mine=edit_token(pending.id),
+            pending_id=pending.id,
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return readers
+
+
 def _check_invariants(site_id: str) -> None:
     """The seeded rows as the comment service would have left them; fails loudly if not."""
     from sqlalchemy import func, select
@@ -242,3 +336,21 @@ def postgres_version(url: str) -> str:
     with psycopg.connect(admin.render_as_string(hide_password=False)) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "unknown"
+
+
+def stored_keys(database_url: str, tag: str) -> list[tuple[str, object]]:
+    """(idempotency key, thread id) of every comment whose key starts with `tag`."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT idempotency_key, thread_id FROM comment WHERE idempotency_key LIKE :p"
+                ),
+                {"p": f"{tag}-%"},
+            ).all()
+    finally:
+        engine.dispose()
+    return [(str(key), thread) for key, thread in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +50,9 @@ def _other_database(pid: str, database: str) -> bool:
     return False
 
 
-def _processes(pgids: set[int], names: set[str], database: str | None) -> int:
-    ticks = 0
+def proc_stats() -> Iterator[tuple[int, str, list[str]]]:
+    """Every process's pid, command name and the fields of /proc/PID/stat after the name
+    (`rest[0]` is its state, `rest[1]` its parent, `rest[2]` its process group)."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -60,15 +61,23 @@ def _processes(pgids: set[int], names: set[str], database: str | None) -> int:
         except OSError:
             continue  # exited while we looked
         # The command name may hold spaces and parentheses: split around the last ')'.
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        rest = stat[stat.rindex(")") + 2 :].split()
+        yield (
+            int(entry.name),
+            stat[stat.index("(") + 1 : stat.rindex(")")],
+            stat[stat.rindex(")") + 2 :].split(),
+        )
+
+
+def _processes(pgids: set[int], names: set[str], database: str | None) -> int:
+    ticks = 0
+    for pid, comm, rest in proc_stats():
         pgrp, utime, stime = int(rest[2]), int(rest[11]), int(rest[12])
         if pgrp in pgids:
             # With the children it has reaped: gunicorn recycles workers (max_requests), and
             # a worker that exited takes its CPU time out of /proc into its master's.
             ticks += utime + stime + int(rest[13]) + int(rest[14])
         elif comm in names and not (
-            comm == "postgres" and database and _other_database(entry.name, database)
+            comm == "postgres" and database and _other_database(str(pid), database)
         ):
             ticks += utime + stime
     return ticks

@@ -7,6 +7,8 @@ and the 50 listed posts go in; the plan is the same one Afterword is seeded from
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -122,3 +124,17 @@ def seed(base: str, plan: Plan) -> tuple[int, float]:
         _post_thread(base, count_path(i + 1), comments, f"Listed post {i + 1}")
         total += len(comments)
     return total, time.perf_counter() - started
+
+
+_KEY = re.compile(r"Comment ([\w-]+) from")
+
+
+def stored_keys(database: Path, uri: str) -> list[tuple[str, object]]:
+    """(key, thread id) of every comment on `uri`, the key read from its text as
+    bench/writers.lua wrote it."""
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT c.text, c.tid FROM comments c JOIN threads t ON c.tid = t.id WHERE t.uri = ?",
+            (uri,),
+        ).fetchall()
+    return [(m.group(1) if (m := _KEY.search(text)) else "?", tid) for text, tid in rows]

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -32,10 +32,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import afterword_seed
+import big_seed
 import cpu
 import isso_server
 import liking
 import loadgen
+import redis_server
 from plan import ORIGIN, POST_PATH, Plan, count_path, make_plan, thread_path
 from servers import Response, Server, ServerError, free_port, request, running
 from sqlalchemy.engine import make_url
@@ -68,8 +70,26 @@ LIKES_PER_SECOND = 20.0
 # Reads while likes arrive, against the plain reads of the same run: each like changes a
 # count, so the thread's cached pages are rebuilt after it; readers must barely notice.
 LIKING_SHARE_MIN = 0.5
+# Concurrent writers on one new page: Afterword's writes/s at least this times Isso's, its
+# p99 at most this, and every comment answered 201 stored exactly once.
+WRITERS = CONNECTIONS
+WRITES_RATIO_MIN = 2.0
+WRITES_P99_MAX_MS = 250.0
 # An open page's live check, against a full read of the same page: a 304 must cost less.
 POLL_RATIO_MIN = 1.0
+# A signed-in reader's page, and a guest's with their own pending comment, are kept for that
+# reader alone; reading one must cost little more than the page every guest shares.
+READER_SHARE_MIN = 0.5
+# The production setup (PostgreSQL, Redis, the project's gunicorn.conf.py, two workers) on a
+# database of a million comments: the production targets.
+PROD_THREAD_RATIO_MIN = 200.0
+PROD_COUNTS_RATIO_MIN = 3.0
+PROD_P99_MAX_MS = 10.0
+PROD_WORKERS = "2"
+# Redis read events per cached read, counted over this many requests one after another.
+ROUND_TRIPS_MAX = 1.0
+ROUND_TRIP_REQUESTS = 1_000
+FIRST_VISITORS = 4  # connections that make each reader's first visit before a readers run
 # Other processes using this share of the machine during a run make its numbers suspect.
 BUSY_WARN_PCT = 10.0
 COUNT_JS_MAX_URLS = 100
@@ -95,6 +115,28 @@ class Workload:
     check: Callable[[Any], str | None] | None = None  # answer's JSON -> a problem, or None
     # Another load running beside wrk's (likes arriving); what it yields is its own record.
     beside: Callable[[], AbstractContextManager[Any]] | None = None
+    # Bearer tokens of different readers, one per request in turn (readers.lua; the probe
+    # sends the first).
+    readers: tuple[str, ...] = ()
+    # With Redis, count what Redis does for ROUND_TRIP_REQUESTS of these reads afterwards.
+    round_trips: bool = False
+
+
+@dataclass(frozen=True)
+class Writers:
+    """WRITERS connections posting guest comments into one page that has none yet.
+
+    Every run gets a page of its own (`page(tag)`), so its first posts race to create the
+    thread. `stored(tag)` reads back from the database, for each key of the run, the threads
+    its rows went to: after the run each key answered 201 must be there exactly once.
+    """
+
+    name: str
+    label: str
+    kind: str  # "afterword" or "isso": the request body writers.lua builds
+    url: Callable[[str], str]  # the page -> where to POST
+    page: Callable[[str], str]  # the run's tag -> a new page
+    stored: Callable[[str], list[tuple[str, object]]]  # tag -> (key, thread) per row
 
 
 @dataclass
@@ -126,6 +168,8 @@ class Result:
     attempts: int = 1  # a run that other processes disturbed is measured again
     calibration_ms: float = 0.0  # cpu.calibrate() just before the run: the machine's speed
     beside: dict[str, Any] | None = None  # what the load beside wrk's did (likes sent, ...)
+    writes: dict[str, Any] | None = None  # concurrent writers: accepted, stored, lost, twice
+    redis: dict[str, Any] | None = None  # Redis's work per read (redis_server.RedisCount)
 
 
 @dataclass
@@ -168,6 +212,80 @@ def _expect_list(expected: list[int]) -> Callable[[Any], str | None]:
     return check
 
 
+def _expect_reader(size: int) -> Callable[[Any], str | None]:
+    """The thread as a signed-in reader gets it: their name, and no expired sign-in."""
+    thread = _expect_thread(size)
+
+    def check(data: Any) -> str | None:
+        if data.get("session_expired") or not data.get("viewer"):
+            return "answered as to a guest: the reader token was not taken"
+        return thread(data)
+
+    return check
+
+
+def _find_comment(nodes: list[dict[str, Any]], comment_id: int) -> dict[str, Any] | None:
+    for node in nodes:
+        if node.get("id") == comment_id:
+            return node
+        if found := _find_comment(node.get("replies") or [], comment_id):
+            return found
+    return None
+
+
+def _expect_mine(size: int, pending_id: int) -> Callable[[Any], str | None]:
+    """The thread with the guest's own pending comment in it, marked as theirs."""
+    thread = _expect_thread(size)
+
+    def check(data: Any) -> str | None:
+        own = _find_comment(data.get("comments") or [], pending_id)
+        if own is None or not own.get("mine") or own.get("status") != "pending":
+            return f"the guest's pending comment {pending_id} is not in the answer as theirs"
+        return thread(data)
+
+    return check
+
+
+def reader_workloads(
+    api: str, size: int, readers: afterword_seed.Readers, tokens_file: Path
+) -> list[Workload]:
+    """Pages kept for one reader: signed in (one reader, then a thousand in turn), and a
+    guest who sees their own pending comment. `tokens_file` gets the readers' tokens."""
+    tokens_file.write_text("\n".join(readers.tokens) + "\n")
+    query = {"url": ORIGIN + thread_path(size), "sort": "oldest"}
+    url = f"{api}/thread?{urlencode(query)}"
+    return [
+        Workload(
+            f"thread-{size}-signed-in",
+            f"thread read, {size:,} comments, first page, one signed-in reader",
+            url,
+            headers=(("Authorization", f"Bearer {readers.tokens[0]}"),),
+            check=_expect_reader(size),
+            round_trips=True,
+        ),
+        Workload(
+            f"thread-{size}-readers",
+            f"thread read, {size:,} comments, first page, "
+            f"{len(readers.tokens):,} signed-in readers in turn",
+            url,
+            script=BENCH_DIR / "readers.lua",
+            script_args=(str(tokens_file),),
+            headers=(("Authorization", f"Bearer {readers.tokens[0]}"),),
+            readers=readers.tokens,
+            check=_expect_reader(size),
+            round_trips=True,
+        ),
+        Workload(
+            f"thread-{size}-mine",
+            f"thread read, {size:,} comments, first page, a guest with a pending comment (mine=)",
+            # As the widget asks: its page's query, then the edit tokens it holds.
+            f"{api}/thread?{urlencode(query | {'mine': readers.mine})}",
+            check=_expect_mine(size, readers.pending_id),
+            round_trips=True,
+        ),
+    ]
+
+
 def _likes_on(api: str, thread_url: str) -> Callable[[], AbstractContextManager[Any]]:
     """Likes for the comments of the thread at `thread_url`, found when the run starts."""
 
@@ -179,7 +297,15 @@ def _likes_on(api: str, thread_url: str) -> Callable[[], AbstractContextManager[
     return start
 
 
-def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
+def afterword_workloads(
+    base: str,
+    site_id: str,
+    plan: Plan,
+    readers: afterword_seed.Readers | None = None,
+    tokens_file: Path | None = None,
+) -> list[Workload]:
+    """Every workload against Afterword; those of signed-in readers and a guest's own pending
+    comment only with `readers` (whose tokens go to `tokens_file`)."""
     api = f"{base}/api/v1/sites/{site_id}"
     # The ceiling: what gunicorn, Flask and the per-request hooks cost with no work at all.
     workloads = [Workload("ceiling", "GET /healthz: no database, no cache", f"{base}/healthz")]
@@ -192,6 +318,7 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
                 f"thread read, {size:,} comments, first page",
                 f"{api}/thread?{query}",
                 check=_expect_thread(size),
+                round_trips=size == isso_server.ISSO_THREAD_SIZE,
             )
         )
         if size == isso_server.ISSO_THREAD_SIZE:
@@ -228,9 +355,9 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
                     beside=_likes_on(api, f"{api}/thread?{first_page}"),
                 )
             )
-            # Guests share one cached answer; a reader who is signed in (here: whose sign-in
-            # expired, which takes the same path without a user to look up) gets a private
-            # one, built from the database on every request.
+            # A sign-in that expired: a private answer (it says so, and the widget forgets
+            # the token), built from the database on every request; the cost of a page no
+            # cache holds.
             query = urlencode({"url": ORIGIN + thread_path(size), "sort": "oldest"})
             workloads.append(
                 Workload(
@@ -241,6 +368,8 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
                     check=_expect_thread(size),
                 )
             )
+            if readers is not None and tokens_file is not None:
+                workloads += reader_workloads(api, size, readers, tokens_file)
     urls = [ORIGIN + count_path(i + 1) for i in range(len(plan.count_threads))]
     expected = {url: len(c) for url, c in zip(urls, plan.count_threads, strict=True)}
     workloads.append(
@@ -249,6 +378,7 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
             f"counts, {len(urls)} URLs in one request",
             f"{api}/counts?{urlencode([('url', u) for u in urls])}",
             check=_expect_counts(expected),
+            round_trips=True,
         )
     )
     sample = {
@@ -274,6 +404,37 @@ def afterword_workloads(base: str, site_id: str, plan: Plan) -> list[Workload]:
         )
     )
     return workloads
+
+
+def writers_path(tag: str) -> str:
+    return f"/bench/writers-{tag}"
+
+
+def afterword_writers(base: str, site_id: str, database_url: str) -> list[Writers]:
+    api = f"{base}/api/v1/sites/{site_id}"
+    return [
+        Writers(
+            f"post-{WRITERS}",
+            f"{WRITERS} guest writers posting into one new page",
+            "afterword",
+            url=lambda _page: f"{api}/comments",
+            page=lambda tag: ORIGIN + writers_path(tag),
+            stored=lambda tag: afterword_seed.stored_keys(database_url, tag),
+        )
+    ]
+
+
+def isso_writers(base: str, database: Path) -> list[Writers]:
+    return [
+        Writers(
+            f"post-{WRITERS}",
+            f"{WRITERS} guest writers posting into one new page (POST /new)",
+            "isso",
+            url=lambda page: f"{base}/new?{urlencode({'uri': page})}",
+            page=writers_path,
+            stored=lambda tag: isso_server.stored_keys(database, writers_path(tag)),
+        )
+    ]
 
 
 def isso_workloads(base: str, plan: Plan) -> list[Workload]:
@@ -340,6 +501,30 @@ def _probe(workload: Workload, result: Result) -> None:
         result.problem = workload.check(data)
 
 
+def _first_visits(workload: Workload) -> None:
+    """One read by each of the workload's readers before it is measured, so that the run
+    measures readers coming back to their kept pages (a first visit is built from the
+    database: `thread-100-private` measures that)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = dict(HEADERS) | dict(workload.headers)
+    started = time.monotonic()
+
+    def visit(token: str) -> int:
+        mine = {"Authorization": f"Bearer {token}"}
+        return request(workload.method, workload.url, headers=headers | mine).status
+
+    with ThreadPoolExecutor(FIRST_VISITORS) as pool:
+        statuses = list(pool.map(visit, workload.readers))
+    wrong = len(statuses) - statuses.count(workload.expect)
+    print(
+        f"  {workload.name:<16} first visits of {len(statuses):,} readers in "
+        f"{time.monotonic() - started:.1f}s"
+        + (f", {wrong} not {workload.expect}" if wrong else ""),
+        flush=True,
+    )
+
+
 def _wrk(
     workload: Workload, seconds: int, connections: int, threads: int, tag: str
 ) -> loadgen.WrkResult:
@@ -388,29 +573,156 @@ def measure(
     if result.problem:
         print(f"  {workload.name:<16} skipped: {result.problem}", flush=True)
         return result
-    run_tag = f"r{time.time_ns()}"
+    if workload.readers:
+        _first_visits(workload)
+
+    def run(tag: str) -> tuple[loadgen.WrkResult, Callable[[], dict[str, Any] | None]]:
+        with workload.beside() if workload.beside else nullcontext() as beside:
+            wrk = _wrk(workload, seconds, CONNECTIONS, WRK_THREADS, tag)
+        return wrk, lambda: beside.summary() if beside is not None else None
+
     if attempts > 1:  # a smoke check (--quick) goes without: its numbers are rough anyway
-        _wrk(workload, WARMUP_SECONDS, 4, 1, f"{run_tag}w")
+        _wrk(workload, WARMUP_SECONDS, 4, 1, f"r{time.time_ns()}w")
         server.wait_quiet(quiet_url, HEADERS)
-    wrk = None
+    wrk, result.beside = _attempts(server, result, run, quiet_url, helpers, attempts, database)
+    _report(result, wrk)
+    return result
+
+
+def measure_writers(
+    server: Server,
+    server_name: str,
+    db: str,
+    workload: Writers,
+    seconds: int,
+    quiet_url: str,
+    helpers: tuple[str, ...] = (),
+    attempts: int = ATTEMPTS,
+    database: str | None = None,
+) -> Result:
+    """WRITERS connections posting into one new page; then the database is checked.
+
+    No probe: it would create the page's thread before the run. The warm-up posts to a page
+    of its own. A run's writes/s (`rps`) counts only the posts answered 201.
+    """
+    result = Result(server_name, db, workload.name, workload.label, status=201)
+
+    def load(tag: str, seconds: int, connections: int, out: Path) -> loadgen.WrkResult:
+        page = workload.page(tag)
+        argv = loadgen.wrk_command(
+            workload.url(page),
+            seconds=seconds,
+            connections=connections,
+            threads=WRK_THREADS,
+            headers={"Origin": ORIGIN},
+            script=BENCH_DIR / "writers.lua",
+            script_args=(workload.kind, ORIGIN, page, tag, str(out)),
+        )
+        return loadgen.run(argv)[0]
+
+    with tempfile.TemporaryDirectory(prefix="afterword-writers-") as tmp:
+        out = Path(tmp) / "accepted.txt"
+
+        def run(tag: str) -> tuple[loadgen.WrkResult, Callable[[], dict[str, Any] | None]]:
+            wrk = load(tag, seconds, WRITERS, out)
+            accepted = out.read_text().split()
+            # After the drain: requests queued when wrk stopped are still being stored.
+            return wrk, lambda: writes_check(accepted, workload.stored(tag), wrk.seconds)
+
+        if attempts > 1:
+            load(f"r{time.time_ns()}w", WARMUP_SECONDS, 4, out)
+            server.wait_quiet(quiet_url, HEADERS)
+        wrk, result.writes = _attempts(server, result, run, quiet_url, helpers, attempts, database)
+    assert result.writes is not None
+    _report(result, wrk)
+    result.rps = result.writes["writes_per_second"]
+    w = result.writes
+    print(
+        f"  {'':<16} {w['accepted']:,} accepted ({result.rps:.1f}/s), {w['stored']:,} stored, "
+        f"{w['lost']} lost, {w['twice']} stored twice, {w['threads']} thread(s), "
+        f"{w['unanswered']} stored after wrk stopped, {w['answered_twice']} answers seen twice",
+        flush=True,
+    )
+    return result
+
+
+def writes_check(
+    accepted: list[str], rows: list[tuple[str, object]], seconds: float
+) -> dict[str, Any]:
+    """The run's posts answered 201 against the rows stored: each exactly once, in one thread.
+
+    `unanswered`: stored but never answered to wrk, which stopped waiting at its deadline;
+    those are not errors (the writer would have had its 201 a moment later).
+    """
+    stored: dict[str, int] = {}
+    for key, _thread in rows:
+        stored[key] = stored.get(key, 0) + 1
+    answered = set(accepted)
+    return {
+        "accepted": len(accepted),
+        "answered_twice": len(accepted) - len(answered),
+        "unreadable": accepted.count("?"),
+        "stored": len(rows),
+        "lost": sum(1 for key in answered if key not in stored),
+        "twice": sum(1 for n in stored.values() if n > 1),
+        "unanswered": sum(1 for key in stored if key not in answered),
+        "threads": len({thread for _key, thread in rows}),
+        "writes_per_second": len(accepted) / seconds if seconds else 0.0,
+    }
+
+
+def writes_ok(writes: dict[str, Any] | None, errors: int) -> bool:
+    """Zero errors, and every accepted comment stored exactly once in the page's one thread.
+
+    A key wrk saw answered 201 twice but the database holds once is wrk's own count (it has
+    been seen with Isso's `Connection: close` answers); it is printed, not held against it.
+    """
+    if writes is None:
+        return False
+    return (
+        errors == 0
+        and writes["accepted"] > 0
+        and writes["threads"] == 1
+        and writes["unreadable"] == 0
+        and writes["lost"] == writes["twice"] == 0
+    )
+
+
+def _attempts(
+    server: Server,
+    result: Result,
+    run: Callable[[str], tuple[loadgen.WrkResult, Callable[[], dict[str, Any] | None]]],
+    quiet_url: str,
+    helpers: tuple[str, ...],
+    attempts: int,
+    database: str | None,
+) -> tuple[loadgen.WrkResult, dict[str, Any] | None]:
+    """Measured runs until one that other processes left alone (or `attempts` of them): the
+    least disturbed one's wrk report, and what `run`'s second callable made of it after the
+    server drained."""
+    run_tag = f"r{time.time_ns()}"
+    wrk, record = None, None
     for attempt in range(1, attempts + 1):
         if attempts > 1:
             _wait_for_idle()
         calibration = cpu.calibrate()
         before = cpu.snapshot([server.pgid or 0], helpers, database)
-        with workload.beside() if workload.beside else nullcontext() as beside:
-            this = _wrk(workload, seconds, CONNECTIONS, WRK_THREADS, f"{run_tag}a{attempt}")
+        this, settle = run(f"{run_tag}a{attempt}")
         other = cpu.other_share(before, cpu.snapshot([server.pgid or 0], helpers, database))
         result.drain_seconds = server.wait_quiet(quiet_url, HEADERS)
         if wrk is None or other < result.other_cpu_pct:
             wrk, result.other_cpu_pct, result.attempts = this, other, attempt
-            result.beside = beside.summary() if beside is not None else None
+            record = settle()
             result.calibration_ms = calibration
         if other < BUSY_WARN_PCT:
             break
         if attempt < attempts:
-            print(f"  {workload.name:<16} other processes took {other:.0f}% of the CPU; again")
+            print(f"  {result.workload:<16} other processes took {other:.0f}% of the CPU; again")
     assert wrk is not None
+    return wrk, record
+
+
+def _report(result: Result, wrk: loadgen.WrkResult) -> None:
     result.rps = wrk.rps
     result.p50_ms, result.p75_ms = wrk.p50_ms, wrk.p75_ms
     result.p90_ms, result.p99_ms = wrk.p90_ms, wrk.p99_ms
@@ -423,11 +735,10 @@ def measure(
     if result.other_cpu_pct >= BUSY_WARN_PCT:
         errors += f", other processes took {result.other_cpu_pct:.0f}% of the CPU"
     print(
-        f"  {workload.name:<16} {wrk.rps:9.1f} req/s  p50 {wrk.p50_ms:7.1f} ms  "
+        f"  {result.workload:<16} {wrk.rps:9.1f} req/s  p50 {wrk.p50_ms:7.1f} ms  "
         f"p99 {wrk.p99_ms:7.1f} ms  {wrk.bytes_per_response:9,.0f} B/resp{errors}",
         flush=True,
     )
-    return result
 
 
 def code_fingerprint() -> str:
@@ -452,7 +763,7 @@ def gunicorn_flags(gunicorn: Path) -> list[str]:
     return ["--no-control-socket"] if "--no-control-socket" in done.stdout else []
 
 
-def gunicorn_config(workdir: Path, project: bool) -> Path:
+def gunicorn_config(workdir: Path, project: bool, profile: bool = False) -> Path:
     """The settings file gunicorn reads; never the one it would find by itself.
 
     Started in the repository, gunicorn silently loads ./gunicorn.conf.py (threads, access
@@ -460,6 +771,8 @@ def gunicorn_config(workdir: Path, project: bool) -> Path:
     default it gets an empty file: plain `gunicorn -w 2` with sync workers. With
     --project-gunicorn-conf it gets the project's file; -w 2 and -b still override it.
     """
+    if profile:
+        return BENCH_DIR / "profile_gunicorn.py"
     if project:
         return ROOT / "gunicorn.conf.py"
     path = workdir / "gunicorn.bench.conf.py"
@@ -509,6 +822,30 @@ def bench_afterword(
         f"in {seeded.seconds:.1f}s",
         flush=True,
     )
+    size = isso_server.ISSO_THREAD_SIZE
+    # --quick: fewer readers, whose first visits (built from the database) fit its budget.
+    count = afterword_seed.READERS // (10 if options.quick else 1)
+    readers = afterword_seed.seed_readers(url, seeded.site_id, thread_path(size), count)
+    print(
+        f"  {len(readers.tokens):,} signed-in readers, and a guest's pending reply in the "
+        f"{size}-comment thread",
+        flush=True,
+    )
+    big = None
+    if options.big:
+        print(
+            f"  filling up to {big_seed.BIG_COMMENTS:,} comments in {big_seed.BIG_THREADS:,} "
+            "threads (COPY)",
+            flush=True,
+        )
+        big = big_seed.seed_big(url, seeded.site_id)
+        print(
+            f"  the database holds {big.comments:,} comments in {big.threads:,} threads "
+            f"({big.comment_table_bytes / 1024**2:,.0f} MiB with indexes) after "
+            f"{big.seconds:.0f}s: COPY {big.copy_seconds:.0f}s, indexes "
+            f"{big.index_seconds:.0f}s, VACUUM ANALYZE {big.vacuum_seconds:.0f}s",
+            flush=True,
+        )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = VENV_BIN / "gunicorn"
@@ -517,7 +854,7 @@ def bench_afterword(
         [
             str(gunicorn),
             "-c",
-            str(gunicorn_config(dbdir, options.project_gunicorn_conf)),
+            str(gunicorn_config(dbdir, options.project_gunicorn_conf, options.profile is not None)),
             "-w",
             "2",
             *gunicorn_flags(gunicorn),
@@ -525,7 +862,9 @@ def bench_afterword(
             f"127.0.0.1:{port}",
             "app:create_app()",
         ],
-        env=afterword_seed.server_env(url, dbdir, base, options.redis_url),
+        env=afterword_seed.server_env(url, dbdir, base, options.redis_url)
+        | ({"AFTERWORD_PROFILE_DIR": str(options.profile / kind)} if options.profile else {})
+        | (project_conf_env(dbdir) if options.project_gunicorn_conf else {}),
         cwd=ROOT,
         log_path=dbdir / "gunicorn.log",
     )
@@ -536,13 +875,31 @@ def bench_afterword(
     with running(server):
         server.wait_ready(f"{api}/config", HEADERS)
         print(f"  gunicorn -w 2 on {base}; wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{seconds:g}s")
-        for workload in filter(options.wants, afterword_workloads(base, seeded.site_id, plan)):
+        workloads = afterword_workloads(
+            base, seeded.site_id, plan, readers, dbdir / "reader-tokens.txt"
+        )
+        for workload in filter(options.wants, workloads):
+            result = measure(
+                server,
+                "afterword",
+                kind,
+                workload,
+                seconds,
+                f"{api}/config",
+                helpers,
+                options.attempts,
+                make_url(options.pg_url).database if kind == "postgres" else None,
+            )
+            if options.redis_url and workload.round_trips and not result.problem:
+                result.redis = count_round_trips(workload, options)
+            results.append(result)
+        for writers in filter(options.wants, afterword_writers(base, seeded.site_id, url)):
             results.append(
-                measure(
+                measure_writers(
                     server,
                     "afterword",
                     kind,
-                    workload,
+                    writers,
                     seconds,
                     f"{api}/config",
                     helpers,
@@ -551,8 +908,49 @@ def bench_afterword(
                 )
             )
         probe = long_counts_probe(api)
-    info = asdict(seeded) | {"database": kind, "probes": [probe], "code": code}
+    info = asdict(seeded) | {
+        "database": kind,
+        "probes": [probe],
+        "code": code,
+        "readers": len(readers.tokens),
+        "big": asdict(big) if big else None,
+    }
     return results, info
+
+
+def project_conf_env(workdir: Path) -> dict[str, str]:
+    """What the project's gunicorn.conf.py reads: two workers, as everywhere in the benchmark
+    (-w 2 says so too), and prometheus_client's directory inside the run's own, which the conf
+    would otherwise make anew in /tmp on every start."""
+    metrics = workdir / "metrics"
+    metrics.mkdir(exist_ok=True)
+    return {"GUNICORN_WORKERS": PROD_WORKERS, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+
+
+def count_round_trips(workload: Workload, options: Options) -> dict[str, Any]:
+    """What Redis did for `options.round_trip_requests` of `workload`'s reads, one after
+    another, each reader's token in turn when it has several."""
+    assert options.redis_url is not None
+    headers = dict(HEADERS) | dict(workload.headers)
+    tokens = workload.readers
+
+    def send(i: int) -> int:
+        mine = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"} if tokens else {}
+        return request(workload.method, workload.url, headers=headers | mine).status
+
+    counted = redis_server.count(
+        options.redis_url, send, options.round_trip_requests, shared=not options.own_redis
+    )
+    by_command = ", ".join(
+        f"{name} {n / counted.requests:g}" for name, n in counted.by_command.items()
+    )
+    print(
+        f"  {'':<16} Redis: {counted.round_trips:.2f} round trips and "
+        f"{counted.commands_per_request:.2f} commands per read ({by_command}) "
+        f"over {counted.requests:,} reads",
+        flush=True,
+    )
+    return counted.summary()
 
 
 def bench_isso(plan: Plan, workdir: Path, options: Options) -> tuple[list[Result], dict[str, Any]]:
@@ -591,6 +989,18 @@ def bench_isso(plan: Plan, workdir: Path, options: Options) -> tuple[list[Result
                     attempts=options.attempts,
                 )
             )
+        for writers in filter(options.wants, isso_writers(base, issodir / "isso.db")):
+            results.append(
+                measure_writers(
+                    server,
+                    "isso",
+                    "sqlite",
+                    writers,
+                    seconds,
+                    f"{base}/config",
+                    attempts=options.attempts,
+                )
+            )
     return results, {"comments": comments, "seconds": took}
 
 
@@ -611,6 +1021,7 @@ def ratios(results: list[Result], dbs: list[str]) -> list[dict[str, Any]]:
         ("thread-100", "thread-100", "thread read, 100 comments (Afterword: first page)"),
         ("thread-100-all", "thread-100", "thread read, 100 comments (both: whole thread)"),
         ("counts-50", "counts-50", "counts, 50 URLs"),
+        (f"post-{WRITERS}", f"post-{WRITERS}", f"{WRITERS} writers, one new page: writes/s"),
     ]
     for db in dbs:
         for mine, theirs, label in pairs:
@@ -621,37 +1032,65 @@ def ratios(results: list[Result], dbs: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def verdict(ok: bool | None) -> str:
+    return "SKIP" if ok is None else "PASS" if ok else "FAIL"
+
+
+def ratio_target(
+    name: str,
+    db: str,
+    ours: Result | None,
+    theirs: Result | None,
+    minimum: float,
+    isso_ran: bool,
+) -> Target:
+    """Afterword's req/s over Isso's."""
+    limit = f">= {minimum:g}x"
+    if ours is None or theirs is None:
+        why = "no Isso run" if not isso_ran else "missing result"
+        return Target(name, db, why, limit, "SKIP")
+    ratio = ours.rps / theirs.rps
+    return Target(
+        name,
+        db,
+        f"{ratio:.1f}x ({ours.rps:,.0f} vs {theirs.rps:,.1f})",
+        limit,
+        verdict(ratio >= minimum),
+    )
+
+
+def share_target(
+    name: str, db: str, ours: Result | None, reference: Result | None, minimum: float
+) -> Target:
+    """Afterword against itself in the same run: `ours` req/s over `reference`'s."""
+    limit = f">= {minimum:g}x"
+    if ours is None or reference is None or not reference.rps:
+        return Target(name, db, "missing result", limit, "SKIP")
+    ratio = ours.rps / reference.rps
+    return Target(
+        name,
+        db,
+        f"{ratio:.2f}x ({ours.rps:,.0f} vs {reference.rps:,.0f})",
+        limit,
+        verdict(ratio >= minimum),
+    )
+
+
+def p99_target(name: str, db: str, ours: Result | None, maximum: float, absent: str) -> Target:
+    limit = f"<= {maximum:g} ms"
+    if ours is None:
+        return Target(name, db, absent, limit, "SKIP" if absent == "not run" else "FAIL")
+    return Target(name, db, f"{ours.p99_ms:.1f} ms", limit, verdict(ours.p99_ms <= maximum))
+
+
 def targets(
     results: list[Result], dbs: list[str], isso_ran: bool, chosen: frozenset[str] | None = None
 ) -> list[Target]:
     """`chosen`: the workloads run (--workloads); a target on another one is skipped."""
     out: list[Target] = []
 
-    def verdict(ok: bool | None) -> str:
-        return "SKIP" if ok is None else "PASS" if ok else "FAIL"
-
     def absent(workload: str) -> tuple[str, bool | None]:
         return ("not run", None) if chosen and workload not in chosen else ("missing", False)
-
-    def ratio_target(
-        name: str, db: str, ours: Result | None, theirs: Result | None, minimum: float
-    ) -> Target:
-        limit = f">= {minimum:g}x"
-        if ours is None or theirs is None:
-            why = "no Isso run" if not isso_ran else "missing result"
-            return Target(name, db, why, limit, "SKIP")
-        ratio = ours.rps / theirs.rps
-        return Target(name, db, f"{ratio:.1f}x", limit, verdict(ratio >= minimum))
-
-    def share_target(
-        name: str, db: str, ours: Result | None, reference: Result | None, minimum: float
-    ) -> Target:
-        """Afterword against itself in the same run: `ours` req/s over `reference`'s."""
-        limit = f">= {minimum:g}x"
-        if ours is None or reference is None or not reference.rps:
-            return Target(name, db, "missing result", limit, "SKIP")
-        ratio = ours.rps / reference.rps
-        return Target(name, db, f"{ratio:.2f}x", limit, verdict(ratio >= minimum))
 
     isso_thread = _find(results, "isso", "sqlite", "thread-100")
     isso_counts = _find(results, "isso", "sqlite", "counts-50")
@@ -662,7 +1101,9 @@ def targets(
         poll = _find(results, "afterword", db, "poll-100")
         liking = _find(results, "afterword", db, "thread-100-liking")
         out.append(
-            ratio_target("thread 100 req/s vs Isso", db, thread, isso_thread, THREAD_RATIO_MIN)
+            ratio_target(
+                "thread 100 req/s vs Isso", db, thread, isso_thread, THREAD_RATIO_MIN, isso_ran
+            )
         )
         out.append(
             Target(
@@ -674,7 +1115,9 @@ def targets(
             )
         )
         out.append(
-            ratio_target("counts 50 req/s vs Isso", db, counts, isso_counts, COUNTS_RATIO_MIN)
+            ratio_target(
+                "counts 50 req/s vs Isso", db, counts, isso_counts, COUNTS_RATIO_MIN, isso_ran
+            )
         )
         out.append(
             Target(
@@ -700,7 +1143,165 @@ def targets(
         )
         out.append(share_target("live check vs thread read", db, poll, thread, POLL_RATIO_MIN))
         out.append(share_target("reads while liked vs reads", db, liking, thread, LIKING_SHARE_MIN))
+        out += reader_targets(results, db)
+    return out + writers_targets(results, dbs, isso_ran, chosen)
+
+
+READER_WORKLOADS = (
+    ("thread-100-signed-in", "signed-in reader vs cached guest read"),
+    ("thread-100-readers", "signed-in readers in turn vs cached guest read"),
+    ("thread-100-mine", "guest with own pending comment vs cached guest read"),
+)
+
+
+def reader_targets(results: list[Result], db: str) -> list[Target]:
+    """Pages kept for one reader, against the page guests share, in the same run."""
+    guest = _find(results, "afterword", db, "thread-100")
+    return [
+        share_target(name, db, _find(results, "afterword", db, workload), guest, READER_SHARE_MIN)
+        for workload, name in READER_WORKLOADS
+    ]
+
+
+def round_trip_targets(results: list[Result], redis_url: str | None) -> list[Target]:
+    """Redis's read events per cached read, for each read counted (`count_round_trips`)."""
+    limit = f"<= {ROUND_TRIPS_MAX:g} per read"
+    if not redis_url:
+        return [Target("Redis round trips per cached read", "-", "no Redis", limit, "SKIP")]
+    out = []
+    for r in results:
+        if r.server != "afterword" or not r.redis:
+            continue
+        trips = r.redis["round_trips_per_request"]
+        statuses = r.redis["statuses"]
+        measured = f"{trips:.2f} ({r.redis['commands_per_request']:.1f} commands)"
+        if r.redis["shared"]:
+            measured += ", shared Redis: others' included"
+        if set(statuses) != {"200"}:
+            measured += f", HTTP {statuses}"
+        ok = trips <= ROUND_TRIPS_MAX and set(statuses) == {"200"}
+        out.append(Target(f"Redis round trips, {r.workload}", r.db, measured, limit, verdict(ok)))
+    return out or [Target("Redis round trips per cached read", "-", "not run", limit, "SKIP")]
+
+
+def production_targets(
+    results: list[Result], isso_ran: bool, seeding: list[dict[str, Any]], quick: bool
+) -> list[Target]:
+    """The production targets, for the recommended setup (`--production`) on a million comments."""
+    db = "postgres"
+    thread = _find(results, "afterword", db, "thread-100")
+    counts = _find(results, "afterword", db, "counts-50")
+    isso_thread = _find(results, "isso", "sqlite", "thread-100")
+    isso_counts = _find(results, "isso", "sqlite", "counts-50")
+    out = [
+        ratio_target(
+            "production: thread 100 req/s vs Isso",
+            db,
+            thread,
+            isso_thread,
+            PROD_THREAD_RATIO_MIN,
+            isso_ran,
+        ),
+        p99_target("production: thread 100 p99", db, thread, PROD_P99_MAX_MS, "missing"),
+        ratio_target(
+            "production: counts 50 req/s vs Isso",
+            db,
+            counts,
+            isso_counts,
+            PROD_COUNTS_RATIO_MIN,
+            isso_ran,
+        ),
+        p99_target("production: counts 50 p99", db, counts, PROD_P99_MAX_MS, "missing"),
+    ]
+    info = next((i for i in seeding if i["database"] == db), None)
+    big = info.get("big") if info else None
+    comments, threads = (big["comments"], big["threads"]) if big else (0, 0)
+    if not big and info:
+        comments = info["comments"] + 1  # the guest's pending reply
+        threads = info["threads"]
+    ok = comments >= big_seed.BIG_COMMENTS and threads >= big_seed.BIG_THREADS
+    out.append(
+        Target(
+            "production: database size",
+            db,
+            f"{comments:,} comments in {threads:,} threads" + ("" if big else " (no --big)"),
+            f">= {big_seed.BIG_COMMENTS:,} in {big_seed.BIG_THREADS:,}",
+            verdict(None if quick and not big else ok),
+        )
+    )
     return out
+
+
+def writers_targets(
+    results: list[Result], dbs: list[str], isso_ran: bool, chosen: frozenset[str] | None
+) -> list[Target]:
+    name = f"post-{WRITERS}"
+    skipped = chosen is not None and name not in chosen
+    theirs = _find(results, "isso", "sqlite", name)
+    out = []
+    for db in dbs:
+        ours = _find(results, "afterword", db, name)
+        if ours is None:
+            why, verdict = ("not run", "SKIP") if skipped else ("missing", "FAIL")
+            out += [
+                Target(f"{WRITERS} writers {what}", db, why, limit, verdict)
+                for what, limit in (
+                    ("writes/s vs Isso", f">= {WRITES_RATIO_MIN:g}x"),
+                    ("p99", f"<= {WRITES_P99_MAX_MS:g} ms"),
+                    ("stored exactly once", "0 errors, 0 lost, 0 twice"),
+                )
+            ]
+            continue
+        if theirs is None or not theirs.rps:
+            out.append(
+                Target(
+                    f"{WRITERS} writers writes/s vs Isso",
+                    db,
+                    "no Isso run" if not isso_ran else "missing result",
+                    f">= {WRITES_RATIO_MIN:g}x",
+                    "SKIP",
+                )
+            )
+        else:
+            ratio = ours.rps / theirs.rps
+            out.append(
+                Target(
+                    f"{WRITERS} writers writes/s vs Isso",
+                    db,
+                    f"{ratio:.2f}x ({ours.rps:.1f} vs {theirs.rps:.1f})",
+                    f">= {WRITES_RATIO_MIN:g}x",
+                    "PASS" if ratio >= WRITES_RATIO_MIN else "FAIL",
+                )
+            )
+        out.append(
+            Target(
+                f"{WRITERS} writers p99",
+                db,
+                f"{ours.p99_ms:.1f} ms",
+                f"<= {WRITES_P99_MAX_MS:g} ms",
+                "PASS" if ours.p99_ms <= WRITES_P99_MAX_MS else "FAIL",
+            )
+        )
+        out.append(_stored_once_target(ours, db))
+    if theirs is not None:
+        out.append(_stored_once_target(theirs, "sqlite", "Isso: "))
+    return out
+
+
+def _stored_once_target(result: Result, db: str, who: str = "") -> Target:
+    errors = result.non_2xx + sum(result.socket_errors.values())
+    w = result.writes or {}
+    measured = (
+        f"{errors} errors, {w.get('accepted', 0):,} accepted, {w.get('lost', '?')} lost, "
+        f"{w.get('twice', '?')} twice, {w.get('threads', '?')} thread(s)"
+    )
+    return Target(
+        f"{who}{WRITERS} writers stored exactly once",
+        db,
+        measured,
+        "0 errors, 0 lost, 0 twice, 1 thread",
+        "PASS" if writes_ok(result.writes, errors) else "FAIL",
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -713,6 +1314,47 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> str:
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _database_lines(seeding: list[dict[str, Any]]) -> list[str]:
+    """The size of a --big database: what the numbers were measured on."""
+    return [
+        f"{info['database']}: {big['comments']:,} comments in {big['threads']:,} threads "
+        f"({big['comment_table_bytes'] / 1024**2:,.0f} MiB of comments with indexes), "
+        f"{info.get('readers', 0):,} signed-in readers"
+        for info in seeding
+        if (big := info.get("big"))
+    ]
+
+
+def _redis_section(results: list[Result]) -> list[str]:
+    """What Redis did per cached read (`count_round_trips`)."""
+    rows = [
+        [
+            r.db,
+            r.workload,
+            f"{r.redis['requests']:,}",
+            f"{r.redis['round_trips_per_request']:.2f}",
+            f"{r.redis['commands_per_request']:.2f}",
+            " ".join(
+                f"{name}:{n / r.redis['requests']:g}" for name, n in r.redis["by_command"].items()
+            ),
+        ]
+        for r in results
+        if r.redis
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "Redis per cached read: read events (round trips) and commands, over reads one after "
+        "another",
+        _table(
+            ["db", "workload", "reads", "round trips", "commands", "by command"],
+            rows,
+            right={2, 3, 4},
+        ),
+    ]
 
 
 def report(summary: dict[str, Any]) -> str:
@@ -728,7 +1370,9 @@ def report(summary: dict[str, Any]) -> str:
             else "sync workers (gunicorn's defaults)"
         ),
         f"Afterword at {meta['revision']} (code {meta.get('code', '?')}); cache and rate limits "
-        + (f"in Redis ({meta['redis']})" if meta["redis"] else "in-process (no REDIS_URL)"),
+        + (f"in Redis ({meta['redis']})" if meta["redis"] else "in-process (no REDIS_URL)")
+        + (" of the run's own" if meta.get("redis_own") else ""),
+        *_database_lines(summary["seeding"]["afterword"]),
         f"CPU calibration (bench/cpu.py, lower is faster): {meta.get('calibration_ms', 0):.0f} ms "
         "at the start",
         "",
@@ -814,6 +1458,7 @@ def report(summary: dict[str, Any]) -> str:
                 right={4, 5, 6},
             )
         )
+    parts += _redis_section(results)
     if summary["ratios"]:
         parts += ["", "Afterword / Isso, req/s"]
         parts.append(
@@ -861,6 +1506,8 @@ def missing_tools(options: Options) -> list[str]:
     if "postgres" in dbs and (why := _postgres_missing(pg_url)):
         problems.append(why)
     if options.redis_url and (why := _redis_missing(options.redis_url)):
+        problems.append(why)
+    if options.own_redis and (why := redis_server.missing()):
         problems.append(why)
     if options.with_isso and (why := isso_server.missing()):
         problems.append(why)
@@ -941,9 +1588,14 @@ class Options:
     project_gunicorn_conf: bool
     quick: bool
     attempts: int  # 1: measure once, whatever else runs on the machine
+    profile: Path | None = None  # each Afterword worker's pyinstrument report goes here
     workloads: frozenset[str] | None = None  # None: all of them
+    production: bool = False  # the recommended setup: its targets are checked too
+    big: bool = False  # a million comments in ten thousand threads (PostgreSQL)
+    own_redis: bool = False  # start a redis-server of the run's own; redis_url is set then
+    round_trip_requests: int = ROUND_TRIP_REQUESTS
 
-    def wants(self, workload: Workload) -> bool:
+    def wants(self, workload: Workload | Writers) -> bool:
         return self.workloads is None or workload.name in self.workloads
 
 
@@ -953,6 +1605,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], help="default: both")
     parser.add_argument("--skip-isso", action="store_true", help="leave out the Isso comparison")
     parser.add_argument("--seconds", type=int, help="length of each wrk run (whole seconds)")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        help=f"measured runs of a workload at most while others disturb it (default {ATTEMPTS}); "
+        "1: once, with no warm-up and no waiting for an idle machine",
+    )
     parser.add_argument("--pg-url", default=PG_URL, help=f"database recreated (default {PG_URL})")
     parser.add_argument(
         "--redis",
@@ -967,22 +1625,50 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="serve Afterword with the repository's gunicorn.conf.py (still -w 2)",
     )
     parser.add_argument(
+        "--production",
+        action="store_true",
+        help="PostgreSQL, Redis (a redis-server of its own unless --redis URL) and the "
+        "project's gunicorn.conf.py with GUNICORN_WORKERS=2; checks the production targets",
+    )
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help=f"seed {big_seed.BIG_COMMENTS:,} comments in {big_seed.BIG_THREADS:,} threads "
+        "(PostgreSQL only)",
+    )
+    parser.add_argument(
         "--workloads",
         metavar="NAMES",
         help="only these workloads, comma-separated (e.g. ceiling,counts-50), for both servers",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="run Afterword's workers under pyinstrument (pip install pyinstrument); "
+        "reports in DIR/DB/worker-PID.txt",
+    )
     args = parser.parse_args(argv)
-    db = args.db or ("sqlite" if args.quick else "both")
+    if args.production and args.db not in (None, "postgres"):
+        parser.error("--production runs on PostgreSQL only")
+    db = "postgres" if args.production else args.db or ("sqlite" if args.quick else "both")
+    if args.big and db != "postgres":
+        parser.error("--big seeds PostgreSQL only: add --db postgres (or --production)")
     return Options(
         dbs=["sqlite", "postgres"] if db == "both" else [db],
         with_isso=not (args.quick or args.skip_isso),
         seconds=args.seconds or (QUICK_SECONDS if args.quick else FULL_SECONDS),
         pg_url=args.pg_url,
         redis_url=args.redis,
-        project_gunicorn_conf=args.project_gunicorn_conf,
+        project_gunicorn_conf=args.project_gunicorn_conf or args.production,
         quick=args.quick,
-        attempts=1 if args.quick else ATTEMPTS,
+        attempts=args.attempts or (1 if args.quick else ATTEMPTS),
         workloads=frozenset(args.workloads.split(",")) if args.workloads else None,
+        profile=args.profile.resolve() if args.profile else None,
+        production=args.production,
+        big=args.big,
+        own_redis=args.production and args.redis is None,
+        round_trip_requests=ROUND_TRIP_REQUESTS // 5 if args.quick else ROUND_TRIP_REQUESTS,
     )
 
 
@@ -996,8 +1682,30 @@ class Run:
     options: Options
     results: list[Result] = field(default_factory=list)
     seeding: dict[str, Any] = field(default_factory=lambda: {"afterword": [], "isso": None})
+    redis_version: str | None = None
 
     def execute(self, workdir: Path) -> None:
+        if self.options.own_redis:
+            with redis_server.own_redis(workdir) as url:
+                self.options = replace(self.options, redis_url=url)
+                self.redis_version = redis_server.version(url)
+                self._execute(workdir)
+        else:
+            if self.options.redis_url:
+                self.redis_version = redis_server.version(self.options.redis_url)
+            self._execute(workdir)
+
+    def targets(self) -> list[Target]:
+        options = self.options
+        out = targets(self.results, options.dbs, options.with_isso, options.workloads)
+        out += round_trip_targets(self.results, options.redis_url)
+        if options.production:
+            out += production_targets(
+                self.results, options.with_isso, self.seeding["afterword"], options.quick
+            )
+        return out
+
+    def _execute(self, workdir: Path) -> None:
         plan = make_plan()
         for kind in self.options.dbs:
             results, info = bench_afterword(kind, plan, workdir, self.options)
@@ -1050,6 +1758,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         ServerError,
         afterword_seed.SetupError,
+        big_seed.BigSeedError,
         isso_server.IssoError,
         loadgen.WrkError,
     ) as exc:
@@ -1065,7 +1774,11 @@ def main(argv: list[str] | None = None) -> int:
             "revision": revision,
             "code": code,
             "code_changed": code_changed,
-            "redis": options.redis_url,
+            "redis": run.options.redis_url,
+            "redis_own": options.own_redis,
+            "redis_version": run.redis_version,
+            "production": options.production,
+            "big": options.big,
             "gunicorn_conf": "gunicorn.conf.py" if options.project_gunicorn_conf else "defaults",
             "quick": options.quick,
             "seconds": options.seconds,
@@ -1080,10 +1793,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": [asdict(r) for r in run.results],
         "ratios": ratios(run.results, options.dbs),
-        "targets": [
-            asdict(t)
-            for t in targets(run.results, options.dbs, options.with_isso, options.workloads)
-        ],
+        "targets": [asdict(t) for t in run.targets()],
         "seeding": run.seeding,
     }
     RESULTS.parent.mkdir(exist_ok=True)

@@ -13,11 +13,15 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
 
 from app import clock as app_clock
+from app.api.fast_reads import CachedReads
 from app.models import Site
+from app.page_headers import AnswerHeaders
 from tests.factories import HOST_ORIGIN, make_site
 from tests.helpers import fresh_app
 
@@ -60,3 +64,24 @@ def clock() -> Iterator[ModuleType]:
     """The service's clock (app/clock.py): `clock.advance(seconds)` instead of sleeping."""
     yield app_clock
     app_clock.reset()
+
+
+@pytest.fixture
+def flask_calls(app: Flask) -> list[str]:
+    """The API requests that reached Flask (registered before the first request)."""
+    calls: list[str] = []
+
+    @app.before_request
+    def note() -> None:
+        if request.path.startswith("/api/"):
+            calls.append(request.endpoint or "")
+
+    return calls
+
+
+@pytest.fixture
+def flask_only(app: Flask) -> Client:
+    """A client of the same app with the fast path left out: the reference answers."""
+    outer = app.wsgi_app  # headers every answer carries, around the fast path
+    assert isinstance(outer, AnswerHeaders) and isinstance(outer.wsgi_app, CachedReads)
+    return Client(AnswerHeaders(app, outer.wsgi_app.wsgi_app), Response)

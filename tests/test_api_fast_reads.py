@@ -6,18 +6,15 @@ import gzip
 import json
 from types import SimpleNamespace
 
+import brotli
 import pytest
-from flask import Flask, request
+from flask import request
 from prometheus_client import REGISTRY
-from werkzeug.test import Client
-from werkzeug.wrappers import Response
 
 from app import create_app
-from app.api.fast_reads import CachedReads
 from app.api.read_rules import query_args
 from app.domain.states import ModerationMode
 from app.extensions import db, limiter
-from app.page_headers import AnswerHeaders
 from app.services import cache
 from config import TestingConfig
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, make_comment, make_site, post_json
@@ -25,27 +22,6 @@ from tests.helpers import fresh_app
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 OTHER_URL = f"{HOST_ORIGIN}/2026/second-post"
-
-
-@pytest.fixture
-def flask_calls(app: Flask) -> list[str]:
-    """The API requests that reached Flask (registered before the first request)."""
-    calls: list[str] = []
-
-    @app.before_request
-    def note() -> None:
-        if request.path.startswith("/api/"):
-            calls.append(request.endpoint or "")
-
-    return calls
-
-
-@pytest.fixture
-def flask_only(app: Flask) -> Client:
-    """A client of the same app with the fast path left out: the reference answers."""
-    outer = app.wsgi_app  # headers every answer carries, around the fast path
-    assert isinstance(outer, AnswerHeaders) and isinstance(outer.wsgi_app, CachedReads)
-    return Client(AnswerHeaders(app, outer.wsgi_app.wsgi_app), Response)
 
 
 def thread(client, site, headers=None, **params):
@@ -68,6 +44,8 @@ def payload(resp) -> dict:
     data = resp.get_data()
     if resp.headers.get("Content-Encoding") == "gzip":
         data = gzip.decompress(data)
+    elif resp.headers.get("Content-Encoding") == "br":
+        data = brotli.decompress(data)
     return json.loads(data)
 
 

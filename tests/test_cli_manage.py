@@ -99,15 +99,20 @@ def test_site_delete_with_yes_does_not_ask(runner, site):
     assert result.exit_code == 0 and "Deleted" in result.output
 
 
-def test_moderator_list_shows_each_with_their_sites(runner, site):
+def test_moderator_list_shows_each_with_their_sites_and_roles(runner, site):
     other = make_site()
     make_moderator(site, other, email="pat@example.com")
     make_moderator(email="root@example.com")
+    runner.invoke(
+        args=["moderator", "add-site", "pat@example.com", other.id, "--role", "moderator"]
+    )
     result = runner.invoke(args=["moderator", "list"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert f"pat@example.com  {', '.join(sorted([site.id, other.id]))}" in lines
-    assert "root@example.com  every site" in lines
+    roles = {site.id: "owner", other.id: "moderator"}
+    named = ", ".join(f"{site_id} ({roles[site_id]})" for site_id in sorted(roles))
+    assert f"pat@example.com  {named}" in lines
+    assert "root@example.com  every site (owner)" in lines
 
 
 def test_moderator_remove_ends_their_sessions(runner, client, site):
@@ -135,3 +140,24 @@ def test_moderator_add_site_grants_one_more(runner, site):
     assert sorted(grants) == sorted([site.id, other.id])
     unknown = runner.invoke(args=["moderator", "add-site", "pat@example.com", "nosuchsite"])
     assert unknown.exit_code != 0
+
+
+def grants() -> dict[str, str]:
+    rows = db.session.execute(select(moderator_sites.c.site_id, moderator_sites.c.role))
+    return {site_id: role for site_id, role in rows}
+
+
+def test_moderator_add_site_takes_a_role_and_changes_it(runner, site):
+    other = make_site()
+    make_moderator(site, email="pat@example.com")
+    added = runner.invoke(
+        args=["moderator", "add-site", "pat@example.com", other.id, "--role", "moderator"]
+    )
+    assert added.exit_code == 0 and f"is moderator of {other.id}" in added.output
+    roles = grants()
+    assert roles == {site.id: "owner", other.id: "moderator"}
+    runner.invoke(args=["moderator", "add-site", "pat@example.com", other.id])  # default owner
+    roles = grants()
+    assert roles == {site.id: "owner", other.id: "owner"}
+    bad = runner.invoke(args=["moderator", "add-site", "pat@example.com", other.id, "--role", "x"])
+    assert bad.exit_code != 0

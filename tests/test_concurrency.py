@@ -58,3 +58,27 @@ def test_concurrent_approvals_keep_the_count_exact(app, site):
     assert run_together(app, approve) == [None] * WRITERS
     db.session.rollback()  # end this thread's read snapshot
     assert db.session.scalars(select(Thread.approved_count)).one() == WRITERS
+
+
+def test_moderators_approving_one_comment_at_once_count_and_audit_it_once(app, site):
+    """Two moderators with the same queue open press `Approve` on the same comment together:
+    the second finds it approved already, so the thread's counter moves once, not twice."""
+    from app.models import AuditEntry, Moderator
+    from app.services import moderation
+    from tests.factories import make_moderator
+
+    comment_id = make_comment(site, status=None).id
+    moderator_id = make_moderator(site).id
+
+    def approve(_: int) -> str:
+        moderator = db.session.get_one(Moderator, moderator_id)
+        [comment] = moderation.act(moderator, [comment_id], "approve")
+        return comment.status.value
+
+    assert run_together(app, approve) == ["approved"] * WRITERS
+    db.session.rollback()  # end this thread's read snapshot
+    assert db.session.scalars(select(Thread.approved_count)).one() == 1
+    approvals = select(func.count(AuditEntry.id)).where(
+        AuditEntry.comment_id == comment_id, AuditEntry.action == "approve"
+    )
+    assert db.session.scalar(approvals) == 1

@@ -107,6 +107,19 @@ def test_the_mail_names_a_signed_in_author_as_the_dashboard_does(client, site):
     assert "signed-in reader" not in message.body_text + message.body_html
 
 
+def test_the_mail_says_why_the_comment_waits_with_the_owners_word_escaped(client):
+    site = make_site(moderation=ModerationMode.NONE)
+    site.held_words = ["<b>refund</b>"]
+    db.session.commit()
+    make_moderator(site, email="mine@example.com")
+    post_json(client, site, guest_payload(body="A <b>refund</b> please"))
+    [message] = outbox_rows()
+    assert "Why it waits: Held word: <b>refund</b>." in message.body_text
+    assert "<strong>Why it waits:</strong> Held word: &lt;b&gt;refund&lt;/b&gt;." in (
+        message.body_html
+    )
+
+
 def test_no_mail_for_a_comment_published_at_once(client):
     site = make_site(moderation=ModerationMode.NONE)
     make_moderator(site)

@@ -238,6 +238,33 @@ def test_flask_prune_drops_a_reports_address_after_its_retention(client, site, c
 # --- the moderators' side ------------------------------------------------------------------
 
 
+def test_the_queue_shows_the_latest_notes_escaped(client, site):
+    from tests.helpers import Dashboard
+
+    site.report_threshold = None  # all five stay reportable
+    db.session.commit()
+    loud = make_comment(site, body="Noted one.")
+    for i in range(5):
+        assert (
+            send_report(
+                client,
+                site,
+                loud.id,
+                reason="other",
+                note=f"<b>note {i}</b>",
+                addr=f"198.51.100.{i + 1}",
+                browser_id=browser_id(i + 10),
+            ).status_code
+            == 201
+        )
+    send_report(client, site, loud.id, addr="198.51.100.9", browser_id=browser_id(30))  # none
+    Dashboard(client).sign_in(make_moderator(site).email)
+    page = client.get("/dashboard/?status=reported").get_data(as_text=True)
+    assert "<b>note" not in page
+    shown = [f"&lt;b&gt;note {i}&lt;/b&gt;" in page for i in range(5)]
+    assert shown == [False, False, True, True, True]  # the latest three
+
+
 def test_the_reported_filter_lists_reported_comments_with_their_reasons(client, site):
     from tests.helpers import Dashboard
 

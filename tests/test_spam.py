@@ -31,12 +31,14 @@ def test_a_filled_honeypot_stores_the_comment_as_spam_quietly(client, open_site)
     assert resp.status_code == 201  # nothing tells the bot what gave it away
     assert resp.json["comment"]["status"] == "pending"
     assert stored("bot text").status is CommentStatus.SPAM
+    assert stored("bot text").holds == [{"code": "honeypot"}]
 
 
 def test_a_form_sent_in_an_instant_is_spam(app, client, open_site):
     app.config["COMMENT_MIN_FILL_MS"] = 2000
     post_json(client, open_site, guest_payload(body="instant", fill_ms=150))
     assert stored("instant").status is CommentStatus.SPAM
+    assert stored("instant").holds == [{"code": "too-fast", "detail": "0.1"}]
     post_json(client, open_site, guest_payload(body="typed", fill_ms=25_000))
     assert stored("typed").status is CommentStatus.APPROVED
 
@@ -58,6 +60,7 @@ def test_many_links_wait_for_a_moderator_even_on_an_open_site(client, open_site)
     links = " ".join(f"[x{i}](https://l{i}.example)" for i in range(4))
     post_json(client, open_site, guest_payload(body=links))
     assert stored(links).status is CommentStatus.PENDING
+    assert stored(links).holds == [{"code": "links", "detail": "4 (the site allows 3)"}]
     three = " ".join(f"[y{i}](https://l{i}.example)" for i in range(3))
     post_json(client, open_site, guest_payload(body=three))
     assert stored(three).status is CommentStatus.APPROVED
@@ -97,6 +100,7 @@ def test_akismet_spam_verdict(client, open_site, akismet):
     post_json(client, open_site, guest_payload(body="cheap viagra"))
     post_json(client, open_site, guest_payload(body="a fine loaf", email="b@example.com"))
     assert stored("cheap viagra").status is CommentStatus.SPAM
+    assert stored("cheap viagra").holds == [{"code": "akismet"}]
     assert stored("a fine loaf").status is CommentStatus.APPROVED
     sent = akismet.requests[0]
     assert sent["comment_author_email"] == "grace@example.com"
@@ -115,3 +119,4 @@ def test_when_akismet_cannot_answer_the_comment_waits(client, open_site, akismet
     resp = post_json(client, open_site, guest_payload(body="hello"))
     assert resp.status_code == 201
     assert stored("hello").status is CommentStatus.PENDING
+    assert stored("hello").holds == [{"code": "akismet-unavailable"}]

@@ -61,6 +61,15 @@ def public_headers(answer: PublicAnswer, *, gzipped: bool, max_age: int) -> list
     ]
 
 
+def private_headers() -> list[tuple[str, str]]:
+    """Headers of one reader's gzipped answer, before CORS: nobody else may keep it."""
+    return [
+        ("Content-Type", "application/json"),
+        ("Content-Encoding", "gzip"),
+        ("Cache-Control", "private, no-store"),
+    ]
+
+
 def cors_headers(origin: str | None, *, readable: bool) -> list[tuple[str, str]]:
     """What lets the page at `origin` read an answer (nothing for same-origin requests)."""
     if not (origin and readable):

@@ -8,6 +8,11 @@ the page's origin is one of the site's, and the address is within the read limit
 Flask-Limiter's own storage and bucket, so both paths share one budget). Those rules, and
 which requests are these reads, are the views' own, from `app/api/read_rules.py`.
 
+With Redis, the entries themselves are kept in the process (`cache.LOCAL`) and a hit asks
+Redis one thing, in one round trip (`app/api/redis_round.py`): the current generations of
+what it keeps, with the read counted in the same pipeline. Without Redis everything is in the
+process already.
+
 Anything else goes on to Flask untouched: a miss (which the view then fills), a signed-in
 reader, a refused origin, an exceeded limit, a client that does not take gzip, an error. The
 views stay the reference: tests check that both paths answer alike.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import is_resource_modified
@@ -27,31 +33,47 @@ from app.api.answers import (
     PUBLIC_VARY,
     PublicAnswer,
     cors_headers,
+    private_headers,
     public_headers,
 )
 from app.api.read_rules import (
+    READ_COUNTED,
     ReadBucket,
+    bearer_token,
     may_read,
+    mine_tokens,
     paging_of,
+    private_reader,
     query_args,
     read_route,
     reader_address,
     thread_variant,
 )
+from app.api.redis_round import RedisRound
 from app.domain.errors import ValidationError
 from app.domain.policy import canonical_url
-from app.extensions import cache
+from app.extensions import cache, limiter
 from app.metrics import record_request
+from app.services import sso
 from app.services.cache import (
+    Slot,
     Store,
+    built_under,
+    counts_generation_keys,
+    current_entry,
+    generation_keys,
+    kept,
+    private_slot,
     read_slots,
     remember_thread_id,
     remembered_counts,
     remembered_thread_id,
+    remembers_counts,
     site_slot,
     thread_id_slot,
 )
 from app.services.cache import thread_slot as page_slot
+from app.services.tokens import ReaderClaims, comment_ids_from_edit_tokens, reader_claims
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -73,6 +95,7 @@ class CachedReads:
         self._paused_until = 0.0
         self._route = read_route(app)
         self._reads = ReadBucket(app)
+        self._round: tuple[tuple[int, int], RedisRound | None] = ((0, 0), None)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET" and time.monotonic() >= self._paused_until:
@@ -96,58 +119,162 @@ class CachedReads:
     def _answer(
         self, environ: WSGIEnvironment, site_id: str, kind: str
     ) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        if "HTTP_AUTHORIZATION" in environ or "gzip" not in environ.get("HTTP_ACCEPT_ENCODING", ""):
+        if "gzip" not in environ.get("HTTP_ACCEPT_ENCODING", ""):
             return None
         backend: Store = self.app.extensions["cache"][cache]
         query = environ.get("QUERY_STRING", "")
+        address = reader_address(environ)
         if kind == "counts":
-            site, answer = remembered_counts(backend, site_id, query)
+            if "HTTP_AUTHORIZATION" in environ:
+                return None
+            read = self._counts(backend, site_id, query, address)
         else:
-            site, answer = self._thread_page(backend, site_id, query)
+            read = self._thread_page(backend, environ, site_id, query, address)
         origin = environ.get("HTTP_ORIGIN")
-        if site is None or answer is None or not may_read(origin, site.origins):
+        claims = read.claims
+        if (
+            read.site is None
+            or read.answer is None
+            or not may_read(origin, read.site.origins)
+            or (claims and not sso.is_current(claims.provider, claims.key, read.site))
+        ):
+            if read.counted:
+                environ[READ_COUNTED] = True  # Flask answers it, without counting it again
             return None
-        if not self._reads.hit(reader_address(environ)):
-            return None
-        return self._respond(environ, answer, origin)
+        counted = read.counted
+        if counted is None:
+            counted = self._reads.hit(address, claims.user_id if claims else None)
+        if not counted:
+            return None  # Flask counts it once more, and refuses it as the views do
+        return self._respond(environ, read.answer, origin, private=read.private)
 
-    def _thread_page(self, backend: Store, site_id: str, query: str) -> tuple[Any, Any]:
+    def _counts(self, backend: Store, site_id: str, query: str, address: str) -> _Read:
+        if not remembers_counts(site_id, query):
+            return _NOTHING
+        (site,), generations, counted = self._lookup(
+            backend, [site_slot(site_id)], counts_generation_keys(site_id), [address]
+        )
+        return _Read(site, remembered_counts(site_id, query, generations), counted)
+
+    def _thread_page(
+        self, backend: Store, environ: WSGIEnvironment, site_id: str, query: str, address: str
+    ) -> _Read:
         args = query_args(query)
-        if args is None or args.get("mine"):
-            return None, None  # the reader's own pending comments: a private answer
+        if args is None:
+            return _NOTHING
+        signed_in = "HTTP_AUTHORIZATION" in environ
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION")) if signed_in else None
+        mine = mine_tokens(args)
+        if signed_in and not token:
+            return _NOTHING
         try:
             variant = thread_variant(**paging_of(args))
         except ValidationError:
-            return None, None
-        url = args.get("url", "")
+            return _NOTHING
+        thread_id = self._thread_id(backend, site_id, args.get("url", ""))
+        if thread_id is None:
+            return _NOTHING
+        if not (token or mine):
+            slots = [site_slot(site_id), page_slot(site_id, thread_id, variant)]
+            (site, answer), _, counted = self._lookup(backend, slots, (), [address])
+            return _Read(site, answer, counted)
+        with self.app.app_context():  # tokens are checked with the app's keys
+            claims = reader_claims(token, site_id) if token else None
+            comment_ids = comment_ids_from_edit_tokens(mine)
+        if (token and claims is None) or not (claims or comment_ids):
+            return _NOTHING  # a sign-in that expired, tokens that prove nothing: Flask says so
+        user_id = claims.user_id if claims else None
+        reader = private_reader(token, comment_ids)
+        slots = [site_slot(site_id), private_slot(site_id, thread_id, variant, reader, user_id)]
+        (site, answer), _, counted = self._lookup(
+            backend, slots, (), self._reads.buckets(address, user_id)
+        )
+        return _Read(site, answer, counted, claims, private=True)
+
+    def _thread_id(self, backend: Store, site_id: str, url: str) -> int | None:
         thread_id = remembered_thread_id(site_id, url)
         if thread_id is None:
             try:
                 key = canonical_url(url)
             except ValidationError:
-                return None, None
+                return None
             (thread_id,), _ = read_slots(backend, [thread_id_slot(site_id, key)])
             if thread_id is None:
-                return None, None
+                return None
             remember_thread_id(site_id, url, thread_id)
-        (site, answer), _ = read_slots(
-            backend, [site_slot(site_id), page_slot(site_id, thread_id, variant)]
+        return thread_id
+
+    def _lookup(
+        self, backend: Store, slots: list[Slot], also: tuple[str, ...], buckets: list[Any]
+    ) -> tuple[list[Any], dict[str, str | None], bool | None]:
+        """The slots' current values and the generations read, and whether the read was
+        counted within the limit in each of `buckets` (addresses, or `ReadBucket.buckets`;
+        None: not counted yet). With Redis, one round trip: the generations, the entries this
+        process does not keep, and the count."""
+        shared_round = self._shared_round(backend)
+        if shared_round is None:
+            values, generations = read_slots(backend, slots, also)
+            return values, generations, None
+        held = [kept(slot) for slot in slots]
+        fetch = [slot for slot, entry in zip(slots, held, strict=True) if entry is None]
+        generations, stored, counted = shared_round(
+            generation_keys(slots, also),
+            [slot.key for slot in fetch],
+            [self._reads.identifiers(b) if isinstance(b, str) else b for b in buckets],
         )
-        return site, answer
+        fetched = dict(zip((slot.key for slot in fetch), stored, strict=True))
+        values, stale = [], False
+        for slot, entry in zip(slots, held, strict=True):
+            if entry is None:
+                values.append(current_entry(backend, slot, fetched[slot.key], generations))
+            elif None not in (wanted := built_under(slot, generations)) and (
+                entry.built_under == wanted
+            ):
+                values.append(entry.value)
+            else:
+                values.append(None)
+                stale = True
+        if stale:  # what this process keeps changed: the new entries, if already built
+            values, generations = read_slots(backend, slots, also)
+        return values, generations, counted
+
+    def _shared_round(self, backend: Store) -> RedisRound | None:
+        # Flask-Limiter keeps one storage for the last app it was given: follow it.
+        storage = limiter.storage if limiter.enabled else None
+        key = (id(backend), id(storage))
+        if self._round[0] != key:
+            self._round = (key, RedisRound.of(backend, self._reads))
+        return self._round[1]
 
     def _respond(
-        self, environ: WSGIEnvironment, answer: PublicAnswer, origin: str | None
+        self, environ: WSGIEnvironment, answer: PublicAnswer, origin: str | None, *, private: bool
     ) -> tuple[str, list[tuple[str, str]], bytes]:
-        headers = [
-            *public_headers(answer, gzipped=True, max_age=self.app.config["THREAD_MAX_AGE"]),
-            ("Vary", VARY),
-            *cors_headers(origin, readable=True),
-        ]
-        if not is_resource_modified(environ, etag=answer.gzip_etag):
+        kind = (
+            private_headers()
+            if private
+            else public_headers(answer, gzipped=True, max_age=self.app.config["THREAD_MAX_AGE"])
+        )
+        headers = [*kind, ("Vary", VARY), *cors_headers(origin, readable=True)]
+        if not private and not is_resource_modified(environ, etag=answer.gzip_etag):
             headers = [(name, value) for name, value in headers if name.lower() not in BODY_HEADERS]
             return "304 NOT MODIFIED", headers, b""
         headers.append(("Content-Length", str(len(answer.gzipped))))
         return "200 OK", headers, answer.gzipped
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What a cached read found: the site's view and the answer (None: not current), whether
+    it was counted (None: not yet), and for a reader's own page, who they signed in as."""
+
+    site: Any
+    answer: Any
+    counted: bool | None
+    claims: ReaderClaims | None = None
+    private: bool = False
+
+
+_NOTHING = _Read(None, None, None)
 
 
 def install(app: Flask) -> None:

@@ -9,6 +9,7 @@ Flask-Limiter counts a guest's reads.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ DEFAULT_PAGE = 1
 DEFAULT_PER_PAGE = 50
 
 READS_SCOPE = "api-read"  # one budget for every read, shared by both endpoints and both paths
+READER_READS_SCOPE = "api-read-reader"  # and a signed-in reader's own, from any address
+MAX_MINE_TOKENS = 50
+# Set in the WSGI environ by the fast path when it counted a read it then left to Flask.
+READ_COUNTED = "afterword.read_counted"
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,30 @@ def _whole(args: Mapping[str, str], name: str, default: int) -> int:
         raise ValidationError(f"{name} must be a whole number.", field=name) from None
 
 
+def mine_tokens(args: Mapping[str, str]) -> list[str]:
+    """The edit tokens a guest sends to see their own pending comments (`mine=`)."""
+    return [t for t in args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The reader token of an Authorization header, as `readers.current_viewer` takes it."""
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def private_reader(token: str | None, comment_ids: Collection[int]) -> str:
+    """Whom a private page is for, named alike by both paths: the sign-in token as sent (a
+    new sign-in is a new reader: it may bring a new name or picture) and the guest comments
+    whose edit tokens came with it."""
+    ids = ",".join(map(str, sorted(comment_ids)))
+    return hashlib.sha256(f"{token or ''}\x1f{ids}".encode()).hexdigest()
+
+
+def reader_key(user_id: int) -> str:
+    """A signed-in reader, as their reads are counted."""
+    return f"user:{user_id}"
+
+
 def may_read(origin: str | None, origins: Collection[str]) -> bool:
     """Whether a page may read a site's threads: one of its origins, or no Origin at all (a
     same-origin page or a non-browser client, reading public data)."""
@@ -135,16 +164,27 @@ class ReadBucket:
         self._head: tuple[str, ...] = (prefix,) if prefix else ()
         self._limits: tuple[str, list[RateLimitItem]] = ("", [])
 
-    def identifiers(self, address: str) -> tuple[str, ...]:
-        return (*self._head, address, READS_SCOPE)
+    def identifiers(self, key: str, scope: str = READS_SCOPE) -> tuple[str, ...]:
+        """Where one read of `key` (an address; a signed-in reader's `user:ID`) counts."""
+        return (*self._head, key, scope)
 
-    def hit(self, address: str) -> bool:
-        """Count one read from `address`; False if it is beyond the limit."""
+    def buckets(self, address: str, user_id: int | None = None) -> list[tuple[str, ...]]:
+        """Where one read counts: its address, and a signed-in reader as themselves."""
+        buckets = [self.identifiers(address)]
+        if user_id is not None:
+            buckets.append(self.identifiers(reader_key(user_id), READER_READS_SCOPE))
+        return buckets
+
+    def hit(self, address: str, user_id: int | None = None) -> bool:
+        """Count one read from `address` (by `user_id`); False if it is beyond a limit."""
         if not limiter.enabled:
             return True
         strategy = limiter.limiter  # the in-memory fallback while Redis is away, as for Flask
-        identifiers = self.identifiers(address)
-        return all(strategy.hit(item, *identifiers) for item in self.limits())
+        return all(
+            strategy.hit(item, *identifiers)
+            for identifiers in self.buckets(address, user_id)
+            for item in self.limits()
+        )
 
     def limits(self) -> list[RateLimitItem]:
         configured = self.app.config["RATELIMIT_READ"]  # read each time, as the views do

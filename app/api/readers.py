@@ -9,7 +9,7 @@ from flask import g, request
 from app.domain.errors import SessionExpired
 from app.extensions import db
 from app.models import User
-from app.services import verified_emails
+from app.services import sso, verified_emails
 from app.services.tokens import comment_ids_from_edit_tokens, reader_claims
 from app.services.viewers import Viewer
 
@@ -26,6 +26,8 @@ def current_viewer(edit_tokens: Iterable[object] = (), *, required: bool = True)
     if header:
         scheme, _, token = header.partition(" ")
         claims = reader_claims(token.strip(), g.site.id) if scheme.lower() == "bearer" else None
+        if claims and not sso.is_current(claims.provider, claims.key, g.site):
+            claims = None  # the site changed its single sign-on secret, or turned it off
         user = db.session.get(User, claims.user_id) if claims else None
         if user is None:
             if required:

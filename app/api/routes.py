@@ -7,15 +7,28 @@ from typing import Any
 from flask import Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import bp
-from app.api.answers import PUBLIC_VARY, PublicAnswer, json_bytes, public_headers
+from app.api.answers import (
+    PUBLIC_VARY,
+    PublicAnswer,
+    json_bytes,
+    private_headers,
+    public_headers,
+)
 from app.api.read_rules import (
     COUNTS_RULE,
+    READ_COUNTED,
+    READER_READS_SCOPE,
     READS_SCOPE,
     THREAD_RULE,
+    bearer_token,
+    mine_tokens,
     paging_of,
+    private_reader,
     reader_address,
+    reader_key,
     thread_variant,
 )
 from app.api.readers import current_viewer
@@ -41,13 +54,15 @@ from app.services import (
     mastodon,
     reports,
     spam,
+    sso,
     threads,
 )
 from app.services.hashing import keyed_hash
+from app.services.moderation import on_page
 from app.services.tokens import edit_token, reader_claims
 from app.services.viewers import Viewer
 
-MAX_MINE_TOKENS = 50
+SSO_BODY_MAX = 8192  # twice the longest signed reader (app/domain/sso.py), with its JSON
 
 
 @bp.get("/sites/<site_id>/config")
@@ -64,7 +79,7 @@ def _signed_in_key() -> str | None:
     if "signed_in_key" not in g:
         header = request.headers.get("Authorization", "")
         claims = reader_claims(header.partition(" ")[2].strip(), g.site.id) if header else None
-        g.signed_in_key = f"user:{claims.user_id}" if claims else None
+        g.signed_in_key = reader_key(claims.user_id) if claims else None
     return g.signed_in_key
 
 
@@ -82,22 +97,26 @@ def _author_key() -> str:
 
 # One budget for every read; app/api/fast_reads.py counts in it too (see read_rules).
 reads_limit = limiter.shared_limit(
-    _limit("RATELIMIT_READ"), scope=READS_SCOPE, key_func=lambda: reader_address(request.environ)
+    _limit("RATELIMIT_READ"),
+    scope=READS_SCOPE,
+    key_func=lambda: reader_address(request.environ),
+    exempt_when=lambda: bool(request.environ.get(READ_COUNTED)),
 )
 
 
 @bp.get(THREAD_RULE)
 @reads_limit
-@limiter.limit(  # a signed-in reader also as themselves, from whichever addresses
+@limiter.shared_limit(  # a signed-in reader also as themselves, from whichever addresses
     _limit("RATELIMIT_READ"),
-    scope="api-read-reader",
+    scope=READER_READS_SCOPE,
     key_func=lambda: _signed_in_key() or "",
-    exempt_when=lambda: _signed_in_key() is None,
+    exempt_when=lambda: _signed_in_key() is None or bool(request.environ.get(READ_COUNTED)),
 )
 def thread() -> ResponseReturnValue:
     """A page of a thread. What every guest sees alike is cached and served with an ETag;
-    a reader with pending comments or signed in gets a private answer."""
-    mine = [t for t in request.args.get("mine", "").split(",") if t][:MAX_MINE_TOKENS]
+    a reader with pending comments or signed in gets a private answer, kept a short while
+    for them alone (not a moderator's: docs/api.md)."""
+    mine = mine_tokens(request.args)
     viewer = current_viewer(edit_tokens=mine, required=False)
     paging = paging_of(request.args)
     threads.check_paging(**paging)
@@ -115,15 +134,31 @@ def thread() -> ResponseReturnValue:
         page = threads.page_of(find(), key, viewer, **paging)
         return thread_page_out(page, g.site, viewer)
 
-    if viewer.is_anonymous and not g.get("session_expired"):
-        found = cache.thread_id(g.site.id, url, key, lambda: find() and find().id)
+    if g.get("session_expired"):
+        return _private_json(json_bytes(render()))
+    found = cache.thread_id(g.site.id, url, key, lambda: find() and find().id)
+    variant = thread_variant(**paging)
+    if viewer.is_anonymous:
         if found is None:
             return _public_json(PublicAnswer.of(render()))
-        variant = thread_variant(**paging)
         return _public_json(
             cache.cached_thread(g.site.id, found, variant, lambda: PublicAnswer.of(render()))
         )
-    return _private_json(json_bytes(render()))
+    moderator = on_page.moderator_of(viewer.user, g.site.id)
+    if moderator is not None:
+        # A moderator's page also holds the thread's waiting comments (docs/api.md).
+        answer = render()
+        thread = find()
+        waiting = on_page.pending_in(thread.id if thread else None)
+        answer["moderation"] = {"pending": [comment_out(c, viewer, g.site.id) for c in waiting]}
+        return _private_json(json_bytes(answer))
+    if found is None:
+        return _private_json(json_bytes(render()))
+    reader = private_reader(bearer_token(request.headers.get("Authorization")), viewer.comment_ids)
+    slot = cache.private_slot(
+        g.site.id, found, variant, reader, viewer.user.id if viewer.user else None
+    )
+    return _private_answer(cache.cached_private(slot, lambda: PublicAnswer.of(render())))
 
 
 @bp.get(COUNTS_RULE)
@@ -257,6 +292,16 @@ def report_comment(comment_id: int) -> tuple[dict[str, Any], int]:
     return {"reported": True}, 201
 
 
+@bp.post("/sites/<site_id>/comments/<int:comment_id>/moderate")
+@limiter.limit(_limit("RATELIMIT_LIKE"), scope="api-moderate")  # a click each, like likes
+def moderate_comment(comment_id: int) -> dict[str, Any]:
+    """A moderator's action from the page: the dashboard's commands, audited the same."""
+    viewer = current_viewer()
+    moderator = on_page.require_moderator(viewer.user, g.site.id)
+    comment = on_page.act_on(moderator, g.site.id, comment_id, _json_body().get("action"))
+    return {"comment": comment_out(comment, viewer, g.site.id)}
+
+
 def _mailed_login() -> bool:
     data = request.get_json(silent=True)
     return isinstance(data, dict) and data.get("provider") == email_login.PROVIDER
@@ -300,7 +345,7 @@ def create_login() -> tuple[dict[str, Any], int]:
             origin=request.headers["Origin"],
             address=data.get("address"),
             return_url=data.get("return_url"),
-            link_user_id=viewer.user.id if viewer.user else None,
+            link_user_id=sso.account_to_link(viewer),
         )
         return login_out(created.flow, created.secret), 201
     # A Mastodon reader names their server: checked, and registered with, before the popup.
@@ -316,7 +361,7 @@ def create_login() -> tuple[dict[str, Any], int]:
         provider=provider,
         popup=popup,
         return_url=data.get("return_url"),
-        link_user_id=viewer.user.id if viewer.user else None,
+        link_user_id=sso.account_to_link(viewer),
         server=server,
     )
     return login_out(created.flow, created.secret), 201
@@ -338,7 +383,22 @@ def claim_login(flow_id: str) -> tuple[dict[str, Any], int]:
     return {
         "status": "signed_in",
         "token": result.token,
-        "viewer": viewer_out(Viewer(user=result.user, provider=result.provider)),
+        "viewer": viewer_out(Viewer(user=result.user, provider=result.provider), g.site.name),
+    }, 200
+
+
+@bp.post("/sites/<site_id>/sso")
+@limiter.limit(_limit("RATELIMIT_LOGIN"), scope="api-sso")
+def sso_sign_in() -> tuple[dict[str, Any], int]:
+    """The site's own signed-in reader (`data-sso`), exchanged for a reader token."""
+    if (request.content_length or 0) > SSO_BODY_MAX:
+        raise RequestEntityTooLarge()  # answered as any body over the service's limit
+    signed = sso.sign_in(g.site, _json_body().get("sso"))
+    viewer = Viewer(user=signed.user, provider=sso.PROVIDER)
+    return {
+        "status": "signed_in",
+        "token": signed.token,
+        "viewer": viewer_out(viewer, g.site.name),
     }, 200
 
 
@@ -358,6 +418,15 @@ def _private_json(body: bytes) -> Response:
     response = Response(body, mimetype="application/json")
     response.cache_control.private = True
     response.cache_control.no_store = True
+    return response
+
+
+def _private_answer(answer: PublicAnswer) -> Response:
+    """One reader's page as kept: gzipped as it is for whoever takes gzip."""
+    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return _private_json(answer.body)
+    response = Response(answer.gzipped, headers=private_headers())
+    response.vary.update(PUBLIC_VARY)
     return response
 
 

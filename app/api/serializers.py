@@ -18,6 +18,7 @@ from app.services import links, reply_mail
 from app.services.hashing import keyed_hash
 from app.services.likes import LikeState
 from app.services.logins import MAILED_PROVIDERS
+from app.services.sso import PROVIDER as SSO_PROVIDER
 from app.services.threads import CommentNode, ThreadPage
 from app.services.viewers import Viewer
 
@@ -76,11 +77,16 @@ def comment_out(
         }
     mine = viewer.owns(comment)
     editable_until = None
-    if mine and comment.status in (CommentStatus.PENDING, CommentStatus.APPROVED):
+    shown_as_published = mine and comment.shadowed and comment.status is CommentStatus.SPAM
+    if mine and (
+        comment.status in (CommentStatus.PENDING, CommentStatus.APPROVED) or shown_as_published
+    ):
         until = comment.created_at + timedelta(seconds=current_app.config["COMMENT_EDIT_SECONDS"])
         editable_until = iso(until) if until > utcnow() else None
     status = comment.status.value
-    if mine and comment.status in (CommentStatus.SPAM, CommentStatus.REJECTED):
+    if shown_as_published:
+        status = "approved"  # a shadow ban: to its author, nothing happened
+    elif mine and comment.status in (CommentStatus.SPAM, CommentStatus.REJECTED):
         status = "pending"  # an author is never told their comment was caught
     return (
         {
@@ -142,16 +148,20 @@ def providers_out(site: Site) -> list[dict[str, Any]]:
     ]
 
 
-def viewer_out(viewer: Viewer) -> dict[str, Any] | None:
-    """The signed-in reader as the form shows them, or None for a guest."""
+def viewer_out(viewer: Viewer, site_name: str) -> dict[str, Any] | None:
+    """The signed-in reader as the form shows them, or None for a guest. A site's own
+    reader is signed in with the site: "your {site name} account"."""
     if viewer.user is None:
         return None
     spec = provider_spec(viewer.provider)
+    label = spec.label if spec else viewer.provider
+    if viewer.provider == SSO_PROVIDER:
+        label = site_name
     return {
         "name": viewer.user.display_name,
         "avatar_url": viewer.user.avatar_url,
         "provider": viewer.provider,
-        "provider_label": spec.label if spec else viewer.provider,
+        "provider_label": label,
         # The form asks for an address for reply mail only when the account has none confirmed.
         "notify_email_known": reply_mail.account_address(viewer.user.id) is not None,
     }
@@ -187,6 +197,6 @@ def thread_page_out(page: ThreadPage, site: Site, viewer: Viewer) -> dict[str, A
         "page": page.page,
         "next_page": page.next_page,
         "config": site_config_out(site),
-        "viewer": viewer_out(viewer),
+        "viewer": viewer_out(viewer, site.name),
         "session_expired": bool(g.get("session_expired")),
     }

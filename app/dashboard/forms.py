@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -14,12 +15,16 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
+from app.domain import errors, words
 from app.domain.policy import BODY_MAX
+from app.domain.roles import Role
 from app.domain.states import CommentStatus, ModerationMode
+from app.domain.webhooks import FORMATS, URL_MAX
 
 
 class LoginForm(FlaskForm):
@@ -82,6 +87,7 @@ class BanForm(FlaskForm):
         "Days (empty: no end)", validators=[Optional(), NumberRange(min=1, max=3650)]
     )
     reason = StringField("Reason", validators=[Length(max=300)])
+    shadow = BooleanField("Shadow ban: they keep seeing their comments; nobody else does")
 
 
 class EraseAuthorForm(FlaskForm):
@@ -114,7 +120,8 @@ class EmptyForm(FlaskForm):
 MODERATION_CHOICES = [
     SelectChoice(ModerationMode.ALL.value, "Every comment waits for approval"),
     SelectChoice(
-        ModerationMode.FIRST_TIME.value, "Signed-in readers with an approved comment skip the queue"
+        ModerationMode.FIRST_TIME.value,
+        "Signed-in readers with enough approved comments skip the queue",
     ),
     SelectChoice(ModerationMode.NONE.value, "Publish at once"),
 ]
@@ -136,10 +143,46 @@ class SiteSettingsForm(FlaskForm):
         "Close threads after (days; empty: never)",
         validators=[Optional(), NumberRange(min=1, max=36500)],
     )
+    trust_after = IntegerField(
+        "Approved comments before a signed-in reader skips the queue",
+        validators=[Optional(), NumberRange(min=1, max=100)],  # empty: unchanged
+    )
     providers = SelectMultipleField("Sign-in providers offered", validate_choice=True)
     report_threshold = IntegerField(
         "Hide a published comment for review after this many reports (empty: never)",
         validators=[Optional(), NumberRange(min=1, max=1000)],
+    )
+
+
+def _word_list(form: FlaskForm, field: Field) -> None:
+    """The list's own limits, said beside the field, with what the owner typed kept."""
+    try:
+        words.parse_list(field.data or "", label=str(field.label.text), field=field.name)
+    except errors.ValidationError as err:
+        raise ValidationError(err.message) from err
+
+
+class WordListsForm(FlaskForm):
+    banned_words = TextAreaField(
+        "Banned words",
+        description="One per line. A comment containing one is refused as spam.",
+        validators=[Length(max=words.WORD_MAX * words.WORDS_MAX), _word_list],
+    )
+    held_words = TextAreaField(
+        "Held words",
+        description="One per line. A comment containing one waits for a moderator.",
+        validators=[Length(max=words.WORD_MAX * words.WORDS_MAX), _word_list],
+    )
+
+
+class LearningFilterForm(FlaskForm):
+    filter_mode = RadioField(
+        "Learning spam filter",
+        choices=[
+            SelectChoice("off", "Off"),
+            SelectChoice("hold", "Hold comments it finds like rejected ones"),
+            SelectChoice("catch", "Hold them, and send the surest to spam"),
+        ],
     )
 
 
@@ -152,3 +195,36 @@ class NotifyForm(FlaskForm):
             SelectChoice("off", "never"),
         ],
     )
+
+
+class WebhookForm(FlaskForm):
+    """The site's webhook; the service resolves and checks the address itself."""
+
+    webhook_url = StringField(
+        "Webhook URL",
+        filters=[_stripped],
+        validators=[
+            Optional(),
+            Length(max=URL_MAX, message=f"Keep the address within {URL_MAX} characters."),
+        ],
+    )
+    webhook_format = RadioField(
+        "Body", choices=[SelectChoice(k, v) for k, v in FORMATS.items()], default="json"
+    )
+
+
+ROLE_CHOICES = [
+    SelectChoice(Role.OWNER.value, "owner (settings, moderators, export)"),
+    SelectChoice(Role.MODERATOR.value, "moderator (the queue)"),
+]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        "Email", filters=[_stripped], validators=[DataRequired(), Email(), Length(max=254)]
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MODERATOR.value)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])

@@ -38,6 +38,8 @@ from app.dashboard.forms import (
     EmptyForm,
     EraseAuthorForm,
     ForgotPasswordForm,
+    InviteForm,
+    LearningFilterForm,
     LoginForm,
     MastodonServerForm,
     NewSiteForm,
@@ -45,17 +47,34 @@ from app.dashboard.forms import (
     PasswordForm,
     PinForm,
     ResetPasswordForm,
+    RoleForm,
     SiteSettingsForm,
     UndoForm,
+    WebhookForm,
+    WordListsForm,
 )
+from app.domain import holds, words
 from app.domain.errors import DomainError, ValidationError
+from app.domain.learning import MIN_EACH, ready
 from app.domain.reports import REASONS as REPORT_REASONS
+from app.domain.roles import Role, SiteAction
 from app.domain.states import CommentStatus, ModerationMode
 from app.errors import error_page, http_error_page, retry_after_seconds, wants_json
 from app.extensions import db, limiter, login_manager
-from app.models import Moderator, Site
+from app.models import Comment, Moderator, Site
 from app.models.types import utcnow
-from app.services import mail_actions, moderation, moderators, privacy, sites, transfer
+from app.services import (
+    learning,
+    mail_actions,
+    moderation,
+    moderators,
+    privacy,
+    site_moderators,
+    sites,
+    sso,
+    transfer,
+    webhooks,
+)
 
 STATUSES = [CommentStatus.PENDING.value, moderation.REPORTED] + [
     s.value for s in CommentStatus if s is not CommentStatus.PENDING
@@ -285,13 +304,16 @@ def queue() -> str:
     result = moderation.queue(
         current_user, status=status, site_id=site_id, thread_id=thread_id, text=text, page=page
     )
+    counts = moderation.queue_counts(current_user, site_id)
+    if site_id is None:
+        g.pending_total = counts[CommentStatus.PENDING.value]  # the badge: one count, not two
     return render_template(
         "dashboard/queue.html",
         page=result,
         form=ActionForm(),
         sites=moderation.sites_of(current_user),
         statuses=STATUSES,
-        counts=moderation.queue_counts(current_user, site_id),
+        counts=counts,
         pin_form=PinForm(),
         reasons=REPORT_REASONS,
         history_of=moderation.history_of,
@@ -419,8 +441,10 @@ def ban(comment_id: int) -> ResponseReturnValue:
         by_address=form.by_address.data,
         days=form.days.data,
         reason=form.reason.data or "",
+        shadow=form.shadow.data,
     )
-    flash(f"{created.label} is banned from this site.", "ok")
+    how = "shadow-banned on" if created.shadow else "banned from"
+    flash(f"{created.label} is {how} this site.", "ok")
     return redirect(url_for("dashboard.bans", site_id=created.site_id))
 
 
@@ -462,20 +486,8 @@ def lift_ban(ban_id: int) -> ResponseReturnValue:
 @bp.route("/sites/<site_id>", methods=["GET", "POST"])
 @login_required
 def site_settings(site_id: str) -> ResponseReturnValue:
-    site = _site(site_id)
-    form = SiteSettingsForm(
-        name=site.name,
-        origins="\n".join(site.origins),
-        moderation=site.moderation.value,
-        close_after_days=site.close_after_days,
-        report_threshold=site.report_threshold,
-        providers=site.providers
-        if site.providers is not None
-        else [p.name for p in enabled_providers(current_app.config)],
-    )
-    form.providers.choices = [
-        SelectChoice(p.name, p.label) for p in enabled_providers(current_app.config)
-    ]
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    form = _settings_form(site)
     if form.validate_on_submit():
         sites.update_settings(
             current_user,
@@ -484,19 +496,151 @@ def site_settings(site_id: str) -> ResponseReturnValue:
             moderation=ModerationMode(form.moderation.data),
             close_after_days=form.close_after_days.data,
             report_threshold=form.report_threshold.data,
+            trust_after=sites.UNCHANGED if form.trust_after.data is None else form.trust_after.data,
             providers=form.providers.data,
             name=form.name.data or None,
         )
         flash("Settings saved.", "ok")
         return redirect(url_for("dashboard.site_settings", site_id=site.id))
+    return _site_page(site, form=form)
+
+
+@bp.post("/sites/<site_id>/words")
+@login_required
+def word_lists(site_id: str) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    form = WordListsForm()
+    if not form.validate_on_submit():
+        return _site_page(site, words_form=form), 400
+    sites.update_word_lists(
+        current_user, site.id, banned=form.banned_words.data, held=form.held_words.data
+    )
+    flash("Word lists saved. They apply to comments written from now on.", "ok")
+    return redirect(url_for("dashboard.site_settings", site_id=site.id, _anchor="words"))
+
+
+@bp.post("/sites/<site_id>/filter")
+@login_required
+def learning_filter(site_id: str) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    form = LearningFilterForm()
+    if not form.validate_on_submit():
+        return _site_page(site), 400
+    sites.set_filter_mode(current_user, site.id, form.filter_mode.data)
+    flash("Spam filter saved.", "ok")
+    return redirect(url_for("dashboard.site_settings", site_id=site.id, _anchor="filter"))
+
+
+def _site_page(
+    site: Site,
+    *,
+    form: SiteSettingsForm | None = None,
+    words_form: WordListsForm | None = None,
+    webhook_form: WebhookForm | None = None,
+    webhook_answer: webhooks.Outcome | None = None,
+) -> str:
+    if form is None:
+        # Not bound to this request's form: it may be another section's.
+        form = _settings_form(site, formdata=None)
+    seen, needs = learning.decisions_seen(site.id), current_app.config["FILTER_MIN_DECISIONS"]
+    hook = webhooks.webhook_of(current_user, site.id)
     return render_template(
         "dashboard/site.html",
         site=site,
         form=form,
+        words_form=words_form
+        or WordListsForm(
+            formdata=None,
+            banned_words=words.as_text(site.banned_words),
+            held_words=words.as_text(site.held_words),
+        ),
+        filter_form=LearningFilterForm(filter_mode=site.filter_mode),
+        filter_seen=seen,
+        filter_needs=needs,
+        filter_ready=ready(seen, needs),
+        filter_each=MIN_EACH,
+        webhook=hook,
+        webhook_form=webhook_form
+        or WebhookForm(
+            formdata=None,
+            webhook_url=hook.url if hook else "",
+            webhook_format=hook.format if hook else "json",
+        ),
+        webhook_answer=webhook_answer,
         snippet=sites.embed_snippet(site.id),
         refused=sites.refused_origins(current_user, site.id),
         button=EmptyForm(),
+        **_moderators_section(site),
     )
+
+
+def _settings_form(site: Site, **kwargs: Any) -> SiteSettingsForm:
+    form = SiteSettingsForm(
+        **kwargs,
+        name=site.name,
+        origins="\n".join(site.origins),
+        moderation=site.moderation.value,
+        close_after_days=site.close_after_days,
+        report_threshold=site.report_threshold,
+        trust_after=site.trust_after,
+        providers=site.providers
+        if site.providers is not None
+        else [p.name for p in enabled_providers(current_app.config)],
+    )
+    form.providers.choices = [
+        SelectChoice(p.name, p.label) for p in enabled_providers(current_app.config)
+    ]
+    return form
+
+
+@bp.post("/sites/<site_id>/webhook")
+@login_required
+def save_webhook(site_id: str) -> ResponseReturnValue:
+    """Set, change or (with an empty URL) remove the site's Webhook URL."""
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    form = WebhookForm()
+    if form.validate_on_submit():
+        try:
+            hook = webhooks.save(
+                current_user, site.id, form.webhook_url.data or "", form.webhook_format.data
+            )
+        except ValidationError as err:
+            field = getattr(form, err.field or "", form.webhook_url)
+            field.errors = [*field.errors, err.message]
+        else:
+            flash("Webhook saved." if hook else "Webhook removed.", "ok")
+            return redirect(url_for("dashboard.site_settings", site_id=site.id) + "#webhook")
+    return _site_page(site, webhook_form=form), 422
+
+
+@bp.post("/sites/<site_id>/webhook/test")
+@login_required
+def test_webhook(site_id: str) -> ResponseReturnValue:
+    """POST a `test` event now and show what the receiver answered."""
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        answer = webhooks.send_test(current_user, site.id)
+    except ValidationError as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.site_settings", site_id=site.id) + "#webhook")
+    return _site_page(site, webhook_answer=answer)
+
+
+@bp.post("/sites/<site_id>/webhook/secret")
+@login_required
+def regenerate_webhook_secret(site_id: str) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        webhooks.regenerate_secret(current_user, site.id)
+    except ValidationError as err:
+        flash(err.message, "error")
+    else:
+        flash("A new signing secret is made; give it to the receiver.", "ok")
+    return redirect(url_for("dashboard.site_settings", site_id=site.id) + "#webhook")
 
 
 @bp.get("/sites")
@@ -508,7 +652,9 @@ def site_list() -> str:
 @bp.post("/sites")
 @login_required
 def add_site() -> ResponseReturnValue:
-    """A new site, which the moderator who adds it moderates."""
+    """A new site, which the owner who adds it owns; only owners add sites."""
+    if not moderation.can_add_sites(current_user):
+        abort(403)
     form = NewSiteForm()
     if form.validate_on_submit():
         try:
@@ -531,7 +677,7 @@ def _sites_page(form: NewSiteForm) -> str:
     return render_template(
         "dashboard/sites.html",
         sites=[(site, sites.embed_snippet(site.id)) for site in mine],
-        form=form,
+        form=form if moderation.can_add_sites(current_user) else None,
     )
 
 
@@ -539,7 +685,7 @@ def _sites_page(form: NewSiteForm) -> str:
 @login_required
 def add_origin(site_id: str) -> ResponseReturnValue:
     """Allow an origin the site refused (the button beside it in the site's settings)."""
-    site = _site(site_id)
+    site = _owned_site(site_id, SiteAction.SETTINGS)
     if not EmptyForm().validate_on_submit():
         abort(400)
     origin = request.form.get("origin", "")
@@ -548,11 +694,37 @@ def add_origin(site_id: str) -> ResponseReturnValue:
     return redirect(url_for("dashboard.site_settings", site_id=site.id))
 
 
+# Single sign-on: each a button of its own, acting at once (app/services/sso.py).
+SSO_ACTIONS = {
+    "on": (sso.turn_on, "Single sign-on is on. Give the secret to your site's code."),
+    "regenerate": (
+        sso.regenerate,
+        "A new secret is made. Pages signed with the old one no longer sign anyone in.",
+    ),
+    "off": (sso.turn_off, "Single sign-on is off. Readers signed in by your site are signed out."),
+}
+
+
+@bp.post("/sites/<site_id>/sso/<action>")
+@login_required
+def site_sso(site_id: str, action: str) -> ResponseReturnValue:
+    """Turn single sign-on on, regenerate its secret, or turn it off."""
+    site = _owned_site(site_id, SiteAction.SETTINGS)
+    if action not in SSO_ACTIONS:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    change, said = SSO_ACTIONS[action]
+    change(current_user, site.id)
+    flash(said, "ok")
+    return redirect(url_for("dashboard.site_settings", site_id=site.id, _anchor="sso"))
+
+
 @bp.get("/sites/<site_id>/export")
 @login_required
 def export_site(site_id: str) -> Response:
     """The site's threads and comments as Afterword JSON, the same as `flask export`."""
-    site = _site(site_id)
+    site = _owned_site(site_id, SiteAction.EXPORT)
     out = io.StringIO()
     transfer.export_site(site, out)
     filename = f"afterword-{site.id}-{utcnow():%Y%m%d}.json"
@@ -568,8 +740,146 @@ def export_site(site_id: str) -> Response:
 def site_audit(site_id: str) -> str:
     return render_template(
         "dashboard/audit.html",
-        site=_site(site_id),
+        site=_owned_site(site_id, SiteAction.AUDIT),
         entries=moderation.audit_for_site(current_user, site_id),
+    )
+
+
+def _moderators_section(site: Site) -> dict[str, Any]:
+    """What dashboard/_moderators.html shows on the site's page."""
+    return {
+        "site_moderators": site_moderators.site_moderators(current_user, site.id),
+        "invites": site_moderators.open_invites(current_user, site.id),
+        "invite_form": InviteForm(formdata=None),
+        "roles": [role.value for role in Role],
+    }
+
+
+def _back_to_site(site: Site) -> ResponseReturnValue:
+    return redirect(url_for("dashboard.site_settings", site_id=site.id) + "#moderators")
+
+
+def _moderator_key() -> str:
+    return f"moderator-invite:{current_user.id}"
+
+
+@bp.post("/sites/<site_id>/moderators/invite")
+@login_required
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"], key_func=_moderator_key, scope="invite"
+)
+def invite_moderator(site_id: str) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.MODERATORS)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        flash("Give an email address and a role.", "error")
+        return _back_to_site(site)
+    try:
+        site_moderators.invite(current_user, site.id, form.email.data, Role(form.role.data))
+    except ValidationError as err:
+        flash(err.message, "error")
+    else:
+        flash(f"Invitation sent to {form.email.data}.", "ok")
+    return _back_to_site(site)
+
+
+@bp.post("/sites/<site_id>/invites/<int:invite_id>/cancel")
+@login_required
+def cancel_invite(site_id: str, invite_id: int) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.MODERATORS)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    site_moderators.cancel_invite(current_user, site.id, invite_id)
+    flash("Invitation cancelled.", "ok")
+    return _back_to_site(site)
+
+
+@bp.post("/sites/<site_id>/moderators/<int:moderator_id>/role")
+@login_required
+def change_role(site_id: str, moderator_id: int) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.MODERATORS)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        changed = site_moderators.set_role(
+            current_user, site.id, moderator_id, Role(form.role.data)
+        )
+    except ValidationError as err:
+        flash(err.message, "error")
+    else:
+        flash(f"{changed.email} is {form.role.data} of {site.name}.", "ok")
+    return _back_to_site(site)
+
+
+@bp.post("/sites/<site_id>/moderators/<int:moderator_id>/remove")
+@login_required
+def remove_moderator(site_id: str, moderator_id: int) -> ResponseReturnValue:
+    site = _owned_site(site_id, SiteAction.MODERATORS)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        removed = site_moderators.remove(current_user, site.id, moderator_id)
+    except ValidationError as err:
+        flash(err.message, "error")
+        return _back_to_site(site)
+    flash(f"{removed.email} no longer moderates {site.name}.", "ok")
+    if removed.id == current_user.id:  # they removed themselves: their session ended too
+        logout_user()
+        return redirect(url_for("dashboard.login"))
+    return _back_to_site(site)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], scope="invite-accept"
+)
+def accept_invite(token: str) -> ResponseReturnValue:
+    """The mailed invitation: opening it changes nothing (mail scanners follow links); the
+    form accepts it, once. A new address sets a password; one with an account signs in
+    first, then accepts."""
+    try:
+        invitation = site_moderators.read_invite(token)
+        if invitation.moderator is None:
+            return _accept_with_password(token, invitation)
+        return _accept_signed_in(token, invitation)
+    except DomainError as err:
+        page = render_template("dashboard/invite.html", error=err.message)
+        return page, err.status
+
+
+def _accept_with_password(
+    token: str, invitation: site_moderators.Invitation
+) -> ResponseReturnValue:
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            moderator = site_moderators.accept_with_password(token, form.new_password.data)
+        except ValidationError as err:
+            form.new_password.errors.append(err.message)
+        else:
+            logout_user()  # whoever was signed in in this browser before
+            login_user(moderator)
+            flash(f"Welcome: you moderate {invitation.site.name}.", "ok")
+            return redirect(url_for("dashboard.queue", site=invitation.site.id))
+    return render_template("dashboard/invite.html", invitation=invitation, form=form)
+
+
+def _accept_signed_in(token: str, invitation: site_moderators.Invitation) -> ResponseReturnValue:
+    assert invitation.moderator is not None
+    is_invitee = current_user.is_authenticated and current_user.id == invitation.moderator.id
+    form = EmptyForm()
+    if is_invitee and form.validate_on_submit():
+        site_moderators.accept_as(token, current_user)
+        flash(f"You moderate {invitation.site.name} now.", "ok")
+        return redirect(url_for("dashboard.queue", site=invitation.site.id))
+    return render_template(
+        "dashboard/invite.html",
+        invitation=invitation,
+        button=form if is_invitee else None,
+        sign_in=url_for("dashboard.login", next=request.path),
     )
 
 
@@ -763,6 +1073,26 @@ def _site(site_id: str) -> Site:
     return site
 
 
+def _owned_site(site_id: str, action: SiteAction) -> Site:
+    """The site, for an owner's `action`: 404 where the moderator has no role (as `_site`),
+    403 where they only work the queue."""
+    site = _site(site_id)
+    if not moderation.may(current_user, site_id, action):
+        abort(403, "Only an owner of this site can do that.")
+    return site
+
+
+@bp.app_template_global()
+def owns(site_id: str) -> bool:
+    """Whether the signed-in moderator owns the site: pages show owners' links only to them.
+    Their roles are read once per request, however many sites a page lists."""
+    if not current_user.is_authenticated:
+        return False
+    if "roles" not in g:
+        g.roles = moderation.roles_of(current_user)
+    return g.roles is None or g.roles.get(site_id) is Role.OWNER
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this dashboard: never an open redirect."""
     if not target:
@@ -780,6 +1110,22 @@ def pending_total() -> int:
     if "pending_total" not in g:
         g.pending_total = moderation.pending_count(current_user)
     return g.pending_total
+
+
+@bp.app_template_filter("count_label")
+def count_label(count: int) -> str:
+    return moderation.count_label(count)
+
+
+@bp.app_template_filter("history_label")
+def history_label(count: int) -> str:
+    return moderation.history_label(count)
+
+
+@bp.app_template_filter("held_because")
+def held_because(comment: Comment) -> list[str]:
+    """Why a comment was held or caught, as stored when it was (domain.holds)."""
+    return [hold.describe() for hold in holds.from_json(comment.holds)]
 
 
 @bp.app_template_filter("when")

@@ -158,3 +158,17 @@ class ImportFormatError(DomainError):
     def __init__(self, message: str, *, line: int | None = None) -> None:
         super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
+
+
+class SsoOff(Forbidden):
+    """A site's own sign-in asked for where its owner has not turned single sign-on on."""
+
+    code = "sso_off"
+
+
+class SsoRefused(DomainError):
+    """A signed reader from a site's page that is malformed, forged, expired or signed with
+    another secret: the same status for all, the message says which."""
+
+    status = 401
+    code = "sso_refused"

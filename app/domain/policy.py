@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
+from typing import TypeGuard
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from email_validator import EmailNotValidError, validate_email
 
 from app.domain.errors import BodyTooLong, UrlNotAllowed, ValidationError
 from app.domain.names import strip_invisible
-from app.domain.states import CommentStatus, ModerationMode
 
 BODY_MAX = 10_000
 NAME_MAX = 100
@@ -21,6 +21,8 @@ TITLE_MAX = 300
 URL_MAX = 2000
 # Ids fit PostgreSQL's 32-bit integer columns; anything larger names no row at all.
 ID_MAX = 2**31 - 1
+# Comments one moderator action may change: twenty pages of the queue, in one request.
+BULK_MAX = 1_000
 _HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # Never valid unescaped in a URL, and the ones that break out of an HTML attribute.
@@ -260,15 +262,7 @@ def _normalized_url(url: object) -> str:
     return urlunsplit((parts.scheme, origin.split("://", 1)[1], parts.path or "/", parts.query, ""))
 
 
-def initial_status(mode: ModerationMode, *, author_has_approved: bool) -> CommentStatus:
-    if mode is ModerationMode.NONE:
-        return CommentStatus.APPROVED
-    if mode is ModerationMode.FIRST_TIME and author_has_approved:
-        return CommentStatus.APPROVED
-    return CommentStatus.PENDING
-
-
-def is_id(value: object) -> bool:
+def is_id(value: object) -> TypeGuard[int]:
     """An int that could be a row id (bools are ints in Python, and are not ids)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
 

@@ -35,11 +35,20 @@ ALIASES = {"no": "nb", "nn": "nb", "iw": "he", "in": "id"}
 # Each part may use what the parts before it define at the top; functions may call ahead.
 EMBED_PARTS = ("page.js", "dom.js", "api.js", "thread.js", "form.js", "signin.js", "main.js")
 COUNT_STRINGS = ("commentCount",)
-# What only a reader who asks for it needs (reporting a comment) comes in a module of its own,
-# tools.js, imported on first use: it costs the budget before comments show nothing. Its
+# What only some readers need (reporting a comment, moderating on the page) comes in a module
+# of its own, tools.js, imported on first use: it costs the budget before comments show nothing. Its
 # English wording travels with it; other languages' comes in their strings file as usual.
-TOOLS_PARTS = ("report.js",)
+TOOLS_PARTS = ("moderate.js", "report.js")
 TOOLS_STRINGS = (
+    "waitingForApproval",
+    "approve",
+    "reject",
+    "pin",
+    "unpin",
+    "approvedNotice",
+    "rejectedNotice",
+    "spamNotice",
+    "unpinnedNotice",
     "reportWhy",
     "reasonSpam",
     "reasonAbuse",

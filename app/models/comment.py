@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.states import CommentStatus
@@ -16,8 +16,12 @@ if TYPE_CHECKING:
 
 # Pending comments are few beside the rest, and the queue and its count only ever want them.
 _PENDING = text("status = 'pending'")
+# Every other comment: what the queue's capped counts read (services.moderation.queue).
+_SETTLED = text("status <> 'pending'")
 # At most one comment per thread is pinned: the index holds only those.
 _PINNED = text("pinned")
+# Comments readers reported and no moderator has acted on since: a handful on any site.
+_REPORTED = text("open_reports > 0")
 
 
 class Comment(Model):
@@ -30,19 +34,45 @@ class Comment(Model):
         Index("ix_comment_thread_roots", "thread_id", "parent_id", "created_at"),
         # Everything under a page of roots, in one query.
         Index("ix_comment_root", "root_id"),
-        Index("ix_comment_guest_email", "guest_email"),
-        Index("ix_comment_user", "user_id"),
+        # An author's comments by address or account; with the status and thread beside them,
+        # the queue counts an author's record on a site (capped) from the index alone. A
+        # guest's record is `guest_email = ? AND user_id IS NULL`: with user_id here, that
+        # is three equalities, so planners never take ix_comment_user's two for it instead.
+        Index("ix_comment_guest_email", "guest_email", "user_id", "status", "thread_id"),
+        Index("ix_comment_user", "user_id", "status", "thread_id"),
+        # The queue's counts of the other statuses, each capped (services.moderation.queue):
+        # they stop reading at the cap instead of visiting every comment of the site. Partial,
+        # so that it never competes with ix_comment_pending for the pending comments: a query
+        # can use it only by naming its predicate, as those counts do.
+        Index(
+            "ix_comment_status",
+            "status",
+            "thread_id",
+            sqlite_where=_SETTLED,
+            postgresql_where=_SETTLED,
+        ),
+        # The `Reported` filter and its count. Status leads, as in ix_comment_pending, so that
+        # it ties with ix_comment_status on the query's equalities and wins by being partial.
+        Index(
+            "ix_comment_reported",
+            "status",
+            "thread_id",
+            sqlite_where=_REPORTED,
+            postgresql_where=_REPORTED,
+        ),
         # The moderation queue and its length (every dashboard page and `/metrics` scrape)
-        # read only the pending comments, by thread (the join to the site) or all at once.
-        # Status leads, constant as it is here, so that SQLite's planner (without statistics)
-        # sees two equalities and prefers this index to ix_comment_thread_roots, instead of
-        # breaking the tie by the order the indexes happen to be created in.
+        # read only the pending comments. In the queue's order, so that its first page reads
+        # the newest entries and stops at a page, instead of sorting every pending comment of
+        # a big site; with thread_id last, the length (joined to the thread for its site) and
+        # a thread's pending comments come from the index alone. Status leads, constant as it
+        # is here, so that SQLite's planner (without statistics) takes this index for
+        # `status = 'pending'` rather than ix_comment_thread_roots.
         Index(
             "ix_comment_pending",
             "status",
-            "thread_id",
             "created_at",
             "id",
+            "thread_id",
             sqlite_where=_PENDING,
             postgresql_where=_PENDING,
         ),
@@ -99,6 +129,18 @@ class Comment(Model):
     report_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # Reports since a moderator last acted on it: what the `Reported` filter lists.
     open_reports: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Why it was held or caught when it was posted (domain.holds): the queue says so, and a
+    # later change to the site's settings does not rewrite it. None: nothing held it.
+    holds: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # The learning filter's score when it was posted (0 to 1: like what the site rejects) and
+    # the features that weighed most, for the queue (services.learning); None: not scored.
+    filter_score: Mapped[float | None] = mapped_column()
+    filter_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    # What the filter last learned from a moderator's decision on it ("spam", "ham"), so that
+    # a change of mind unlearns that first.
+    trained_as: Mapped[str | None] = mapped_column(String(8))
+    # Caught (as spam) by a shadow ban: its author still sees it, as published; no one else.
+    shadowed: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A moderator put it first in its thread (top-level, approved; one per thread).
     pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -26,6 +26,9 @@ class Ban(Model):
     # Shown to moderators only, e.g. the author's name at the time of the ban.
     label: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(String(300), default="")
+    # A shadow ban: the author's comments are kept from everyone else, and shown to them as
+    # published, so they have no reason to come back under another name.
+    shadow: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(

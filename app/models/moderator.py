@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,6 +16,9 @@ moderator_sites = Table(
     db.metadata,
     Column("moderator_id", ForeignKey("moderator.id", ondelete="CASCADE"), primary_key=True),
     Column("site_id", ForeignKey("site.id", ondelete="CASCADE"), primary_key=True),
+    # app.domain.roles.Role: "owner" (settings, moderators, export) or "moderator" (the
+    # queue). Rows from before roles existed were made by operators: owners.
+    Column("role", String(16), nullable=False, default="owner", server_default="owner"),
 )
 
 
@@ -50,6 +53,27 @@ class Moderator(UserMixin, Model):
 
     def __repr__(self) -> str:
         return f"<Moderator {self.email}>"
+
+
+class ModeratorInvite(Model):
+    """An owner's invitation to moderate a site, mailed as a one-time link.
+
+    Only a keyed hash of the link's token is kept: a copy of the database opens no invite.
+    """
+
+    __table_args__ = (Index("ix_moderator_invite_site", "site_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderator.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ModeratorIdentity(Model):

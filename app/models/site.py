@@ -40,8 +40,22 @@ class Site(Model):
     close_after_days: Mapped[int | None] = mapped_column()
     # A published comment this many readers reported waits for a moderator again; None: never.
     report_threshold: Mapped[int | None] = mapped_column(default=3)
+    # In `first-time` mode, a signed-in reader's comments skip the queue once they have this
+    # many approved comments here.
+    trust_after: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Comments with one of these words are refused as spam; with one of these, they wait for a
+    # moderator (domain.words). Checked when a comment is written, never on ones decided.
+    banned_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    held_words: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # What the learning filter does with a likely unwanted comment (domain.learning): "off",
+    # "hold" it for a moderator, or "catch" the surest as spam. It scores nothing until the
+    # site's moderators decided enough comments.
+    filter_mode: Mapped[str] = mapped_column(String(8), default="hold", server_default="hold")
     # Sign-in providers offered on this site; None offers every configured one.
     providers: Mapped[list[str] | None] = mapped_column(JSON)
+    # The key the site's own pages sign their signed-in readers with (single sign-on,
+    # app/services/sso.py); None: off. Shown to the site's moderators, so kept as is.
+    sso_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     threads: Mapped[list[Thread]] = relationship(back_populates="site", lazy="raise_on_sql")

@@ -36,7 +36,8 @@ class Identity(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
     # Provider ids are strings: Facebook's are app-scoped and both overflow 32-bit integers.
-    provider_user_id: Mapped[str] = mapped_column(String(255))
+    # A site's own reader (single sign-on) is "SITE_ID:ID": 32, a colon and up to 255.
+    provider_user_id: Mapped[str] = mapped_column(String(300))
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

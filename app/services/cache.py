@@ -10,6 +10,12 @@ replaced after commit (not before), so a reader can never store an old state und
 generation. A generation the cache lost (evicted, or Redis emptied) gets a new token: nothing
 stored before can match it, so losing one never brings an old page back.
 
+With Redis, each process also keeps the entries it has read or stored (`LOCAL`), with the
+generations they were built under: a hit then asks Redis only for the generations, a few bytes,
+instead of fetching and unpickling the page. A kept entry is served only while those
+generations are the current ones in Redis, so a write in any process retires it everywhere at
+once, exactly as it retires the entry in Redis.
+
 The cache is Redis or in-process memory (Flask-Caching). In-process entries expire after
 CACHE_DEFAULT_TIMEOUT (a few seconds, see config.py): without Redis, another process cannot
 tell this one about its writes. If Redis is unreachable, reads go to the database and writes
@@ -36,6 +42,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from cachelib import SimpleCache
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -102,6 +109,9 @@ class Slot:
 
     key: str
     gen_keys: tuple[str, ...]
+    # Whether each process may keep it (`LOCAL`): not one reader's page, of which there are
+    # too many to keep everywhere.
+    local: bool = True
 
 
 def site_slot(site_id: str) -> Slot:
@@ -121,6 +131,26 @@ def thread_slot(site_id: str, thread_id: int, variant: str) -> Slot:
     )
 
 
+def private_slot(
+    site_id: str, thread_id: int, variant: str, reader: str, user_id: int | None
+) -> Slot:
+    """One reader's view of a thread (their pending comments, likes, `mine` marks; never a
+    moderator's, see app/api/routes.py). `reader` says who, as proved
+    (`read_rules.private_reader`); their account's generation covers what changes about them
+    elsewhere (`touch_reader`)."""
+    gen_keys = [_site_gen_key(site_id), _thread_gen_key(thread_id), _MODERATORS_GEN]
+    if user_id is not None:
+        gen_keys.append(_reader_gen_key(user_id))
+    key = "private:" + _digest(site_id, str(thread_id), variant, reader)
+    return Slot(key, tuple(gen_keys), local=False)
+
+
+def posting_slot(site_id: str) -> Slot:
+    """What a new comment on the site is checked against that rarely changes
+    (app/services/posting_facts.py)."""
+    return Slot(f"posting:{site_id}", (_posting_gen_key(site_id), _MODERATORS_GEN))
+
+
 def thread_id_slot(site_id: str, key: str) -> Slot:
     """The id of the thread of a page, by its canonical key (`policy.canonical_url`). A thread
     never changes its URL: its id, once found, is kept as long as a generation."""
@@ -130,6 +160,40 @@ def thread_id_slot(site_id: str, key: str) -> Slot:
 def store() -> Store:
     """The cache backend of the current app."""
     return cache.cache
+
+
+def is_shared(backend: Store) -> bool:
+    """Whether every process reads this backend (Redis), rather than its own memory."""
+    return not isinstance(backend, SimpleCache)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """An entry kept in this process: the generations it was built under, and its value."""
+
+    built_under: tuple[str | None, ...]
+    value: Any
+
+
+# Entries of a shared cache kept in each process (a thread page is ~15 KB gzipped). In-process
+# caches keep nothing here: their entries are already in the process.
+LOCAL_KEPT = 1_000
+LOCAL: Memo[str, Kept] = Memo(LOCAL_KEPT)
+
+
+def kept(slot: Slot) -> Kept | None:
+    """What this process keeps for the slot, current or not."""
+    return LOCAL.get(slot.key) if slot.local else None
+
+
+def built_under(slot: Slot, generations: dict[str, str | None]) -> tuple[str | None, ...]:
+    """The generations an entry of the slot must have been built under to be current."""
+    return tuple(generations.get(key) for key in slot.gen_keys)
+
+
+def _keep(backend: Store, slot: Slot, built_under: tuple[str | None, ...], value: Any) -> None:
+    if slot.local and slot.gen_keys and is_shared(backend):
+        LOCAL.put(slot.key, Kept(built_under, value))
 
 
 def read_slots(
@@ -142,11 +206,16 @@ def read_slots(
     return values, generations
 
 
+def generation_keys(slots: Sequence[Slot], also: Sequence[str] = ()) -> list[str]:
+    """The generations these slots depend on, and those named in `also`, each once."""
+    return list(dict.fromkeys([*(key for slot in slots for key in slot.gen_keys), *also]))
+
+
 def _read_slots(
     backend: Store, slots: Sequence[Slot], also: Sequence[str] = ()
 ) -> tuple[list[Any], dict[str, str | None], list[str]]:
     """`read_slots`, and the generations it made."""
-    gen_keys = list(dict.fromkeys([*(key for slot in slots for key in slot.gen_keys), *also]))
+    gen_keys = generation_keys(slots, also)
     values = backend.get_many(*gen_keys, *(slot.key for slot in slots))
     generations: dict[str, str | None] = {}
     made = []
@@ -158,18 +227,24 @@ def _read_slots(
             else:
                 value = None  # another request just made one: store nothing under a guess
         generations[key] = value
-    current = []
-    for slot, stored in zip(slots, values[len(gen_keys) :], strict=True):
-        wanted = tuple(generations[key] for key in slot.gen_keys)
-        # (generations, value); anything else (a value of another shape) is simply a miss
-        fresh = (
-            isinstance(stored, tuple)
-            and len(stored) == 2
-            and None not in wanted
-            and stored[0] == wanted
-        )
-        current.append(stored[1] if fresh else None)
+    current = [
+        current_entry(backend, slot, stored, generations)
+        for slot, stored in zip(slots, values[len(gen_keys) :], strict=True)
+    ]
     return current, generations, made
+
+
+def current_entry(backend: Store, slot: Slot, stored: Any, generations: dict[str, Any]) -> Any:
+    """The value of an entry as read from the cache if it was built under `generations`
+    (kept in this process from then on), else None."""
+    wanted = built_under(slot, generations)
+    # (generations, value); anything else (a value of another shape) is simply a miss
+    fresh = isinstance(stored, tuple) and len(stored) == 2
+    fresh = fresh and None not in wanted and stored[0] == wanted
+    if not fresh:
+        return None
+    _keep(backend, slot, wanted, stored[1])
+    return stored[1]
 
 
 def touch_thread(site_id: str, thread_id: int) -> None:
@@ -183,14 +258,46 @@ def touch_site(site_id: str) -> None:
     db.session.info.setdefault(_PENDING, set()).add(_site_gen_key(site_id))
 
 
+def touch_posting(site_id: str) -> None:
+    """The site's bans, webhook or filter lessons changed: what posts are checked against is
+    stale."""
+    db.session.info.setdefault(_PENDING, set()).add(_posting_gen_key(site_id))
+
+
+def touch_reader(user_id: int) -> None:
+    """Something about a reader's account changed: their own pages are stale."""
+    db.session.info.setdefault(_PENDING, set()).add(_reader_gen_key(user_id))
+
+
+def touch_moderators() -> None:
+    """Who moderates which site, or through which account, changed: every reader's own
+    pages are stale (a moderator's page carries the queue). Rare, so kept coarse."""
+    db.session.info.setdefault(_PENDING, set()).add(_MODERATORS_GEN)
+
+
 def cached_thread(site_id: str, thread_id: int, variant: str, build: Callable[[], Any]) -> Any:
     """`build()`'s result for one view of a thread, from the cache while still current."""
     return _cached(thread_slot(site_id, thread_id, variant), build)
 
 
+# One reader's page is kept a short while: long enough for their reloads and live updates,
+# short enough that readers who came once do not fill the cache.
+PRIVATE_TIMEOUT = 300
+
+
+def cached_private(slot: Slot, build: Callable[[], Any]) -> Any:
+    """`build()`'s result for one reader's view of a thread (`private_slot`)."""
+    return _cached(slot, build, timeout=PRIVATE_TIMEOUT)
+
+
 def cached_site(site_id: str, build: Callable[[], Any]) -> Any:
     """A site's read-only view, renewed when its settings change (`touch_site`)."""
     return _cached(site_slot(site_id), build)
+
+
+def cached_posting(site_id: str, build: Callable[[], Any]) -> Any:
+    """`build()`'s facts about posting on the site (`posting_slot`)."""
+    return _cached(posting_slot(site_id), build)
 
 
 def cached_counts(site_id: str, keys: Sequence[str], build: Callable[[], Any]) -> Any:
@@ -235,15 +342,21 @@ def counts_answer(site_id: str, query: str, build: Callable[[], Any]) -> Any:
     return answer
 
 
-def remembered_counts(backend: Store, site_id: str, query: str) -> tuple[Any, Any]:
-    """The site's view and this process's answer to counts asked with this query string, each
-    None unless current; one round trip, none when this process has no such answer."""
+def remembers_counts(site_id: str, query: str) -> bool:
+    """Whether this process has an answer (current or not) to counts asked so."""
+    return COUNTS_ANSWERS.get((site_id, query)) is not None
+
+
+def counts_generation_keys(site_id: str) -> tuple[str, ...]:
+    return _counts_gen_keys(site_id)
+
+
+def remembered_counts(site_id: str, query: str, generations: dict[str, str | None]) -> Any:
+    """This process's answer to counts asked with this query string, if it was built under
+    `generations` (as just read from the cache); else None."""
     kept = COUNTS_ANSWERS.get((site_id, query))
-    if kept is None:
-        return None, None
-    (site,), generations = read_slots(backend, [site_slot(site_id)], _counts_gen_keys(site_id))
-    built_under = tuple(generations[key] for key in _counts_gen_keys(site_id))
-    return site, kept.answer if _is_current(kept, built_under) else None
+    built_under = tuple(generations.get(key) for key in _counts_gen_keys(site_id))
+    return kept.answer if kept is not None and _is_current(kept, built_under) else None
 
 
 def _is_current(kept: _Answer, generations: tuple[str | None, ...]) -> bool:
@@ -289,9 +402,12 @@ def remember_thread_id(site_id: str, url: str, found: int | None) -> None:
         THREAD_IDS.put((site_id, url), found)
 
 
-def _cached(slot: Slot, build: Callable[[], Any], *, lasting: bool = False) -> Any:
+def _cached(
+    slot: Slot, build: Callable[[], Any], *, lasting: bool = False, timeout: int | None = None
+) -> Any:
     """`build()`, or what it gave before while the slot's generations are current. A None
-    result is not kept; a `lasting` one is kept as long as a generation."""
+    result is not kept; a `lasting` one is kept as long as a generation, one with a
+    `timeout` at most that long."""
     try:
         backend = store()
         (value,), generations, made = _read_slots(backend, [slot])
@@ -310,11 +426,16 @@ def _cached(slot: Slot, build: Callable[[], Any], *, lasting: bool = False) -> A
         raise
     built_under = tuple(generations[key] for key in slot.gen_keys)
     if value is not None and None not in built_under:
-        timeout = _generation_timeout(backend) if lasting else None
+        if lasting:
+            timeout = _generation_timeout(backend)
+        elif timeout is not None:
+            timeout = min(timeout, int(backend.default_timeout) or timeout)
         try:
             backend.set(slot.key, (built_under, value), timeout=timeout)
         except CACHE_ERRORS as err:
             log.warning("cache unavailable (%s); not keeping the answer", type(err).__name__)
+        else:
+            _keep(backend, slot, built_under, value)
     return value
 
 
@@ -356,6 +477,17 @@ def _generation_timeout(backend: Store) -> int:
 
 def _counts_gen_keys(site_id: str) -> tuple[str, str]:
     return (_site_gen_key(site_id), _counts_gen_key(site_id))
+
+
+_MODERATORS_GEN = "gen:moderators"
+
+
+def _posting_gen_key(site_id: str) -> str:
+    return f"gen:posting:{site_id}"
+
+
+def _reader_gen_key(user_id: int) -> str:
+    return f"gen:reader:{user_id}"
 
 
 def _thread_gen_key(thread_id: int) -> str:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.database import writes
-from app.domain import names, policy
+from app.domain import holds, names, policy, words
 from app.domain.authors import Author, key_of
 from app.domain.errors import (
     CommentNotFound,
@@ -25,28 +26,34 @@ from app.domain.errors import (
     ThreadClosed,
     ValidationError,
 )
+from app.domain.holds import Hold
+from app.domain.learning import CATCH_AT, HOLD_AT, Assessment
 from app.domain.markdown import render_markdown
-from app.domain.states import CommentStatus
+from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
 from app.metrics import COMMENTS_POSTED
-from app.models import Comment, Site, Thread
+from app.models import Comment, Site, SiteWebhook, Thread
 from app.models.types import utcnow
 from app.services import (
     cache,
+    learning,
     likes,
     moderation,
-    moderators,
     notifications,
+    posting_facts,
     reply_mail,
     spam,
     subscriptions,
     verified_emails,
+    webhooks,
 )
 from app.services.hashing import address_hash
+from app.services.moderation.commands import move_comment
 from app.services.threads import adjust_approved_count
 from app.services.tokens import comment_id_from_edit_token
 from app.services.viewers import Viewer
 
+HELD_AFTER_EDIT = "held-after-edit"  # the audit log's action: an edit brought in a held word
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -91,34 +98,81 @@ def preview(body: object) -> str:
     return render_markdown(policy.clean_body(body))
 
 
-@writes(commit_on=(PostingRefused,))  # the banned author's comment is kept for moderators
 def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comment, bool]:
     """Store a comment; returns it and whether it is new (False: a retried submit).
 
-    It starts pending unless the site's moderation mode says otherwise.
+    It starts pending unless the site's moderation mode says otherwise. All that can be
+    settled without the write lock is settled first: the fields, the Markdown, the spam
+    checks (a spam service may take a moment to answer), the learning filter, bans and word
+    lists. Every writer waits while one holds the lock, so it is held only to store.
     """
-    checked = _check_draft(site, author, draft)
-    # Before the write lock: a spam service may take a moment to answer.
+    facts = posting_facts.of_site(site.id)
+    checked = _check_draft(site, author, draft, facts.moderator_names)
     verdict = spam.assess(_submission(author, checked), draft.signals)
+    learned = (
+        learning.assess(
+            site,
+            body=checked.body,
+            html=checked.html,
+            website=author.website,
+            signed_in=author.is_signed_in,
+        )
+        if facts.filter_ready
+        else None
+    )
+    addr_hash = address_hash(checked.remote_addr)
+    ban = _ban_on(site, author, addr_hash) if facts.has_bans else None
+    early = _decide_early(site, author, checked, verdict, learned, addr_hash, ban)
+    known = db.session.scalar(
+        select(Thread).where(Thread.site_id == site.id, Thread.url == checked.key)
+    )
+    # Read now, not under the lock; a webhook set this very moment misses this comment, as
+    # it would have had the comment come a moment earlier.
+    hook = db.session.get(SiteWebhook, site.id) if facts.has_webhook else None
+    return _post_checked(site, author, checked, draft, replace(early, hook=hook), known)
 
+
+@dataclass(frozen=True)
+class _Early:
+    """What decides a new comment's fate before the write lock: a verdict that sends it to
+    spam whatever else holds, or the holds found so far, and the learning filter's score."""
+
+    spam: Hold | None
+    why: list[Hold]
+    learned: Assessment | None
+    addr_hash: str | None
+    hook: SiteWebhook | None = None
+
+
+@writes(commit_on=(PostingRefused,), keep_loaded=True)  # a banned author's comment is kept
+def _post_checked(
+    site: Site,
+    author: Author,
+    checked: _Checked,
+    draft: CommentDraft,
+    early: _Early,
+    known: Thread | None,
+) -> tuple[Comment, bool]:
+    """The checked draft stored, under the write lock; `known`: the page's thread as read
+    before it, if it had one (a thread is never deleted on its own)."""
     try:
-        thread = _get_or_create_thread(site, checked.key, checked.title)
+        thread = known or _get_or_create_thread(site, checked.key, checked.title)
+        if checked.title and not thread.title:
+            thread.title = checked.title
         earlier = _retried(thread, author, checked)
         if earlier is not None:
             return earlier, False
         _refuse_closed(site, thread)
         _refuse_duplicate(thread, author, checked.body)
         parent = _parent_in_thread(thread, checked.parent_id, author, draft.parent_edit_token)
-        addr_hash = address_hash(checked.remote_addr)
-        banned = _is_banned(site, author, addr_hash)
-        status = CommentStatus.SPAM if banned else _status(site, author, verdict, parent)
-        comment = _store(thread, parent, author, checked, status, addr_hash)
-        _tell_readers_and_moderators(comment, thread, site, author, checked)
+        status, why = _decide(site, author, early, parent)
+        comment = _store(thread, parent, author, checked, status, early, why)
+        _tell_readers_and_moderators(comment, thread, site, author, checked, early.hook)
         db.session.flush()  # a raced idempotency key fails here, inside the try
         COMMENTS_POSTED.labels(comment.status.value).inc()
-        if banned:
+        if _refused(why):
             # Kept for the moderators; the author learns only that it did not work.
-            raise PostingRefused("Your comment could not be posted.")
+            raise PostingRefused(_REFUSED_ANSWER)
     except IntegrityError:
         # Two submits with one key raced past the check (PostgreSQL): the first one won. The
         # failed INSERT leaves the transaction unusable; the winner is read in a fresh one.
@@ -130,13 +184,13 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
     return comment, True
 
 
-def _check_draft(site: Site, author: Author, draft: CommentDraft) -> _Checked:
+def _check_draft(
+    site: Site, author: Author, draft: CommentDraft, moderator_names: Sequence[str]
+) -> _Checked:
     """The draft's fields checked, in the order a form shows their errors."""
     key = policy.thread_key(draft.url, site.origins)
     body = policy.clean_body(draft.body)
-    if author.is_guest and names.is_reserved(
-        author.name, [site.name, *moderators.names_on_site(site.id)]
-    ):
+    if author.is_guest and names.is_reserved(author.name, [site.name, *moderator_names]):
         # Replies by moderators carry the site's name: a guest must not seem to be one.
         raise ValidationError("This name is reserved on this site.", field="name")
     idempotency_key = draft.idempotency_key
@@ -177,24 +231,95 @@ def _refuse_closed(site: Site, thread: Thread) -> None:
         raise ThreadClosed("Comments are closed on this page.")
 
 
-def _is_banned(site: Site, author: Author, addr_hash: str | None) -> bool:
-    return moderation.is_banned(
+def _ban_on(site: Site, author: Author, addr_hash: str | None) -> moderation.BanKind | None:
+    return moderation.ban_on(
         site.id, user_id=author.user_id, email=author.email, address_hash=addr_hash
     )
 
 
-def _status(
-    site: Site, author: Author, verdict: spam.Verdict, parent: Comment | None
-) -> CommentStatus:
-    """The spam checks' word if they have one, else the site's moderation mode; an answer to
-    a comment that waits for a moderator waits with it."""
-    if verdict.status is not None:
-        return verdict.status
+# What the author is told was refused, though it is kept (as spam) for the moderators.
+_REFUSED = (holds.BANNED_AUTHOR, holds.BANNED_WORD)
+_REFUSED_ANSWER = "Your comment could not be posted."
+
+
+def _refused(why: list[Hold]) -> bool:
+    return bool(why) and why[0].code in _REFUSED
+
+
+def _decide_early(
+    site: Site,
+    author: Author,
+    checked: _Checked,
+    verdict: spam.Verdict,
+    learned: Assessment | None,
+    addr_hash: str | None,
+    ban: moderation.BanKind | None,
+) -> _Early:
+    """Where a new comment starts, as far as it is known before the write lock: a ban, the
+    spam checks, the site's banned words catch it; its held words and the links hold it."""
+
+    def caught(hold: Hold) -> _Early:
+        return _Early(hold, [], learned, addr_hash)
+
+    if ban is moderation.BanKind.BANNED:
+        return caught(Hold(holds.BANNED_AUTHOR))
+    if ban is moderation.BanKind.SHADOW:
+        return caught(Hold(holds.SHADOW_BANNED))
+    if verdict.status is CommentStatus.SPAM and verdict.hold is not None:
+        return caught(verdict.hold)
+    written = _words_of(author, checked.body)
+    banned_word = words.find(site.banned_words, written)
+    if banned_word is not None:
+        return caught(Hold(holds.BANNED_WORD, banned_word))
+    filtered = _filter_hold(site, learned)
+    sure = learned is not None and learned.score >= CATCH_AT
+    if filtered is not None and sure and site.filter_mode == "catch":
+        return caught(filtered)
+    why = [verdict.hold] if verdict.hold is not None else []
+    if filtered is not None:
+        why.append(filtered)
+    held_word = words.find(site.held_words, written)
+    if held_word is not None:
+        why.append(Hold(holds.HELD_WORD, held_word))
+    return _Early(None, why, learned, addr_hash)
+
+
+def _decide(
+    site: Site, author: Author, early: _Early, parent: Comment | None
+) -> tuple[CommentStatus, list[Hold]]:
+    """The early decision completed under the write lock: a waiting parent or the moderation
+    mode hold it too. An answer to a comment that waits for a moderator waits with it."""
+    if early.spam is not None:
+        return CommentStatus.SPAM, [early.spam]
+    why = list(early.why)
     if parent is not None and parent.status is CommentStatus.PENDING:
-        return CommentStatus.PENDING
-    return policy.initial_status(
-        site.moderation, author_has_approved=_author_has_approved(site, author)
+        why.append(Hold(holds.PARENT_PENDING))
+    # Counting an author's approved comments costs a query: not when something holds it anyway.
+    signed_in = author.is_signed_in and author.user_id is not None
+    counting = not why and signed_in and site.moderation is ModerationMode.FIRST_TIME
+    mode_hold = holds.moderation_hold(
+        site.moderation,
+        signed_in=signed_in,
+        approved=_approved_count(site, author, site.trust_after) if counting else 0,
+        trust_after=site.trust_after,
     )
+    if mode_hold is not None and (not why or mode_hold.code == holds.MODERATE_ALL):
+        why.append(mode_hold)
+    return (CommentStatus.PENDING if why else CommentStatus.APPROVED), why
+
+
+def _filter_hold(site: Site, learned: Assessment | None) -> Hold | None:
+    """The learning filter's hold, when its score reaches the threshold and the site lets it
+    hold (or catch) comments."""
+    if learned is None or learned.score < HOLD_AT or site.filter_mode not in ("hold", "catch"):
+        return None
+    because = f" ({', '.join(learned.reasons)})" if learned.reasons else ""
+    return Hold(holds.FILTER, f"{learned.score:.2f}{because}")
+
+
+def _words_of(author: Author, body: str) -> str:
+    """What the word lists are checked against: a spammer's casino is often in the name."""
+    return "\n".join((body, author.name, author.website or ""))
 
 
 def _store(
@@ -203,21 +328,29 @@ def _store(
     author: Author,
     checked: _Checked,
     status: CommentStatus,
-    addr_hash: str | None,
+    early: _Early,
+    why: list[Hold],
 ) -> Comment:
+    learned = early.learned
     comment = Comment(
         thread_id=thread.id,
         parent_id=parent.id if parent else None,
+        root_id=parent.root_id if parent else None,
         **author.columns(),
         body=checked.body,
         html=checked.html,
         status=status,
-        remote_addr_hash=addr_hash,
+        remote_addr_hash=early.addr_hash,
         idempotency_key=checked.idempotency_key,
+        holds=holds.to_json(why),
+        shadowed=bool(why) and why[0].code == holds.SHADOW_BANNED,
+        filter_score=learned.score if learned else None,
+        filter_reasons=learned.reasons if learned else None,
     )
     db.session.add(comment)
     db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
+    if parent is None:
+        comment.root_id = comment.id  # known only once inserted
     return comment
 
 
@@ -227,15 +360,20 @@ def _tell_readers_and_moderators(
     site: Site,
     author: Author,
     checked: _Checked,
+    hook: SiteWebhook | None,
 ) -> None:
     """Cached pages, counts, subscribers' and moderators' mail, and the author's own
     subscriptions: all in the comment's transaction."""
     cache.touch_thread(site.id, thread.id)
     if comment.status is CommentStatus.APPROVED:
-        adjust_approved_count(thread.id, +1)
+        # Before the counter's UPDATE flushes the comment: its two changed columns then go
+        # in one statement.
         subscriptions.comment_approved(comment, thread, site)
+        adjust_approved_count(thread.id, +1)
+        webhooks.comment_event(comment, thread, site, webhooks.APPROVED, hook)
     elif comment.status is CommentStatus.PENDING:
         notifications.comment_waiting(comment, thread, site)
+        webhooks.comment_event(comment, thread, site, webhooks.PENDING, hook)
     if comment.status is CommentStatus.SPAM:
         return  # no subscription: a bot must not make us mail confirmations to strangers
     subscriber, reply_address = checked.subscriber, checked.reply_address
@@ -267,16 +405,29 @@ def _race_winner(site: Site, author: Author, checked: _Checked) -> Comment | Non
 def edit_comment(site: Site, viewer: Viewer, comment_id: object, body: object) -> Comment:
     """The author's edit, allowed for COMMENT_EDIT_SECONDS after posting."""
     comment = _own_comment(site, viewer, comment_id)
-    if comment.status not in (CommentStatus.PENDING, CommentStatus.APPROVED):
+    shadowed = comment.shadowed and comment.status is CommentStatus.SPAM
+    if comment.status not in (CommentStatus.PENDING, CommentStatus.APPROVED) and not shadowed:
         raise CommentNotFound("There is no such comment.")
     window = timedelta(seconds=current_app.config["COMMENT_EDIT_SECONDS"])
     if not policy.can_edit(comment.created_at, utcnow(), window):
         raise EditWindowClosed("The time to edit this comment is over.")
     body = policy.clean_body(body)
+    written = "\n".join((body, comment.guest_name or "", comment.guest_website or ""))
+    if words.find(site.banned_words, written) is not None:
+        # As a new comment with the word would be; the published text stays as it was.
+        raise PostingRefused("Your change could not be saved.")
     comment.body = body
     comment.html = render_markdown(body)
     comment.edited_at = utcnow()
     cache.touch_thread(site.id, comment.thread_id)
+    held_word = words.find(site.held_words, written)
+    if held_word is not None:
+        # Published or not, it waits for a moderator again, with the word as its reason.
+        comment.holds = holds.added(comment.holds, Hold(holds.EDITED, held_word))
+        if comment.status is CommentStatus.APPROVED:
+            move_comment(comment, CommentStatus.PENDING, site.id, None, action=HELD_AFTER_EDIT)
+            thread = db.session.get_one(Thread, comment.thread_id)
+            notifications.comment_waiting(comment, thread, site)
     return comment
 
 
@@ -307,12 +458,9 @@ def _get_or_create_thread(site: Site, key: str, title: str) -> Thread:
         # Both dialects' Insert have it; the checker sees only their common base.
         .on_conflict_do_nothing(index_elements=["site_id", "url"])  # type: ignore[attr-defined]
     )
-    thread = db.session.scalars(
+    return db.session.scalars(
         select(Thread).where(Thread.site_id == site.id, Thread.url == key)
     ).one()
-    if title and not thread.title:
-        thread.title = title
-    return thread
 
 
 def _retried(thread: Thread, author: Author, checked: _Checked) -> Comment | None:
@@ -333,6 +481,9 @@ def _retried(thread: Thread, author: Author, checked: _Checked) -> Comment | Non
     )
     if not same:
         raise IdempotencyConflict("This idempotency key was already used for another comment.")
+    if _refused(holds.from_json(earlier.holds)):
+        # A retry learns what the first try did: refused, never "stored, here is its token".
+        raise PostingRefused(_REFUSED_ANSWER)
     return earlier
 
 
@@ -396,17 +547,22 @@ def _written_by(author: Author) -> ColumnElement[bool]:
 
 def _refuse_duplicate(thread: Thread, author: Author, body: str) -> None:
     """The same text twice from one author on one page is a slip or a flood, never news."""
-    if db.session.scalar(
-        select(
-            exists().where(
-                Comment.thread_id == thread.id,
-                _written_by(author),
-                Comment.body == body,
-                Comment.status != CommentStatus.DELETED,
-            )
+    earlier = db.session.execute(
+        select(Comment.holds)
+        .where(
+            Comment.thread_id == thread.id,
+            _written_by(author),
+            Comment.body == body,
+            Comment.status != CommentStatus.DELETED,
         )
-    ):
-        raise DuplicateComment("You already posted this comment.", field="body")
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return
+    if _refused(holds.from_json(earlier.holds)):
+        # "Already posted" would tell its author that a refused comment was kept.
+        raise PostingRefused(_REFUSED_ANSWER)
+    raise DuplicateComment("You already posted this comment.", field="body")
 
 
 def _parent_in_thread(
@@ -431,31 +587,31 @@ def _parent_in_thread(
     return parent
 
 
-def _author_has_approved(site: Site, author: Author) -> bool:
-    """Whether the author is someone known with an approved comment on the site (for
-    `first-time`).
+def _approved_count(site: Site, author: Author, up_to: int) -> int:
+    """How many approved comments a signed-in author has on the site, counted up to `up_to`
+    (for `first-time`: trust is earned after that many).
 
     Only a signed-in reader is known: a provider's account, or an address proven by signing
     in with it, whose verified guest comments count too. A guest is never recognised by the
     name and email they typed, which anyone can type.
     """
     if not author.is_signed_in or author.user_id is None:
-        return False
+        return 0
     written = _written_by(author)
     emails = verified_emails.addresses_of(author.user_id) if author.provider == "email" else ()
     if emails:
         written = written | verified_emails.verified_guest_comments(emails)
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    written,
-                    Comment.status == CommentStatus.APPROVED,
-                    Comment.thread_id.in_(select(Thread.id).where(Thread.site_id == site.id)),
-                )
-            )
+    approved = (
+        select(Comment.id)
+        .where(
+            written,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.thread_id.in_(select(Thread.id).where(Thread.site_id == site.id)),
         )
+        .limit(up_to)
+        .subquery()
     )
+    return db.session.scalar(select(func.count()).select_from(approved)) or 0
 
 
 def _own_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:

@@ -18,13 +18,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.database import writes
+from app.database import dialect_insert, writes
 from app.domain import policy
 from app.domain.errors import (
     CommentDeleted,
@@ -83,7 +81,7 @@ def like(
     if addr is not None and _likes_from(comment.id, addr) >= _cap():
         raise LikeLimit("Too many likes of this comment came from your network already.")
     added = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
-        _insert()(CommentLike)
+        dialect_insert(db.session())(CommentLike)
         .values(comment_id=comment.id, voter=voter, address_hash=addr, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["comment_id", "voter"])
     ).rowcount
@@ -248,9 +246,3 @@ def _adjust(condition: ColumnElement[bool], delta: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return count or 0
-
-
-def _insert() -> Any:
-    """INSERT … ON CONFLICT DO NOTHING, in the dialect's own form."""
-    dialect = db.session.get_bind().dialect.name
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]

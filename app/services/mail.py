@@ -17,6 +17,7 @@ import logging
 import re
 import smtplib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
@@ -92,24 +93,29 @@ def enqueue(
 
 
 def init_app(app: Flask) -> None:
+    send_after_responses(app, "afterword_mail_queued", send_pending, "the outbox")
+
+
+def send_after_responses(app: Flask, flag: str, send: Callable[[], object], what: str) -> None:
+    """In development (MAIL_SEND_AFTER_REQUEST), `send()` once the response of a request that
+    set `g.<flag>` is out (the mail outbox; webhooks use it too)."""
     if not app.config.get("MAIL_SEND_AFTER_REQUEST"):
         return
 
+    def send_in_own_context() -> None:
+        with app.app_context():
+            try:
+                send()
+            except Exception:  # the response is gone; `flask mail send-pending` retries
+                log.exception("sending %s after a request failed", what)
+
     @app.after_request
     def send_after_response(response: Response) -> Response:
-        if g.pop("afterword_mail_queued", False):
+        if g.pop(flag, False):
             # Once the response is out and the request's transaction long committed; in an
             # app context of its own, so it uses a session of its own.
-            response.call_on_close(functools.partial(_send_pending_for, app))
+            response.call_on_close(send_in_own_context)
         return response
-
-
-def _send_pending_for(app: Flask) -> None:
-    with app.app_context():
-        try:
-            send_pending()
-        except Exception:  # the reader's response is gone; `flask mail send-pending` retries
-            log.exception("sending the outbox after a request failed")
 
 
 def recipient_allows(kind: str, to: str) -> bool:

@@ -12,9 +12,10 @@ from werkzeug.security import check_password_hash
 from app.database import writes
 from app.domain.errors import LinkExpired, LinkInvalid, NotFound, ValidationError
 from app.domain.policy import clean_email, is_id
+from app.domain.roles import Role
 from app.extensions import db
 from app.models import Moderator, ModeratorIdentity, moderator_sites
-from app.services import links, mail
+from app.services import cache, links, mail
 from app.services.hashing import keyed_hash
 from app.services.identities import Profile
 from app.services.sites import get_site
@@ -40,6 +41,11 @@ def _add_moderator(email: str, password_hash: str, site_ids: list[str]) -> Moder
     moderator.password_hash = password_hash
     db.session.add(moderator)
     return moderator
+
+
+def check_password_length(password: str, *, field: str) -> None:
+    """Raises ValidationError, naming `field`, for a password too short to keep."""
+    _check_password_length(password, field=field)
 
 
 def _check_password_length(password: str, *, field: str) -> None:
@@ -189,6 +195,11 @@ def reset_password(token: str, password: str) -> Moderator:
     return moderator
 
 
+def raise_session_version(moderator: Moderator) -> None:
+    """End every session of the moderator, in the caller's write transaction."""
+    _raise_session_version(moderator)
+
+
 def _raise_session_version(moderator: Moderator) -> None:
     # In SQL, so that two sign-outs at once both count.
     db.session.execute(
@@ -278,14 +289,17 @@ def unlink_identity(moderator: Moderator, link_id: int) -> None:
     db.session.delete(link)
 
 
-def list_moderators() -> list[tuple[Moderator, list[str]]]:
-    """Every moderator with the ids of their sites (empty: every site)."""
+def list_moderators() -> list[tuple[Moderator, list[tuple[str, Role]]]]:
+    """Every moderator with the ids of their sites and their role on each (empty: every
+    site, as an owner, for a moderator of every site)."""
     moderators = list(db.session.scalars(select(Moderator).order_by(Moderator.email)))
-    rows = db.session.execute(select(moderator_sites.c.moderator_id, moderator_sites.c.site_id))
-    site_ids: dict[int, list[str]] = {}
-    for moderator_id, site_id in rows:
-        site_ids.setdefault(moderator_id, []).append(site_id)
-    return [(m, sorted(site_ids.get(m.id, []))) for m in moderators]
+    rows = db.session.execute(
+        select(moderator_sites.c.moderator_id, moderator_sites.c.site_id, moderator_sites.c.role)
+    )
+    grants: dict[int, list[tuple[str, Role]]] = {}
+    for moderator_id, site_id, role in rows:
+        grants.setdefault(moderator_id, []).append((site_id, Role(role)))
+    return [(m, sorted(grants.get(m.id, []))) for m in moderators]
 
 
 @writes
@@ -298,19 +312,29 @@ def remove_moderator(email: str) -> None:
 
 
 @writes
-def add_site(email: str, site_id: str) -> Moderator:
-    """Let a moderator of some sites moderate one more."""
+def add_site(email: str, site_id: str, role: Role = Role.OWNER) -> Moderator:
+    """Let a moderator of some sites moderate one more, in `role`; on a site they already
+    have, their role there becomes `role`."""
     moderator = find_by_email(email)
     site = get_site(site_id)
     if moderator.all_sites:
         return moderator
-    already = db.session.scalar(
-        select(moderator_sites.c.site_id).where(
-            moderator_sites.c.moderator_id == moderator.id, moderator_sites.c.site_id == site.id
-        )
-    )
-    if already is None:
-        db.session.execute(
-            moderator_sites.insert().values(moderator_id=moderator.id, site_id=site.id)
-        )
+    grant(moderator, site.id, role)
     return moderator
+
+
+def grant(moderator: Moderator, site_id: str, role: Role) -> None:
+    """Give the moderator `role` on the site, in the caller's write transaction."""
+    # The table is written without the ORM, which would have marked this for the flush.
+    cache.touch_moderators()
+    where = (moderator_sites.c.moderator_id == moderator.id) & (
+        moderator_sites.c.site_id == site_id
+    )
+    if db.session.scalar(select(moderator_sites.c.role).where(where)) is None:
+        db.session.execute(
+            moderator_sites.insert().values(
+                moderator_id=moderator.id, site_id=site_id, role=role.value
+            )
+        )
+    else:
+        db.session.execute(update(moderator_sites).where(where).values(role=role.value))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from sqlalchemy import or_, select
 
+from app.domain import holds
 from app.domain.reports import REASONS
 from app.extensions import db
 from app.models import Comment, Moderator, Site, Thread, moderator_sites
@@ -51,6 +52,7 @@ def comment_waiting(
             "queue_url": links.public_url("dashboard.queue", site=site.id),
             "reports": ", ".join(f"{REASONS[r]} {n}" for r, n in sorted((reports or {}).items())),
             "report_count": sum((reports or {}).values()),
+            "why": " ".join(h.describe() for h in holds.from_json(comment.holds)),
         }
         what = "Readers reported a comment" if reports else "A comment waits"
         digest = moderator.notify == "digest"

@@ -15,13 +15,15 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from app.database import writes
+from app.domain import holds
 from app.domain.errors import CommentNotFound, Forbidden, OwnComment
+from app.domain.holds import Hold
 from app.domain.reports import checked_note, checked_reason
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import AuditEntry, Comment, CommentReport, Site, Thread
 from app.models.types import utcnow
-from app.services import notifications
+from app.services import notifications, webhooks
 from app.services.hashing import address_hash
 from app.services.likes import locked_comment, user_voter, voter_of
 from app.services.moderation.commands import move_comment
@@ -94,13 +96,13 @@ def report(
         and comment.status is CommentStatus.APPROVED
         and not _taken_down_before(site.id, comment.id)
     ):
+        comment.holds = holds.added(comment.holds, Hold(holds.REPORTED, str(count)))
         move_comment(comment, CommentStatus.PENDING, site.id, None, action=TAKEN_DOWN)
+        thread = db.session.get_one(Thread, comment.thread_id)
         notifications.comment_waiting(
-            comment,
-            db.session.get_one(Thread, comment.thread_id),
-            site,
-            reports=report_reasons([comment.id]).get(comment.id, {}),
+            comment, thread, site, reports=report_reasons([comment.id]).get(comment.id, {})
         )
+        webhooks.comment_event(comment, thread, site, webhooks.PENDING)
         return ReportState(reported=True, taken_down=True)
     return ReportState(reported=True)
 

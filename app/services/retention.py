@@ -17,12 +17,14 @@ from app.models import (
     NotificationAddress,
     OutboxMessage,
     ReplySubscription,
+    WebhookDelivery,
 )
 from app.models.types import utcnow
-from app.services import links
+from app.services import links, webhooks
 from app.services.identities import prune_used_requests
 from app.services.logins import prune_flows
 from app.services.mail import MAX_ATTEMPTS
+from app.services.site_moderators import prune_invites
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,17 @@ class PruneReport:
     mail_messages: int = 0
     signed_requests: int = 0
     reply_requests: int = 0
+    webhook_deliveries: int = 0
+    invitations: int = 0
 
 
 @writes
 def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
     """Drop address hashes (of comments and of guests' likes) older than `address_days`,
     sign-in flows past their lifetime, used signed requests too old to replay, requests for
-    reply mail that can no longer be sent and, with `mail_days`, outbox mail sent (or given up
-    on) longer ago than that."""
+    reply mail that can no longer be sent, invitations to moderate that were accepted or
+    expired and, with `mail_days`, outbox mail and webhook deliveries sent (or given up on)
+    longer ago than that."""
     cleared = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
         update(Comment)
         .where(
@@ -67,7 +72,7 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
         .values(address_hash=None)
         .execution_options(synchronize_session=False)
     ).rowcount
-    mails = 0
+    mails = hooks = 0
     if mail_days is not None:
         # Mail holds names and comment text: once delivered, the outbox has no use for it.
         cutoff = utcnow() - timedelta(days=mail_days)
@@ -79,6 +84,18 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
             )
             .execution_options(synchronize_session=False)
         ).rowcount
+        # Webhook bodies hold the same names and text, and approve links while they last.
+        hooks = db.session.execute(  # type: ignore[attr-defined]  # DML answers a CursorResult
+            delete(WebhookDelivery)
+            .where(
+                WebhookDelivery.created_at < cutoff,
+                or_(
+                    WebhookDelivery.sent_at.is_not(None),
+                    WebhookDelivery.attempts >= webhooks.MAX_ATTEMPTS,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
     requests = prune_used_requests()
     return PruneReport(
         address_hashes=cleared,
@@ -86,6 +103,8 @@ def prune(*, address_days: int, mail_days: int | None = None) -> PruneReport:
         mail_messages=mails,
         signed_requests=requests,
         reply_requests=_prune_reply_requests(),
+        webhook_deliveries=hooks,
+        invitations=prune_invites(),
     )
 
 

@@ -69,18 +69,16 @@ def request(
     path: str,
     *,
     form: Mapping[str, str] | None = None,
+    data: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     allow_loopback: bool = False,
     timeout: float = TIMEOUT,
     max_body: int = MAX_BODY,
 ) -> Answer:
+    """`form` is sent urlencoded; `data` as it is, with the Content-Type `headers` give."""
     deadline = time.monotonic() + timeout
-    addresses = _resolve(server, deadline)
-    if any(address_refused(a, allow_loopback=allow_loopback) for a in addresses):
-        raise AddressRefused(server.name)
-    if server.scheme == "http" and not all(a.is_loopback for a in addresses):
-        raise AddressRefused(server.name)  # plain http only ever stays on this machine
-    body = urlencode(form).encode() if form is not None else None
+    addresses = checked_addresses(server, allow_loopback=allow_loopback, deadline=deadline)
+    body = urlencode(form).encode() if form is not None else data
     sent_headers = {
         "Host": server.name,
         "User-Agent": USER_AGENT,
@@ -88,7 +86,7 @@ def request(
         "Accept-Encoding": "identity",  # no compressed body to inflate past the cap
         **(headers or {}),
     }
-    if body is not None:
+    if form is not None:
         sent_headers["Content-Type"] = "application/x-www-form-urlencoded"
     last: Exception | None = None
     for address in addresses[:MAX_ADDRESSES]:
@@ -101,6 +99,22 @@ def request(
 
 class _ConnectFailed(Exception):
     pass
+
+
+def checked_addresses(
+    server: MastodonServer, *, allow_loopback: bool, deadline: float | None = None
+) -> list[Address]:
+    """The addresses a name resolves to, if every one is an address we may connect to.
+
+    Raises Unreachable when it does not resolve in time, AddressRefused when any is refused.
+    """
+    deadline = deadline if deadline is not None else time.monotonic() + TIMEOUT
+    addresses = _resolve(server, deadline)
+    if any(address_refused(a, allow_loopback=allow_loopback) for a in addresses):
+        raise AddressRefused(server.name)
+    if server.scheme == "http" and not all(a.is_loopback for a in addresses):
+        raise AddressRefused(server.name)  # plain http only ever stays on this machine
+    return addresses
 
 
 def _resolve(server: MastodonServer, deadline: float) -> list[Address]:

@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 
 from app.database import writes
-from app.domain import policy
+from app.domain import learning, policy, words
 from app.domain.errors import Forbidden, SiteNotFound, ValidationError
 from app.domain.json_input import is_storable_text
 from app.domain.policy import clean_origins, normalize_origin
+from app.domain.roles import Role, SiteAction
 from app.domain.states import ModerationMode
 from app.extensions import db
 from app.models import Comment, Moderator, RefusedOrigin, Site, Thread, moderator_sites
 from app.models.types import utcnow
-from app.services import cache, links
-from app.services.moderation import can_moderate, record_action
+from app.services import cache, links, sso
+from app.services.moderation import can_add_sites, record_action, require_owner
 
 
 @writes
@@ -40,12 +41,16 @@ def add_site(
     origins: Iterable[str],
     moderation: ModerationMode = ModerationMode.ALL,
 ) -> Site:
-    """A moderator adds a site from the dashboard, and moderates it from then on."""
+    """An owner adds a site from the dashboard, and owns it from then on."""
+    if not can_add_sites(moderator):
+        raise Forbidden("Only an owner of a site can add one.")
     site = create_site(name=name, origins=origins, moderation=moderation)
     db.session.flush()  # the site's id, for the grant and the log
     if not moderator.all_sites:  # who moderates every site has this one already
         db.session.execute(
-            moderator_sites.insert().values(moderator_id=moderator.id, site_id=site.id)
+            moderator_sites.insert().values(
+                moderator_id=moderator.id, site_id=site.id, role=Role.OWNER.value
+            )
         )
     record_action(site.id, None, moderator, "create", detail=f"site {site.name}")
     return site
@@ -112,6 +117,8 @@ class SiteView:
     providers: tuple[str, ...] | None
     # With a default, views cached by an older release still read (as "never closes").
     close_after_days: int | None = None
+    # The fingerprint of the single sign-on secret (app/services/sso.py); None: off.
+    sso_key: str | None = None
 
     def allows_origin(self, origin: str | None) -> bool:
         return origin is not None and origin in self.origins
@@ -131,6 +138,7 @@ def site_view(site_id: str) -> SiteView:
             moderation=site.moderation,
             providers=tuple(site.providers) if site.providers is not None else None,
             close_after_days=site.close_after_days,
+            sso_key=sso.session_key(site.sso_secret),
         )
 
     view: SiteView = cache.cached_site(site_id, load)
@@ -161,11 +169,11 @@ def update_settings(
     providers: list[str] | None,
     name: str | None = None,
     report_threshold: int | Unchanged | None = UNCHANGED,
+    trust_after: int | Unchanged = UNCHANGED,
 ) -> Site:
     """A moderator changes a site's name, origins, moderation mode, closing, providers and the
     number of readers' reports that takes a published comment down (None: never)."""
-    if not can_moderate(moderator, site_id):
-        raise Forbidden("You do not moderate that site.")
+    require_owner(moderator, site_id, SiteAction.SETTINGS)
     site = db.session.get_one(Site, site_id)
     cleaned = policy.clean_origins(origins)
     if close_after_days is not None and not 1 <= close_after_days <= 36500:
@@ -184,9 +192,59 @@ def update_settings(
                 "Take a comment down after 1 to 1,000 reports, or never.", field="reports"
             )
         site.report_threshold = report_threshold
+    if not isinstance(trust_after, Unchanged):
+        if not 1 <= trust_after <= 100:
+            raise ValidationError(
+                "Trust readers after 1 to 100 approved comments.", field="trust_after"
+            )
+        if trust_after != site.trust_after:
+            record_action(site.id, None, moderator, "settings", detail=f"trust_after={trust_after}")
+        site.trust_after = trust_after
     cache.touch_site(site.id)
     record_action(site.id, None, moderator, "settings", detail=f"moderation={moderation.value}")
     return site
+
+
+@writes
+def update_word_lists(moderator: Moderator, site_id: str, *, banned: str, held: str) -> Site:
+    """A site's banned and held words, from the lines of its two fields. Comments already
+    written keep their status: a list decides only what is written from now on."""
+    require_owner(moderator, site_id, SiteAction.SETTINGS)
+    site = db.session.get_one(Site, site_id)
+    new_banned = words.parse_list(banned, label="Banned words", field="banned_words")
+    new_held = words.parse_list(held, label="Held words", field="held_words")
+    for label, before, after in (
+        ("banned words", site.banned_words, new_banned),
+        ("held words", site.held_words, new_held),
+    ):
+        if before != after:
+            record_action(
+                site.id, None, moderator, "settings", detail=_list_change(label, before, after)
+            )
+    site.banned_words = new_banned
+    site.held_words = new_held
+    return site
+
+
+@writes
+def set_filter_mode(moderator: Moderator, site_id: str, mode: str) -> Site:
+    """What the learning filter may do with comments it finds like rejected ones."""
+    require_owner(moderator, site_id, SiteAction.SETTINGS)
+    if mode not in learning.MODES:
+        raise ValidationError("Choose off, hold or catch.", field="filter_mode")
+    site = db.session.get_one(Site, site_id)
+    if site.filter_mode != mode:
+        record_action(site.id, None, moderator, "settings", detail=f"filter={mode}")
+        site.filter_mode = mode
+    return site
+
+
+def _list_change(label: str, before: Sequence[str], after: Sequence[str]) -> str:
+    """What the audit log says of a list's change: which lines came and went."""
+    added = [w for w in after if w not in before]
+    removed = [w for w in before if w not in after]
+    parts = [f"+{', '.join(added)}" if added else "", f"-{', '.join(removed)}" if removed else ""]
+    return f"{label}: {' '.join(p for p in parts if p)}"[:300]
 
 
 # A site's dashboard lists this many refused origins, the most recent first.
@@ -239,8 +297,7 @@ def _record_refused(site_id: str, origin: str) -> None:
 
 def refused_origins(moderator: Moderator, site_id: str) -> list[RefusedOrigin]:
     """Origins refused recently that the site does not allow (yet), most recent first."""
-    if not can_moderate(moderator, site_id):
-        raise Forbidden("You do not moderate that site.")
+    require_owner(moderator, site_id, SiteAction.SETTINGS)
     site = db.session.get_one(Site, site_id)
     rows = db.session.scalars(
         select(RefusedOrigin)
@@ -253,8 +310,7 @@ def refused_origins(moderator: Moderator, site_id: str) -> list[RefusedOrigin]:
 @writes
 def add_origin(moderator: Moderator, site_id: str, origin: str) -> Site:
     """Allow one more origin on a site (the dashboard's button beside a refused one)."""
-    if not can_moderate(moderator, site_id):
-        raise Forbidden("You do not moderate that site.")
+    require_owner(moderator, site_id, SiteAction.SETTINGS)
     site = get_site(site_id, for_update=True)
     [origin] = clean_origins([origin])  # its refusal says what to type instead
     if origin not in site.origins:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import requests
 from flask import current_app
 
+from app.domain import holds
+from app.domain.holds import Hold
 from app.domain.states import CommentStatus
 from app.services import links
 
@@ -31,7 +33,8 @@ class Signals:
 @dataclass(frozen=True)
 class Verdict:
     status: CommentStatus | None  # None: let the site's moderation mode decide
-    reason: str = ""
+    # Which signal decided, kept with the comment for the queue to show.
+    hold: Hold | None = None
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,17 @@ class Submission:
 def assess(submission: Submission, signals: Signals) -> Verdict:
     config = current_app.config
     if signals.honeypot:
-        return Verdict(CommentStatus.SPAM, "honeypot")
+        return Verdict(CommentStatus.SPAM, Hold(holds.HONEYPOT))
     if signals.fill_ms is not None and signals.fill_ms < config["COMMENT_MIN_FILL_MS"]:
-        return Verdict(CommentStatus.SPAM, "too fast")
+        return Verdict(CommentStatus.SPAM, Hold(holds.TOO_FAST, holds.seconds(signals.fill_ms)))
     if config.get("AKISMET_KEY"):
         verdict = _akismet(submission, signals)
         if verdict is not None:
             return verdict
-    if submission.html.count("<a ") > config["COMMENT_MAX_LINKS"]:
-        return Verdict(CommentStatus.PENDING, "many links")
+    links_in = submission.html.count("<a ")
+    if links_in > config["COMMENT_MAX_LINKS"]:
+        detail = f"{links_in} (the site allows {config['COMMENT_MAX_LINKS']})"
+        return Verdict(CommentStatus.PENDING, Hold(holds.LINKS, detail))
     return Verdict(None)
 
 
@@ -86,10 +91,10 @@ def _akismet(submission: Submission, signals: Signals) -> Verdict | None:
         answer = resp.text.strip()
     except requests.RequestException as err:
         log.warning("akismet unreachable (%s); holding the comment", type(err).__name__)
-        return Verdict(CommentStatus.PENDING, "akismet unavailable")
+        return Verdict(CommentStatus.PENDING, Hold(holds.AKISMET_UNAVAILABLE))
     if answer == "true":
-        return Verdict(CommentStatus.SPAM, "akismet")
+        return Verdict(CommentStatus.SPAM, Hold(holds.AKISMET))
     if answer == "false":
         return None
     log.warning("akismet answered %r (HTTP %s); holding the comment", answer[:40], resp.status_code)
-    return Verdict(CommentStatus.PENDING, "akismet unavailable")
+    return Verdict(CommentStatus.PENDING, Hold(holds.AKISMET_UNAVAILABLE))

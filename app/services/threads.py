@@ -135,7 +135,13 @@ def _roots_query(thread_id: int, viewer: Viewer, sort: str) -> Select[int]:
     )
     visible = or_(
         Comment.status == CommentStatus.APPROVED,
-        and_(Comment.status == CommentStatus.PENDING, _owned(viewer, Comment)),
+        and_(
+            or_(
+                Comment.status == CommentStatus.PENDING,
+                and_(Comment.shadowed.is_(True), Comment.status == CommentStatus.SPAM),
+            ),
+            _owned(viewer, Comment),
+        ),
         has_visible_reply,
     )
     if sort == "best":
@@ -228,6 +234,19 @@ def _approved_counts(site_id: str, keys: list[str]) -> dict[str, int]:
     return {url: count for url, count in rows}
 
 
+def adjust_approved_counts(deltas: dict[int, int]) -> None:
+    """`adjust_approved_count` for many threads at once (a bulk action), in one UPDATE."""
+    moved = {thread_id: delta for thread_id, delta in deltas.items() if delta}
+    if not moved:
+        return
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id.in_(moved))
+        .values(approved_count=Thread.approved_count + case(moved, value=Thread.id, else_=0))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def adjust_approved_count(thread_id: int, delta: int) -> None:
     """Move a thread's counter inside the caller's transaction.
 
@@ -239,3 +258,7 @@ def adjust_approved_count(thread_id: int, delta: int) -> None:
         .values(approved_count=Thread.approved_count + delta)
         .execution_options(synchronize_session=False)
     )
+    # Read afresh if asked for later, never the number from before the UPDATE.
+    loaded = db.session.identity_map.get(db.session.identity_key(Thread, thread_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["approved_count"])

@@ -37,11 +37,15 @@ class ReaderClaims:
     user_id: int
     site_id: str
     provider: str
+    key: str | None = None  # a site's own reader's: the fingerprint of the secret (sso.py)
 
 
-def reader_token(user_id: int, site_id: str, provider: str) -> str:
+def reader_token(user_id: int, site_id: str, provider: str, *, key: str | None = None) -> str:
     """The bearer token the widget keeps for a signed-in reader, valid on one site only."""
-    return links.sign(links.READER, {"u": user_id, "s": site_id, "p": provider})
+    claims: dict[str, object] = {"u": user_id, "s": site_id, "p": provider}
+    if key is not None:
+        claims["k"] = key
+    return links.sign(links.READER, claims)
 
 
 def reader_claims(token: str, site_id: str) -> ReaderClaims | None:
@@ -54,4 +58,10 @@ def reader_claims(token: str, site_id: str) -> ReaderClaims | None:
         return None
     if not isinstance(data, dict) or data.get("s") != site_id or not isinstance(data.get("u"), int):
         return None
-    return ReaderClaims(user_id=data["u"], site_id=data["s"], provider=str(data.get("p", "")))
+    key = data.get("k")
+    return ReaderClaims(
+        user_id=data["u"],
+        site_id=data["s"],
+        provider=str(data.get("p", "")),
+        key=key if isinstance(key, str) else None,
+    )

@@ -40,7 +40,11 @@ class Viewer:
         )
 
     def can_see(self, comment: Comment) -> bool:
-        """Approved comments are public; a pending one only reaches its author."""
+        """Approved comments are public; a pending one only reaches its author, and so does
+        one a shadow ban caught (to them it looks published)."""
         if comment.status is CommentStatus.APPROVED:
             return True
-        return comment.status is CommentStatus.PENDING and self.owns(comment)
+        held = comment.status is CommentStatus.PENDING or (
+            comment.shadowed and comment.status is CommentStatus.SPAM
+        )
+        return held and self.owns(comment)

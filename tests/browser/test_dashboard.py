@@ -332,7 +332,7 @@ def test_a_moderator_adds_a_site_and_finds_its_snippet(live: Live, desk: Desk, p
     name = f"Crumbs {uuid4().hex[:6]}"
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Allowed origins (one per line)").fill("https://crumbs.example")
-    page.get_by_label("Signed-in readers with an approved comment skip the queue").check()
+    page.get_by_label("Signed-in readers with enough approved comments skip the queue").check()
     page.get_by_role("button", name="Add site").click()
 
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()

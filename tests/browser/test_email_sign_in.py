@@ -93,3 +93,27 @@ def test_a_reader_signs_in_by_the_link_mailed_to_them(
     expect_signed_in(tab_widget, "email", "reader")
     expect(tab_widget.locator("li.c", has_text="Signed in by mail.")).to_be_visible()
     tab.close()
+
+
+def test_a_guest_typing_an_approved_authors_name_and_email_still_waits(
+    live: Live, page: Page
+) -> None:
+    # On a `first-time` site the real Grace's comment was approved; anyone can type her name
+    # and address, so that proves nothing: the copy waits for a moderator.
+    from app.models import ModerationMode, Site
+
+    site_id = live.create_site()
+    with live.app.app_context():
+        db.session.get_one(Site, site_id).moderation = ModerationMode.FIRST_TIME
+        db.session.commit()
+    url = live.host_page("/first-time-spoof", site_id)
+    live.comment(site_id, url, "Lovely post, thank you.", name="Grace")  # approved
+    page.goto(url)
+    widget = page.locator("#afterword")
+    expect(widget.locator("li.c", has_text="Lovely post")).to_contain_text("Grace")
+    widget.get_by_label("Email", exact=True).fill("grace@example.com")
+    widget.get_by_label("Name", exact=True).fill("Grace")
+    widget.get_by_label("Comment", exact=True).fill("Buy followers at my shop.")
+    widget.get_by_role("button", name="Post Comment").click()
+    copy = widget.locator("li.c", has_text="Buy followers")
+    expect(copy).to_contain_text("Your comment is awaiting moderation.")

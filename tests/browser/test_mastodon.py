@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Identity
 from app.services import moderators
 from config import TestingConfig
-from tests.browser.helpers import expect_signed_in, wait_closed
+from tests.browser.helpers import comment_reload_and_log_out, expect_signed_in, wait_closed
 from tests.browser.live import Live, listening, serve, url_of
 from tests.fakes.mastodon import FakeMastodon
 
@@ -71,6 +71,39 @@ def test_a_reader_names_their_server_and_signs_in(
     expect_signed_in(widget, "Mastodon", "Ada Lovelace")
     page.reload()  # the server is remembered for next time
     expect_signed_in(widget, "Mastodon", "Ada Lovelace")
+
+
+def test_two_servers_are_two_people_each_registered_with_once(
+    fedi: tuple[Live, FakeMastodon], site_id: str, page: Page
+) -> None:
+    # The same account number on another server is someone else; the service registers
+    # itself with each server it meets, and keeps what the first one gave it apart.
+    live, first = fedi
+    other_people = {"109348573495873945": {"username": "ada", "display_name": "Another Ada"}}
+    with FakeMastodon(other_people) as second:
+        page.goto(live.host_page("/fediverse-two", site_id))
+        widget = page.locator("#afterword")
+        for server, name in ((first, "Ada Lovelace"), (second, "Another Ada")):
+            widget.get_by_role("button", name="Log in with Mastodon").click()
+            box = widget.get_by_label("Your Mastodon server")
+            box.fill(server.base_url)
+            with page.expect_popup() as opened:
+                box.press("Enter")
+            opened.value.get_by_role("button", name="Authorize").click()
+            wait_closed(opened.value)
+            expect_signed_in(widget, "Mastodon", name)
+            comment_reload_and_log_out(page, widget, "Mastodon", name)
+        assert len(second.state.apps) == 1
+    with live.app.app_context():
+        handles = set(
+            db.session.scalars(
+                select(Identity.provider_user_id).where(
+                    Identity.provider == "mastodon",
+                    Identity.provider_user_id.startswith("109348573495873945@"),
+                )
+            )
+        )
+    assert handles >= {f"109348573495873945@{first.name}", f"109348573495873945@{second.name}"}
 
 
 def test_a_signed_in_reader_links_mastodon_by_naming_their_server(

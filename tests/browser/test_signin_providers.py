@@ -13,7 +13,12 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from app import create_app
 from app.extensions import db
 from config import TestingConfig
-from tests.browser.helpers import expect_signed_in, start_sign_in, wait_closed
+from tests.browser.helpers import (
+    comment_reload_and_log_out,
+    expect_signed_in,
+    start_sign_in,
+    wait_closed,
+)
 from tests.browser.live import Live, listening, serve, url_of
 from tests.fakes import FakeProviderServer
 from tests.fakes.github import create_fake_github
@@ -108,6 +113,7 @@ def test_reader_signs_in_with_each_provider(
     popup.get_by_role("button", name="Approve").click()
     wait_closed(popup)
     expect_signed_in(blog, label, name)
+    comment_reload_and_log_out(page, blog, label, name)
 
 
 def test_denying_google_brings_the_form_back_with_the_reason(page: Page, blog: Locator) -> None:

@@ -264,6 +264,10 @@ def test_sort_choice_and_load_more(live: Live, site_id: str, page: Page) -> None
     items = widget.locator("ol.l > li.c")
     expect(items).to_have_count(50)
     more = widget.get_by_role("button", name="Load more")
+    # As a reader does: scroll to it first. The comments scrolled past are laid out only
+    # then (content-visibility), and move the button once, which a click must not race.
+    more.scroll_into_view_if_needed()
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     more.click()
     expect(items).to_have_count(52)
     expect(items.nth(50)).to_be_focused()

@@ -3,8 +3,7 @@
 (() => {
   "use strict";
   const form = document.getElementById("queue-form");
-  const copy = document.querySelector("[data-copy]");
-  if (copy) {
+  for (const copy of document.querySelectorAll("[data-copy]")) {
     copy.addEventListener("click", async () => {
       const text = document.getElementById(copy.dataset.copy).textContent;
       await navigator.clipboard.writeText(text);

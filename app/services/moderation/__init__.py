@@ -1,6 +1,6 @@
 """Moderation: what moderators may see and do, by concern.
 
-- `permissions`: which sites a moderator acts on;
+- `permissions`: which sites a moderator acts on, and in which role;
 - `commands`: approving, rejecting, editing, replying as the site;
 - `bans`: keeping an author out;
 - `queue`: reading the queue with each author's record;
@@ -15,7 +15,7 @@ from app.services.moderation.audit import (
     audit_for_site,
     record_action,
 )
-from app.services.moderation.bans import active_bans, ban_author, is_banned, lift_ban
+from app.services.moderation.bans import BanKind, active_bans, ban_author, ban_on, lift_ban
 from app.services.moderation.commands import (
     ACTIONS,
     act,
@@ -27,12 +27,20 @@ from app.services.moderation.commands import (
     undo,
 )
 from app.services.moderation.permissions import (
+    can_add_sites,
     can_moderate,
+    can_own,
+    may,
     moderated_comment,
+    require_owner,
+    role_on,
+    roles_of,
     site_ids_of,
     sites_of,
 )
 from app.services.moderation.queue import (
+    COUNT_CAP,
+    HISTORY_CAP,
     QUEUE_MAX_PAGE,
     QUEUE_PAGE_SIZE,
     REPORTED,
@@ -41,7 +49,9 @@ from app.services.moderation.queue import (
     author_key,
     author_label,
     comment_for_review,
+    count_label,
     history_for,
+    history_label,
     history_of,
     pending_count,
     pending_total,
@@ -52,10 +62,13 @@ from app.services.moderation.queue import (
 
 __all__ = [
     "ACTIONS",
+    "COUNT_CAP",
+    "HISTORY_CAP",
     "QUEUE_MAX_PAGE",
     "QUEUE_PAGE_SIZE",
     "REPORTED",
     "AuthorHistory",
+    "BanKind",
     "QueuePage",
     "act",
     "active_bans",
@@ -66,13 +79,18 @@ __all__ = [
     "author_key",
     "author_label",
     "ban_author",
+    "ban_on",
+    "can_add_sites",
     "can_moderate",
+    "can_own",
     "comment_for_review",
+    "count_label",
     "edit_text",
     "history_for",
+    "history_label",
     "history_of",
-    "is_banned",
     "lift_ban",
+    "may",
     "moderated_comment",
     "pending_count",
     "pending_total",
@@ -82,6 +100,9 @@ __all__ = [
     "record_action",
     "reply_as_site",
     "report_reasons",
+    "require_owner",
+    "role_on",
+    "roles_of",
     "set_status",
     "site_ids_of",
     "sites_of",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
 
-from app.domain.errors import Forbidden
+from sqlalchemy import insert, select
+
+from app.domain.roles import SiteAction
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import (
@@ -12,7 +14,7 @@ from app.models import (
     Comment,
     Moderator,
 )
-from app.services.moderation.permissions import can_moderate, moderated_comment
+from app.services.moderation.permissions import moderated_comment, require_owner
 
 
 def record_action(
@@ -27,16 +29,40 @@ def record_action(
 ) -> None:
     db.session.add(
         AuditEntry(
-            site_id=site_id,
-            comment_id=comment.id if comment is not None else None,
-            moderator_id=moderator.id if moderator else None,
-            moderator_email=moderator.email if moderator else "",
-            action=action,
-            before=before.value if before else None,
-            after=after.value if after else None,
-            detail=detail[:500],
+            **audit_row(
+                site_id, comment, moderator, action, before=before, after=after, detail=detail
+            )
         )
     )
+
+
+def audit_row(
+    site_id: str,
+    comment: Comment | None,
+    moderator: Moderator | None,
+    action: str,
+    *,
+    before: CommentStatus | None = None,
+    after: CommentStatus | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    """One entry's columns, for `record_action` or, many of them, `record_actions`."""
+    return {
+        "site_id": site_id,
+        "comment_id": comment.id if comment is not None else None,
+        "moderator_id": moderator.id if moderator else None,
+        "moderator_email": moderator.email if moderator else "",
+        "action": action,
+        "before": before.value if before else None,
+        "after": after.value if after else None,
+        "detail": detail[:500],
+    }
+
+
+def record_actions(rows: list[dict[str, Any]]) -> None:
+    """Many entries (`audit_row`) in one INSERT: a bulk action's, in its transaction."""
+    if rows:
+        db.session.execute(insert(AuditEntry), rows)
 
 
 def audit_entry(
@@ -59,8 +85,8 @@ def audit_for_comment(moderator: Moderator, comment_id: int) -> list[AuditEntry]
 
 
 def audit_for_site(moderator: Moderator, site_id: str, *, limit: int = 200) -> list[AuditEntry]:
-    if not can_moderate(moderator, site_id):
-        raise Forbidden("You do not moderate that site.")
+    """The site's log, for its owners: it names every moderator and what each did."""
+    require_owner(moderator, site_id, SiteAction.AUDIT)
     return list(
         db.session.scalars(
             select(AuditEntry)

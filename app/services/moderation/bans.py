@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.database import writes
-from app.domain import policy
+from app.domain import holds, policy
 from app.domain.errors import Forbidden, NotFound, ValidationError
+from app.domain.holds import Hold
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import (
@@ -32,8 +34,10 @@ def ban_author(
     by_address: bool = False,
     days: int | None = None,
     reason: str = "",
+    shadow: bool = False,
 ) -> Ban:
-    """Keep a comment's author out of its site; their comment goes to spam too."""
+    """Keep a comment's author out of its site; their comment goes to spam too. A shadow
+    ban leaves the author seeing their comments (this one included) as published."""
     comment, site_id = moderated_comment(moderator, comment_id)
     if days is not None and not 1 <= days <= 3650:
         raise ValidationError("A ban lasts 1 to 3650 days, or has no end.", field="days")
@@ -47,13 +51,17 @@ def ban_author(
         reason=reason.strip()[:300],
         expires_at=utcnow() + timedelta(days=days) if days else None,
         created_by_id=moderator.id,
+        shadow=shadow,
     )
     if not (ban.user_id or ban.email_hash or ban.address_hash):
         raise ValidationError(
             "Nothing identifies this author: choose email or address.", field="by_email"
         )
     db.session.add(ban)
-    record_action(site_id, comment, moderator, "ban", detail=ban.reason)
+    record_action(site_id, comment, moderator, "shadow-ban" if shadow else "ban", detail=ban.reason)
+    if shadow and comment.status is not CommentStatus.DELETED:
+        comment.shadowed = True
+        comment.holds = holds.added(comment.holds, Hold(holds.SHADOW_BANNED))
     move_comment(comment, CommentStatus.SPAM, site_id, moderator, action="spam")
     return ban
 
@@ -70,10 +78,16 @@ def lift_ban(moderator: Moderator, ban_id: int) -> str:
     return site_id
 
 
-def is_banned(
+class BanKind(enum.Enum):
+    BANNED = "banned"  # refused: the author is told it did not work
+    SHADOW = "shadow"  # kept from everyone but its author, who sees it as published
+
+
+def ban_on(
     site_id: str, *, user_id: int | None, email: str | None, address_hash: str | None
-) -> bool:
-    """Whether a new comment by this author should go straight to spam."""
+) -> BanKind | None:
+    """Whether a new comment by this author should go straight to spam, and how quietly: a
+    plain ban wins over a shadow one when both match."""
     matches = []
     if user_id is not None:
         matches.append(Ban.user_id == user_id)
@@ -82,16 +96,21 @@ def is_banned(
     if address_hash:
         matches.append(Ban.address_hash == address_hash)
     if not matches:
-        return False
-    return bool(
-        db.session.scalar(
-            select(func.count(Ban.id)).where(
+        return None
+    kinds = set(
+        db.session.scalars(
+            select(Ban.shadow)
+            .where(
                 Ban.site_id == site_id,
                 or_(*matches),
                 or_(Ban.expires_at.is_(None), Ban.expires_at > utcnow()),
             )
+            .distinct()
         )
     )
+    if False in kinds:
+        return BanKind.BANNED
+    return BanKind.SHADOW if kinds else None
 
 
 def active_bans(moderator: Moderator, site_id: str) -> list[Ban]:

@@ -4,6 +4,7 @@ Every action is checked against the moderator's sites and audited in the same tr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -15,16 +16,17 @@ from app.domain.markdown import render_markdown
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import (
+    AuditEntry,
     Comment,
     Moderator,
     Site,
     Thread,
 )
 from app.models.types import utcnow
-from app.services import cache, subscriptions
-from app.services.moderation.audit import record_action
+from app.services import cache, learning, subscriptions, webhooks
+from app.services.moderation.audit import audit_row, record_action, record_actions
 from app.services.moderation.permissions import moderated_comment, site_ids_of
-from app.services.threads import adjust_approved_count
+from app.services.threads import adjust_approved_count, adjust_approved_counts
 
 ACTIONS: dict[str, CommentStatus] = {
     "approve": CommentStatus.APPROVED,
@@ -59,7 +61,12 @@ def act(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[C
 
 
 def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) -> list[Comment]:
-    """`act` inside the caller's write transaction (used by one-time mail links)."""
+    """`act` inside the caller's write transaction (used by one-time mail links).
+
+    However many comments, the same few statements: one to load them, one UPDATE of their
+    statuses, one of their threads' counters, one INSERT of the audit entries, and mail
+    only for those that someone follows.
+    """
     if action not in ACTIONS:
         raise ValidationError("Unknown action.", field="action")
     ids = sorted({int(i) for i in comment_ids})
@@ -67,22 +74,39 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
         raise CommentNotFound("Some of those comments do not exist.")
     if not ids:
         raise ValidationError("Select at least one comment.", field="ids")
+    if len(ids) > policy.BULK_MAX:
+        raise ValidationError(
+            f"Select at most {policy.BULK_MAX:,} comments at a time; {len(ids):,} were selected.",
+            field="ids",
+        )
+    # Locked, and read afresh: on PostgreSQL two moderators approving the same comment at
+    # once both read it pending otherwise, and its thread's counter moved twice. The second
+    # now waits for the first and finds it approved. In id order, so that two bulk actions
+    # over the same comments lock them in one order and never deadlock. (SQLite renders no
+    # FOR UPDATE: its write transaction holds the database's write lock already.)
     rows = db.session.execute(
-        select(Comment, Thread.site_id).join(Thread).where(Comment.id.in_(ids))
+        select(Comment, Thread.site_id)
+        .join(Thread)
+        .where(Comment.id.in_(ids))
+        .order_by(Comment.id)
+        .with_for_update(of=Comment)
+        .execution_options(populate_existing=True)
     ).all()
     if len(rows) != len(ids):
         raise CommentNotFound("Some of those comments do not exist.")
     allowed = site_ids_of(moderator)
     if allowed is not None and any(site_id not in allowed for _, site_id in rows):
         raise Forbidden("You do not moderate that site.")
-    for comment, site_id in rows:
-        move_comment(comment, ACTIONS[action], site_id, moderator, action=action)
+    moves = [(comment, site_id) for comment, site_id in rows]
+    audit = move_comments(moves, ACTIONS[action], moderator, action=action)
+    for comment, site_id in moves:
         # A moderator's decision settles the reports so far: approving a published comment
         # that readers reported keeps it up and takes it off the `Reported` list.
         if comment.open_reports:
             comment.open_reports = 0
             if action == "approve":
-                record_action(site_id, comment, moderator, "reports-dismissed")
+                audit.append(audit_row(site_id, comment, moderator, "reports-dismissed"))
+    record_actions(audit)
     return [comment for comment, _ in rows]
 
 
@@ -153,7 +177,9 @@ def reply_as_site(moderator: Moderator, comment_id: int, body: str) -> Comment:
     adjust_approved_count(parent.thread_id, +1)
     cache.touch_thread(site_id, parent.thread_id)
     # Published at once, so mailed at once, like any comment approved on posting.
-    subscriptions.comment_approved(reply, db.session.get_one(Thread, parent.thread_id), site)
+    thread = db.session.get_one(Thread, parent.thread_id)
+    subscriptions.comment_approved(reply, thread, site)
+    webhooks.comment_event(reply, thread, site, webhooks.APPROVED)
     record_action(site_id, reply, moderator, "reply", after=CommentStatus.APPROVED)
     return reply
 
@@ -166,18 +192,64 @@ def move_comment(
     *,
     action: str,
 ) -> None:
-    before = comment.status
-    if before is status:
-        return
-    comment.status = status
-    cache.touch_thread(site_id, comment.thread_id)
-    if status is CommentStatus.APPROVED and not comment.subscribers_notified:
-        thread = db.session.get_one(Thread, comment.thread_id)
-        subscriptions.comment_approved(comment, thread, db.session.get_one(Site, site_id))
-    delta = (status is CommentStatus.APPROVED) - (before is CommentStatus.APPROVED)
-    if delta:
-        adjust_approved_count(comment.thread_id, delta)
-    record_action(site_id, comment, moderator, action, before=before, after=status)
+    # Added to the session, not inserted at once: callers move a comment in the middle of
+    # their own changes (an edit, a report), which an INSERT now would flush half-done.
+    for row in move_comments([(comment, site_id)], status, moderator, action=action):
+        db.session.add(AuditEntry(**row))
+
+
+def move_comments(
+    moves: list[tuple[Comment, str]],
+    status: CommentStatus,
+    moderator: Moderator | None,
+    *,
+    action: str,
+) -> list[dict[str, Any]]:
+    """Move comments (each with its site's id) to `status`; returns the audit entries for
+    the caller to record (`record_actions`), with any of its own, in one INSERT.
+
+    Each thread's counter moves once and its cached pages go stale once, however many of
+    its comments moved.
+    """
+    audit: list[dict[str, Any]] = []
+    deltas: dict[int, int] = {}
+    approved: list[Comment] = []
+    moved: list[int] = []
+    if moderator is not None:
+        # The filter learns from people only; approving what was published at once teaches too.
+        learning.note_decisions(moves, status)
+    hooked: dict[str, bool] = {}  # whether each site has a webhook, looked up once
+    for comment, site_id in moves:
+        before = comment.status
+        if before is status:
+            continue
+        moved.append(comment.id)
+        cache.touch_thread(site_id, comment.thread_id)
+        if status is CommentStatus.APPROVED:
+            approved.append(comment)
+            if site_id not in hooked:
+                hooked[site_id] = webhooks.has_webhook(site_id)
+            if hooked[site_id]:
+                # Unlike subscribers' mail, each time: a channel that saw it go should see it
+                # back.
+                webhooks.comment_event(
+                    comment,
+                    db.session.get_one(Thread, comment.thread_id),
+                    db.session.get_one(Site, site_id),
+                    webhooks.APPROVED,
+                )
+        delta = (status is CommentStatus.APPROVED) - (before is CommentStatus.APPROVED)
+        deltas[comment.thread_id] = deltas.get(comment.thread_id, 0) + delta
+        audit.append(audit_row(site_id, comment, moderator, action, before=before, after=status))
+    if moved:
+        # One UPDATE, not one per comment; the session's copies take the new status too.
+        db.session.execute(
+            update(Comment).where(Comment.id.in_(moved)).values(status=status),
+            execution_options={"synchronize_session": "evaluate"},
+        )
+    subscriptions.comments_approved(approved)
+    adjust_approved_counts(deltas)
+    return audit
 
 
 def _action_name(status: CommentStatus) -> str:

@@ -1,11 +1,12 @@
-"""Which sites a moderator may act on, and the comments found there."""
+"""Which sites a moderator may act on, in which role, and the comments found there."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from app.domain import policy
-from app.domain.errors import CommentNotFound
+from app.domain.errors import CommentNotFound, Forbidden
+from app.domain.roles import Role, SiteAction, allows
 from app.extensions import db
 from app.models import (
     Comment,
@@ -30,6 +31,61 @@ def site_ids_of(moderator: Moderator) -> set[str] | None:
 def can_moderate(moderator: Moderator, site_id: str) -> bool:
     allowed = site_ids_of(moderator)
     return allowed is None or site_id in allowed
+
+
+def role_on(moderator: Moderator, site_id: str) -> Role | None:
+    """The moderator's role on a site; None when they have none there."""
+    if moderator.all_sites:
+        return Role.OWNER
+    role = db.session.scalar(
+        select(moderator_sites.c.role).where(
+            moderator_sites.c.moderator_id == moderator.id, moderator_sites.c.site_id == site_id
+        )
+    )
+    return Role(role) if role is not None else None
+
+
+def roles_of(moderator: Moderator) -> dict[str, Role] | None:
+    """The moderator's role on each of their sites; None means owner of every site."""
+    if moderator.all_sites:
+        return None
+    rows = db.session.execute(
+        select(moderator_sites.c.site_id, moderator_sites.c.role).where(
+            moderator_sites.c.moderator_id == moderator.id
+        )
+    )
+    return {site_id: Role(role) for site_id, role in rows}
+
+
+def may(moderator: Moderator, site_id: str, action: SiteAction) -> bool:
+    return allows(role_on(moderator, site_id), action)
+
+
+def can_own(moderator: Moderator, site_id: str) -> bool:
+    """Whether the moderator runs the site: its settings, moderators, export and audit log."""
+    return role_on(moderator, site_id) is Role.OWNER
+
+
+def require_owner(moderator: Moderator, site_id: str, action: SiteAction) -> None:
+    """Raises Forbidden unless the moderator may take an owner's `action` on the site."""
+    if not may(moderator, site_id, action):
+        raise Forbidden("Only an owner of this site can do that.")
+
+
+def can_add_sites(moderator: Moderator) -> bool:
+    """Who owns a site may add another (and owns that one); a moderator of the queue only
+    may not, or a moderator's grant would be a way to get an owner's."""
+    if moderator.all_sites:
+        return True
+    owned = db.session.scalar(
+        select(moderator_sites.c.site_id)
+        .where(
+            moderator_sites.c.moderator_id == moderator.id,
+            moderator_sites.c.role == Role.OWNER.value,
+        )
+        .limit(1)
+    )
+    return owned is not None
 
 
 def sites_of(moderator: Moderator) -> list[Site]:

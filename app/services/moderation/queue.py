@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, and_, case, cast, false, func, literal, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased, selectinload
 
 from app.domain import policy
 from app.domain.authors import key_of
@@ -30,6 +41,10 @@ _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any row shape
 
 # Fifty million comments back; a larger page would only overflow the query's offset.
 QUEUE_MAX_PAGE = 1_000_000
+# The statuses beside pending and reported are counted this far, then shown as "10,000+".
+COUNT_CAP = 10_000
+# An author's approved and rejected comments on a site are counted this far ("100+").
+HISTORY_CAP = 100
 
 
 @dataclass
@@ -47,6 +62,8 @@ class QueuePage:
     filters: dict[str, object] = field(default_factory=dict)
     # Readers' reports of the comments on the page, counted by reason (services.reports).
     reports: dict[int, dict[str, int]] = field(default_factory=dict)
+    # What readers wrote with their reports, the latest few per comment.
+    report_notes: dict[int, list[str]] = field(default_factory=dict)
 
 
 def queue(
@@ -65,10 +82,9 @@ def queue(
     """
     stmt: Select[Comment] = select(Comment).join(Thread)
     if status == REPORTED:
-        stmt = stmt.where(
-            Comment.open_reports > 0,
-            Comment.status.in_([CommentStatus.PENDING, CommentStatus.APPROVED]),
-        ).order_by(Comment.open_reports.desc(), Comment.created_at.desc(), Comment.id.desc())
+        stmt = stmt.where(_reported()).order_by(
+            Comment.open_reports.desc(), Comment.created_at.desc(), Comment.id.desc()
+        )
     else:
         try:
             wanted = CommentStatus(status)
@@ -109,12 +125,20 @@ def queue(
         page=page,
         has_next=len(rows) > QUEUE_PAGE_SIZE,
         filters={"status": status, "site": site_id, "thread": thread_id, "q": text},
-        reports=report_reasons([c.id for c in comments if c.report_count]),
+        reports=report_reasons(reported := [c.id for c in comments if c.report_count]),
+        report_notes=report_notes(reported),
     )
 
 
 def queue_counts(moderator: Moderator, site_id: str | None = None) -> dict[str, int]:
-    """How many comments each filter holds, on the moderator's sites (or one of them)."""
+    """How many comments each filter holds, on the moderator's sites (or one of them).
+
+    Pending and reported are counted exactly: they are the work, and their indexes hold
+    only them. The other statuses grow with the site for ever and nobody acts on their
+    totals, so each is counted up to `COUNT_CAP + 1` (see `count_label`): a page of the
+    queue never reads more than that many index entries per status, however big the site.
+    One statement for all of them.
+    """
     allowed = site_ids_of(moderator)
 
     def scoped(stmt: _S) -> _S:
@@ -123,25 +147,39 @@ def queue_counts(moderator: Moderator, site_id: str | None = None) -> dict[str, 
             stmt = stmt.where(Thread.site_id.in_(allowed))
         return stmt.where(Thread.site_id == site_id) if site_id else stmt
 
-    counts = {s.value: 0 for s in CommentStatus}
-    for status, count in db.session.execute(
-        scoped(select(Comment.status, func.count()).select_from(Comment)).group_by(Comment.status)
-    ):
-        counts[status.value] = count
-    counts[REPORTED] = (
-        db.session.scalar(
-            scoped(
-                select(func.count())
-                .select_from(Comment)
-                .where(
-                    Comment.open_reports > 0,
-                    Comment.status.in_([CommentStatus.PENDING, CommentStatus.APPROVED]),
-                )
-            )
-        )
-        or 0
+    def capped(status: CommentStatus) -> ScalarSelect[int]:
+        # Naming ix_comment_status's predicate (redundant beside the status) lets SQLite use it.
+        settled = Comment.status != literal_column("'pending'")
+        first = scoped(select(Comment.id).where(Comment.status == status, settled))
+        first = first.limit(COUNT_CAP + 1)
+        return select(func.count()).select_from(first.subquery()).scalar_subquery()
+
+    exact = {
+        CommentStatus.PENDING.value: scoped(
+            select(func.count()).select_from(Comment).where(Comment.status == CommentStatus.PENDING)
+        ).scalar_subquery(),
+        REPORTED: scoped(
+            select(func.count()).select_from(Comment).where(_reported())
+        ).scalar_subquery(),
+    }
+    others = {s.value: capped(s) for s in CommentStatus if s is not CommentStatus.PENDING}
+    columns = {**exact, **others}
+    row = db.session.execute(select(*columns.values())).one()
+    return {name: value or 0 for name, value in zip(columns, row, strict=True)}
+
+
+def count_label(count: int) -> str:
+    """A count from `queue_counts` as shown: "10,000+" once past the cap."""
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
+
+
+def _reported() -> ColumnElement[bool]:
+    """What the `Reported` filter lists. A literal 0, not a parameter: the term then matches
+    ix_comment_reported's predicate in any plan, PostgreSQL's generic ones included."""
+    return and_(
+        Comment.open_reports > literal_column("0"),
+        Comment.status.in_([CommentStatus.PENDING, CommentStatus.APPROVED]),
     )
-    return counts
 
 
 def report_reasons(comment_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -156,6 +194,38 @@ def report_reasons(comment_ids: list[int]) -> dict[int, dict[str, int]]:
     )
     for comment_id, reason, count in rows:
         found.setdefault(comment_id, {})[reason] = count
+    return found
+
+
+NOTES_SHOWN = 3  # per comment, the latest
+
+
+def report_notes(comment_ids: list[int]) -> dict[int, list[str]]:
+    """The latest notes readers left with their reports of each comment, in one query."""
+    if not comment_ids:
+        return {}
+    latest = (
+        select(
+            CommentReport.comment_id,
+            CommentReport.note,
+            func.row_number()
+            .over(
+                partition_by=CommentReport.comment_id,
+                order_by=(CommentReport.created_at.desc(), CommentReport.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(CommentReport.comment_id.in_(comment_ids), CommentReport.note != "")
+        .subquery()
+    )
+    found: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(latest.c.comment_id, latest.c.note)
+        .where(latest.c.n <= NOTES_SHOWN)
+        .order_by(latest.c.comment_id, latest.c.n)
+    )
+    for comment_id, note in rows:
+        found.setdefault(comment_id, []).append(note)
     return found
 
 
@@ -205,35 +275,62 @@ def author_label(comment: Comment) -> str:
 
 
 def _histories(comments: list[Comment]) -> dict[tuple[str, str], AuthorHistory]:
-    """Approved and rejected counts per (site, author) for the authors on a queue page.
+    """Approved and rejected counts per (site, author) for the authors on a queue page,
+    each capped at `HISTORY_CAP + 1` ("100+").
 
-    One grouped query for the whole page, however many authors it shows.
+    A regular can have written thousands of comments on a big site; counting them all for
+    every page of the queue would cost more than the rest of the page. Capped, each count
+    reads at most that many entries of ix_comment_guest_email or ix_comment_user. One
+    statement of one shape for any page: a row per author shown, their counts in
+    correlated subqueries (only the branch for a user or for a guest runs).
     """
     if not comments:
         return {}
-    user_ids = {c.user_id for c in comments if c.user_id}
-    emails = {c.guest_email for c in comments if not c.user_id and c.guest_email}
-    site_ids = {c.thread.site_id for c in comments}
-    # Author.key, in SQL.
-    key = case(
-        (Comment.user_id.is_not(None), literal("user:") + cast(Comment.user_id, String)),
-        else_=literal("guest:") + func.coalesce(Comment.guest_email, ""),
-    )
-    approved = func.sum(case((Comment.status == CommentStatus.APPROVED, 1), else_=0))
-    rejected = func.sum(
-        case((Comment.status.in_([CommentStatus.REJECTED, CommentStatus.SPAM]), 1), else_=0)
-    )
-    by_user = Comment.user_id.in_(user_ids) if user_ids else false()
-    by_email = (
-        and_(Comment.user_id.is_(None), Comment.guest_email.in_(emails)) if emails else false()
-    )
+    # One comment per (site, author) stands for the others: regulars fill much of a page.
+    one_each: dict[tuple[str, str], int] = {}
+    for comment in comments:
+        one_each.setdefault((comment.thread.site_id, key_of(comment)), comment.id)
+    shown = aliased(Comment, name="shown")
+    shown_thread = aliased(Thread, name="shown_thread")
+
+    # The site of each comment counted, looked up by its thread's key: a join here lets
+    # PostgreSQL hash the whole thread table again for every row of the page.
+    site_of = select(Thread.site_id).where(Thread.id == Comment.thread_id).scalar_subquery()
+
+    def capped(by: ColumnElement[bool], statuses: list[CommentStatus]) -> Any:
+        first = (
+            select(Comment.id)
+            .where(by, Comment.status.in_(statuses), site_of == shown_thread.site_id)
+            .limit(HISTORY_CAP + 1)
+            .correlate(shown, shown_thread)
+        )
+        return select(func.count()).select_from(first.subquery()).scalar_subquery()
+
+    by_user = Comment.user_id == shown.user_id
+    by_guest = and_(Comment.user_id.is_(None), Comment.guest_email == shown.guest_email)
+
+    def record(statuses: list[CommentStatus]) -> Any:
+        return case(
+            (shown.user_id.is_not(None), capped(by_user, statuses)),
+            else_=capped(by_guest, statuses),
+        )
+
     rows = db.session.execute(
-        select(Thread.site_id, key, approved, rejected)
-        .join(Thread)
-        .where(Thread.site_id.in_(site_ids), or_(by_user, by_email))
-        .group_by(Thread.site_id, key)
+        select(
+            shown.id,
+            record([CommentStatus.APPROVED]),
+            record([CommentStatus.REJECTED, CommentStatus.SPAM]),
+        )
+        .join(shown_thread, shown_thread.id == shown.thread_id)
+        .where(shown.id.in_(one_each.values()))
     ).all()
-    return {(site, k): AuthorHistory(approved=a or 0, rejected=r or 0) for site, k, a, r in rows}
+    found = {comment_id: (a or 0, r or 0) for comment_id, a, r in rows}
+    return {pair: AuthorHistory(*found.get(c_id, (0, 0))) for pair, c_id in one_each.items()}
+
+
+def history_label(count: int) -> str:
+    """An author's count as shown: "100+" once past the cap."""
+    return f"{HISTORY_CAP}+" if count > HISTORY_CAP else str(count)
 
 
 def history_of(page: QueuePage, comment: Comment) -> AuthorHistory:

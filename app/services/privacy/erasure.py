@@ -22,6 +22,7 @@ from app.models import (
     Subscription,
     Thread,
     User,
+    WebhookDelivery,
 )
 from app.services import cache, likes, moderation, reports
 from app.services.hashing import email_hash
@@ -62,6 +63,12 @@ def erase_comments(condition: ColumnElement[bool], **forget: Any) -> dict[str, i
             .where(ReplySubscription.comment_id.in_(ids[start : start + _BATCH]))
             .execution_options(synchronize_session=False)
         )
+        # Webhook bodies, waiting or sent, hold the name and the text.
+        db.session.execute(
+            delete(WebhookDelivery)
+            .where(WebhookDelivery.comment_id.in_(ids[start : start + _BATCH]))
+            .execution_options(synchronize_session=False)
+        )
         db.session.execute(
             update(Comment)
             .where(Comment.id.in_(ids[start : start + _BATCH]))
@@ -82,6 +89,7 @@ def erase_comments(condition: ColumnElement[bool], **forget: Any) -> dict[str, i
 def forget_user(user_id: int) -> int:
     """Erase all of a user's comments and delete the account with its linked identities,
     inside the caller's write transaction; returns how many comments."""
+    cache.touch_reader(user_id)  # the bulk deletes below pass the ORM by
     removed = erase_comments(Comment.user_id == user_id, user_id=None, provider=None)
     likes.forget_likes_of_user(user_id)
     reports.forget_reports_of_user(user_id)
@@ -182,6 +190,7 @@ def erase_author(moderator: Moderator, comment_id: int) -> int:
         if allowed is not None:
             on_sites = select(Thread.id).where(Thread.site_id.in_(allowed))
             condition = and_(condition, Comment.thread_id.in_(on_sites))
+        cache.touch_reader(user_id)  # the bulk deletes below pass the ORM by
         per_site = erase_comments(condition, user_id=None, provider=None)
         _forget_account_addresses(user_id, allowed)
         if not db.session.scalar(

@@ -1,9 +1,11 @@
 /* Reporting a comment: a reason (and perhaps a note) in a small form under it. Imported by the
-   widget on a reader's first Report (thread.js), which hands over what it needs of itself. */
+   widget on a reader's first Report, or at once for a moderator (thread.js), which hands over
+   what it needs of itself. */
 
 const REASONS = [["spam", "reasonSpam"], ["abuse", "reasonAbuse"], ["off_topic", "reasonOffTopic"], ["other", "reasonOther"]];
 
-export default ({ h, T, send, state, announce, CLASS }) => {
+export default (widget) => {
+  const { h, T, send, state, announce, CLASS } = widget;
   // English until the page's language came in; a translation already there stays.
   for (const [k, v] of Object.entries(STRINGS)) T[k] ??= v;
 
@@ -53,5 +55,5 @@ export default ({ h, T, send, state, announce, CLASS }) => {
     button.parentNode.after(form);
     form.querySelector("input").focus();
   };
-  return { report };
+  return { report, moderate: moderateTools(widget) };
 };

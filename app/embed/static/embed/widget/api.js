@@ -27,6 +27,7 @@ const send = (method, path, body) =>
 // Open forms switch between guest and signed-in in place, so nothing typed is lost.
 const setAuth = (token, viewer) => {
   store.set(authKey, (state.token = token));
+  token || store.set(ssoKey, null);
   state.viewer = token ? viewer : null;
   for (const f of ui.root.querySelectorAll("form")) f.refresh?.();
 };

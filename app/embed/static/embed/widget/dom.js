@@ -43,8 +43,9 @@ const mark = ({ path, color }) => {
   return svg;
 };
 
+// Most comments have no website nor avatar: not throwing for those keeps a long page cheaper.
 const safeUrl = (u) => {
-  try { const x = new URL(u); return /^https?:$/.test(x.protocol) ? x.href : ""; } catch { return ""; }
+  try { const x = u && new URL(u); return /^https?:$/.test(x?.protocol) ? x.href : ""; } catch { return ""; }
 };
 
 const timeAgo = (t) => {

@@ -99,7 +99,8 @@ function commentForm(parentLi) {
         li.focus();
         announce(T.commentPosted);
       } catch (x) {
-        if (x.code === "idempotency_conflict") idempotencyKey = null;
+        // Only a lost or failed answer may have stored it; what the service decided, a changed comment sends anew.
+        if (x.status < 500) idempotencyKey = null;
         error.textContent = x.message;
         const el = x.field && form.elements.namedItem(x.field);
         if (el && guestFields.contains(el)) guestFields.hidden = false;
@@ -146,7 +147,8 @@ function commentForm(parentLi) {
       // Another provider's account joins this one: the sign-in carries the reader's token.
       // Not email: its address field is the guest's. Mastodon asks for the server here too,
       // in the box the guest form had.
-      h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider && p.name != "email")
+      // A site's own reader's account is the site's: nothing joins it.
+      h("div", { class: CLASS.bar }, (state.config.providers || []).filter((p) => p.name !== viewer.provider && p.name != "email" && viewer.provider != "sso")
         .map((p) => h("button", { type: "button", onclick: (e) => (lastSignInButton = e.currentTarget, p.name == "mastodon"
           ? (serverBox.hidden = false, serverBox.querySelector("input").focus()) : signIn(p, form, lastSignInButton)) },
           format(T.linkProvider, p.label)))), serverBox] : []));

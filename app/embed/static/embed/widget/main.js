@@ -24,8 +24,9 @@ const setCount = (delta = 0) => {
   ui.heading.textContent = countText(state.count);
 };
 
+const target = () => D.querySelector(options.target || "#afterword");
 function start() {
-  const host = D.querySelector(options.target || "#afterword");
+  const host = target();
   if (!host || host.shadowRoot) return;
   ui.root = host.attachShadow({ mode: "open" });
   state.token = store.get(authKey, null);
@@ -76,4 +77,6 @@ function start() {
   seen.observe(host);
 }
 
-D.readyState === "loading" ? D.addEventListener("DOMContentLoaded", start) : start();
+// At once when the element is already there, even while the rest of the page is still being
+// parsed (a slow script further down holds it back, and DOMContentLoaded with it).
+D.readyState === "loading" && !target() ? D.addEventListener("DOMContentLoaded", start) : start();

@@ -42,6 +42,6 @@ const labelOf = (p) => p.name == "email" ? T.emailProvider : p.label;
 
 const KEY_PREFIX = `afterword:${site}:`;
 const tokensKey = `${KEY_PREFIX}tokens:${pageUrl}`, guestKey = `${KEY_PREFIX}guest`;
-const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, browserKey = `${KEY_PREFIX}browser`;
+const loginKey = `${KEY_PREFIX}login`, likesKey = `${KEY_PREFIX}likes`, browserKey = `${KEY_PREFIX}browser`, ssoKey = `${KEY_PREFIX}sso`;
 const authKey = `${KEY_PREFIX}auth:${base}`; // the reader's session token, for this site and service
 const draftKey = (parentId) => `${KEY_PREFIX}draft:${pageUrl}:${parentId || 0}`;

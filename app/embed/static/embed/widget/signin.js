@@ -90,7 +90,7 @@ const signOut = (form, focusNext) => {
    Resolves to the message of a claim that failed, if any. */
 async function returnFromSignIn() {
   const m = /(^#|&)afterword-login=([\w-]+)\.([\w-]+)/.exec(location.hash);
-  if (!m) return;
+  if (!m) return siteSignIn(); // back from a sign-in, the reader chose whom to be
   const rest = location.hash.replace(m[0], "").replace(/^#?&?/, "");
   history.replaceState(history.state, "", location.href.split("#")[0] + (rest && `#${rest}`));
   // A full-page sign-in's flow is this tab's; a mailed link's, the browser's.
@@ -109,4 +109,19 @@ async function returnFromSignIn() {
     });
     loginChannel.postMessage({ type: "afterword:login", flow: m[2], code: m[3] });
   }
+}
+
+/* data-sso: the host site's own signed-in reader, exchanged for a token only when this browser
+   holds none for them (setAuth forgets whom a token was for when it drops it), so that later
+   pages cost no request more. Gone from the page, the site signed them out: so are the
+   comments. Run once per page view: after Log Out, the reader stays out until the next. */
+async function siteSignIn(sso = options.sso) {
+  if (!sso) return store.get(ssoKey) && setAuth(null);
+  try {
+    const who = JSON.parse(atob(sso.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))).id;
+    if (who === store.get(ssoKey, 0)) return;
+    const j = await send("POST", "/sso", { sso });
+    setAuth(j.token, j.viewer);
+    store.set(ssoKey, who);
+  } catch (x) { console.warn(x); } // for the site's owner
 }

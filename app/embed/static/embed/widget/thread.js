@@ -34,11 +34,11 @@ const article = (c, li) => {
       own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
 };
 
-// Reporting is imported on first use (app/embed/bundle.py): the first click waits for it.
+// Reporting and moderating are imported on first use (app/embed/bundle.py).
+const tools = () => state.tools ||= import(`${base}/embed/tools.js?v=${TOOLS_VERSION}`)
+  .then((m) => m.default({ h, T, send, state, announce, CLASS, ui, article, reloadThread }), (x) => { state.tools = null; throw x; });
 async function report(li, c, b) {
-  try {
-    (await (state.tools ||= import(`${base}/embed/tools.js?v=${TOOLS_VERSION}`).then((m) => m.default({ h, T, send, state, announce, CLASS })))).report(li, c, b);
-  } catch { state.tools = null; announce(T.serviceUnreachable); }
+  try { (await tools()).report(li, c, b); } catch { announce(T.serviceUnreachable); }
 }
 
 const commentItem = (c, depth) => {
@@ -172,6 +172,7 @@ async function loadThread(page) {
     if (!page) { closeReply(); ui.list.replaceChildren(); }
     const before = ui.list.lastElementChild;
     fillThread(ui.list, j.comments || [], 1);
+    if (j.moderation) tools().then((t) => t.moderate(j.moderation.pending), () => {});
     // The count is of what this reader sees: the approved comments and their own waiting ones.
     state.count = j.thread?.count ?? 0;
     for (const li of ui.list.querySelectorAll(`.${CLASS.comment}`)) state.count += li.comment.mine && li.comment.status == "pending";
