@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
 
 from app.domain.errors import DomainError, InvalidInput, InvalidJson
 from app.domain.json_input import UNSTORABLE_TEXT, is_storable_text, parse_json
@@ -45,6 +46,18 @@ class InputRequest(Request):
         if e is not None:
             raise InvalidJson("The request body is not valid JSON.")
         return super().on_json_loading_failed(e)  # not JSON at all: 415
+
+
+def json_fields() -> dict[str, Any]:
+    """The request's JSON object for a rate-limit key: {} when there is none, it is not an
+    object, or the body cannot be read (too large, cut short). A key must never raise:
+    Flask-Limiter takes any error while checking a limit for its storage failing, and counts
+    every limit in this process alone from then on."""
+    try:
+        data = request.get_json(silent=True)
+    except HTTPException:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def refuse_unstorable_values(_endpoint: str | None, values: dict[str, Any] | None) -> None:

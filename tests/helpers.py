@@ -83,9 +83,15 @@ def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
     app.request_context = partial(OwnAppContext, app)  # type: ignore[method-assign]
     with app.app_context():
         limiter.reset()  # one limiter serves every test app; Redis would carry counts over
+        # and it stays on its in-memory fallback once any test made it fall back: no test
+        # starts on it (Flask-Limiter has no public way back but a later health check).
+        limiter._storage_dead = False
         reset_database()
         db.create_all()
         yield app
+        # Only an error raised while checking a limit (a key that could not read the request)
+        # sends the limiter to its fallback here: no test takes the storage away from it.
+        assert not limiter._storage_dead, "checking a rate limit raised; see the log"
         db.session.remove()
         reset_database()
         db.engine.dispose()

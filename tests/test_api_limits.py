@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import User
 from app.services.tokens import reader_token
 from tests.factories import HOST_ORIGIN, POST_URL, guest_payload, post_json
@@ -87,3 +87,21 @@ def test_a_signed_in_reader_is_limited_as_themselves_from_any_address(client, si
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("comments", {}),
+        ("logins", {"provider": "email", "address": "grace@example.com"}),
+        ("privacy/requests", {"email": "grace@example.com"}),
+    ],
+)
+def test_a_body_too_large_to_read_keeps_the_limits_shared(client, site, path, extra):
+    # A limit whose key reads the body: were reading it to raise, the limiter would take that
+    # for its storage failing and count every limit in this process alone from then on.
+    shared = limiter.limiter
+    refused = post_json(client, site, {**guest_payload(body="x" * 300_000), **extra}, path=path)
+    assert refused.status_code == 413
+    assert refused.json["error"]["code"] == "request_entity_too_large"
+    assert limiter.limiter is shared

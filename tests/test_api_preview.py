@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -47,10 +44,6 @@ def test_only_the_sites_pages_may_preview(client, site):
     assert preview(client, site, "Hi", origin=None).status_code == 403
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("PYTEST_XDIST_WORKER")),
-    reason="counts go uncounted under pytest-xdist for a cause not yet found; runs serially",
-)
 def test_previews_are_rate_limited(tmp_path):
     # An app of its own, made here: the limiter is one object that each new app binds anew,
     # so the limit counted is this app's (a window of a day, which no run straddles).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g
 from flask_limiter.util import get_remote_address
 
 from app.api import bp
@@ -14,6 +14,7 @@ from app.api.readers import current_viewer
 from app.api.routes import _json_body
 from app.domain.errors import SessionExpired, ValidationError
 from app.extensions import limiter
+from app.inputs import json_fields
 from app.models import User
 from app.models.types import utcnow
 from app.services import privacy
@@ -61,8 +62,7 @@ def _privacy_limit() -> str:
 def _email_key() -> str:
     """The address a link would go to, so one mailbox gets few links from any number of
     senders; as a keyed hash, never the address itself in the limiter's storage."""
-    data = request.get_json(silent=True)
-    email = data.get("email") if isinstance(data, dict) else None
+    email = json_fields().get("email")
     if isinstance(email, str) and email.strip():
         return "privacy-email:" + keyed_hash("email", email.strip().lower())
     return get_remote_address()

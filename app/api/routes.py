@@ -44,6 +44,7 @@ from app.auth.providers import enabled_provider
 from app.domain.errors import InvalidJson, UnsupportedMediaType, ValidationError
 from app.domain.policy import thread_key
 from app.extensions import limiter
+from app.inputs import json_fields
 from app.services import (
     authors,
     cache,
@@ -88,8 +89,7 @@ def _author_key() -> str:
     guest's email; the address only when neither is known."""
     if signed_in := _signed_in_key():
         return signed_in
-    data = request.get_json(silent=True)
-    email = data.get("email") if isinstance(data, dict) else None
+    email = json_fields().get("email")
     if isinstance(email, str) and email.strip():
         return "email:" + keyed_hash("email", email.strip().lower())
     return get_remote_address()
@@ -303,14 +303,12 @@ def moderate_comment(comment_id: int) -> dict[str, Any]:
 
 
 def _mailed_login() -> bool:
-    data = request.get_json(silent=True)
-    return isinstance(data, dict) and data.get("provider") == email_login.PROVIDER
+    return json_fields().get("provider") == email_login.PROVIDER
 
 
 def _mailed_address_key() -> str:
     """The address a sign-in link would go to, as its owner's key: however it is spelled."""
-    data = request.get_json(silent=True)
-    address = data.get("address") if isinstance(data, dict) else None
+    address = json_fields().get("address")
     if not isinstance(address, str):
         return ""
     return "email:" + keyed_hash("email", address.strip().lower())
