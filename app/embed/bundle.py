@@ -35,10 +35,11 @@ ALIASES = {"no": "nb", "nn": "nb", "iw": "he", "in": "id"}
 # Each part may use what the parts before it define at the top; functions may call ahead.
 EMBED_PARTS = ("page.js", "dom.js", "api.js", "thread.js", "form.js", "signin.js", "main.js")
 COUNT_STRINGS = ("commentCount",)
-# What only some readers need (reporting a comment, moderating on the page) comes in a module
-# of its own, tools.js, imported on first use: it costs the budget before comments show nothing. Its
-# English wording travels with it; other languages' comes in their strings file as usual.
-TOOLS_PARTS = ("moderate.js", "report.js")
+# What only some readers need (reporting, moderating on the page, editing and deleting one's
+# own comment) comes in a module of its own, tools.js, imported on first use: it costs the
+# budget before comments show nothing. Its English wording travels with it; other languages'
+# comes in their strings file as usual.
+TOOLS_PARTS = ("moderate.js", "own.js", "report.js")
 TOOLS_STRINGS = (
     "waitingForApproval",
     "approve",
@@ -57,6 +58,9 @@ TOOLS_STRINGS = (
     "reportNote",
     "sendReport",
     "reportThanks",
+    "save",
+    "confirmDeleteComment",
+    "commentDeletedNotice",
 )
 
 # The source's descriptive class names and the short ones readers download. Pages style the

@@ -1,5 +1,6 @@
-"""The reader's first paint: the host page around the widget stays put while it loads, and
-comments far below the screen cost no rendering until the reader nears them. (The timings
+"""The reader's first paint: the host page around the widget stays put while it loads, the
+first frame draws a screen of comments and nothing more, and comments far below the screen
+cost no rendering until the reader nears them. (The timings
 themselves are measured by bench/first_paint.py, not here.)"""
 
 from __future__ import annotations
@@ -27,6 +28,22 @@ new PerformanceObserver((list) => {
 """
 
 
+# What the first frame with a comment in it drew: how many comments, and whether the form.
+WATCH_FIRST_FRAME = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  const root = attach.call(this, init);
+  new MutationObserver((_, seen) => {
+    if (!root.querySelector("li.c")) return;
+    seen.disconnect();
+    requestAnimationFrame(() => (window.__firstFrame = {
+      comments: root.querySelectorAll("li.c").length, form: !!root.querySelector("textarea") }));
+  }).observe(root, { childList: true, subtree: true });
+  return root;
+};
+"""
+
+
 def many_comments(live: Live, site_id: str, url: str, n: int) -> list[int]:
     return [
         live.comment(site_id, url, f"Comment {i}: " + "a thought about the bread. " * 8)
@@ -47,6 +64,29 @@ def test_nothing_above_the_widget_moves_while_comments_load(
 
     shifts = page.evaluate("window.__shifts")
     assert [s for s in shifts if s["above"]] == []
+
+
+def test_the_first_frame_draws_a_screen_of_comments_and_the_rest_follow(
+    live: Live, site_id: str, page: Page
+) -> None:
+    url = live.host_page("/first-paint/first-frame", site_id)
+    ids = many_comments(live, site_id, url, 40)
+    page.add_init_script(WATCH_FIRST_FRAME)
+
+    page.goto(url)
+
+    page.wait_for_function("window.__firstFrame")
+    first = page.evaluate("window.__firstFrame")
+    assert 3 <= first["comments"] < 40 and not first["form"]
+    widget = page.locator("#afterword")
+    expect(widget.locator("li.c")).to_have_count(40)
+    expect(widget.get_by_role("heading", name="40 Comments")).to_be_visible()
+    expect(widget.get_by_label("Comment", exact=True)).to_be_visible()
+    assert widget.locator("li.c").last.get_attribute("id") == f"comment-{ids[-1]}"
+    # Their times and counts, left out of the first frame, are there for every comment.
+    times = widget.locator("li.c time")
+    assert all(times.evaluate_all("(ts) => ts.map((t) => t.textContent && t.title)"))
+    assert set(widget.locator("li.c .lk").all_text_contents()) == {"0"}
 
 
 def test_comments_far_below_the_screen_are_rendered_once_the_reader_nears_them(

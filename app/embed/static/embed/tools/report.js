@@ -55,5 +55,5 @@ export default (widget) => {
     button.parentNode.after(form);
     form.querySelector("input").focus();
   };
-  return { report, moderate: moderateTools(widget) };
+  return { report, moderate: moderateTools(widget), ...ownTools(widget) };
 };

@@ -51,7 +51,7 @@ const safeUrl = (u) => {
 const timeAgo = (t) => {
   let v = (t - Date.now()) / 1e3;
   for (const [n, unit] of [[60, "second"], [60, "minute"], [24, "hour"], [30, "day"], [12, "month"], [1 / 0, "year"]]) {
-    if (Math.abs(v) < n) return relativeTime.format(Math.round(v), unit);
+    if (Math.abs(v) < n) return formats()[0].format(Math.round(v), unit);
     v /= n;
   }
 };

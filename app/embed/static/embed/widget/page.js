@@ -32,10 +32,13 @@ const wording = lang === "en" ? Promise.resolve() : fetch(`${base}/embed/strings
   .then((r) => r.ok && r.json()).then((j) => Object.assign(T, j)).catch(() => {});
 const theme = /^(light|dark|auto)$/.test(options.theme) ? options.theme : null;
 const format = (s, v) => s.replace("{0}", v);
-const relativeTime = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
-const plural = new Intl.PluralRules(locale), number = new Intl.NumberFormat(locale);
+// Made on first use, after the first comments are drawn (thread.js): the first formatter of a
+// fresh page loads the browser's locale data, tens of milliseconds of its main thread.
+let intl;
+const formats = () => intl ||= [new Intl.RelativeTimeFormat(locale, { numeric: "auto" }), new Intl.NumberFormat(locale), new Intl.PluralRules(locale)];
+const number = (n) => formats()[1].format(n);
 // Wording that counts has a form per plural category of the language ("one", "few", "other").
-const counted = (forms, n) => format(forms[plural.select(n)] || forms.other, number.format(n));
+const counted = (forms, n) => format(forms[formats()[2].select(n)] || forms.other, number(n));
 const countText = (n) => counted(T.commentCount, n);
 // Providers go by their own names, in every language; email is a word to translate.
 const labelOf = (p) => p.name == "email" ? T.emailProvider : p.label;

@@ -20,26 +20,26 @@ const article = (c, li) => {
       a.moderator && h("span", { class: CLASS.badge }, T.moderatorBadge),
       c.pinned && h("span", { class: CLASS.badge }, T.pinned),
       h("a", { href: permalink(c.id), title: T.permalink },
-        h("time", { datetime: c.created_at, title: created.toLocaleString(locale) }, timeAgo(created))),
+        h("time", { datetime: c.created_at, title: intl && created.toLocaleString(locale) }, intl && timeAgo(created))),
       c.edited_at && h("i", null, T.editedMark)),
     body,
     own && c.status === "pending" && h("p", { class: CLASS.pending }, T.awaitingModeration),
     h("div", { class: CLASS.actions },
       c.status === "approved" && [
         h("button", { type: "button", "aria-pressed": String(state.token ? !!c.liked : state.likes.includes(c.id)), disabled: own, onclick: (e) => like(c, e.currentTarget) }, T.like),
-        h("span", { class: CLASS.likes }, number.format(c.likes || 0))],
+        h("span", { class: CLASS.likes }, intl && number(c.likes || 0))],
       !state.closed && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => toggleReply(li, e.currentTarget) }, T.replyButton),
-      !own && c.status === "approved" && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => report(li, c, e.currentTarget) }, T.report),
-      editable && h("button", { type: "button", onclick: () => editComment(li) }, T.edit),
-      own && h("button", { type: "button", onclick: () => deleteComment(li) }, T.delete)));
+      !own && c.status === "approved" && h("button", { type: "button", "aria-expanded": "false", onclick: (e) => useTool("report", li, c, e.currentTarget) }, T.report),
+      editable && h("button", { type: "button", onclick: () => useTool("edit", li) }, T.edit),
+      own && h("button", { type: "button", onclick: () => useTool("remove", li) }, T.delete)));
 };
 
-// Reporting and moderating are imported on first use (app/embed/bundle.py).
+// Reporting, moderating, editing and deleting are imported on first use (app/embed/bundle.py).
 const tools = () => state.tools ||= import(`${base}/embed/tools.js?v=${TOOLS_VERSION}`)
-  .then((m) => m.default({ h, T, send, state, announce, CLASS, ui, article, reloadThread }), (x) => { state.tools = null; throw x; });
-async function report(li, c, b) {
-  try { (await tools()).report(li, c, b); } catch { announce(T.serviceUnreachable); }
-}
+  .then((m) => m.default({ h, T, send, state, announce, CLASS, ui, article, reloadThread, saveEditToken, setCount, hasReplies }), (x) => { state.tools = null; throw x; });
+const useTool = async (name, ...args) => {
+  try { (await tools())[name](...args); } catch { announce(T.serviceUnreachable); }
+};
 
 const commentItem = (c, depth) => {
   const li = h("li", { id: `comment-${c.id}`, class: CLASS.comment, tabIndex: -1, "data-d": depth });
@@ -99,46 +99,6 @@ function closeReply(refocus) {
   if (refocus) button.focus();
 }
 
-function editComment(li) {
-  const c = li.comment, old = li.firstChild, error = h("p", { class: CLASS.error, role: "alert" });
-  const text = h("textarea", { "aria-label": T.comment, rows: 5, value: c.body ?? "" });
-  const cancel = () => { form.replaceWith(old); li.focus(); };
-  const form = h("form", {
-    onsubmit: async (e) => {
-      e.preventDefault();
-      try {
-        const j = await send("PATCH", `/comments/${c.id}`, { body: text.value, edit_token: state.editTokens[c.id] });
-        li.comment = { ...j.comment, body: j.comment.body ?? text.value };
-        form.replaceWith(article(li.comment, li));
-        li.focus();
-      } catch (x) { error.textContent = x.message; text.focus(); }
-    },
-  }, text, error, h("div", { class: CLASS.bar }, h("button", { class: CLASS.primary }, T.save),
-    h("button", { type: "button", onclick: cancel }, T.cancel)));
-  old.replaceWith(form);
-  text.focus();
-}
-
-async function deleteComment(li) {
-  if (!confirm(T.confirmDeleteComment)) return;
-  const c = li.comment;
-  try {
-    await send("DELETE", `/comments/${c.id}`, { edit_token: state.editTokens[c.id] });
-  } catch (x) {
-    const ar = li.firstChild;
-    (ar.querySelector(`:scope > .${CLASS.error}`) || ar.appendChild(h("p", { class: CLASS.error, role: "alert" }))).textContent = x.message;
-    return;
-  }
-  saveEditToken(c.id, null);
-  setCount(-1);
-  if (hasReplies(li)) {
-    li.comment = { ...c, status: "deleted" };
-    li.firstChild.replaceWith(article(li.comment, li));
-  } else li.remove();
-  ui.heading.focus();
-  announce(T.commentDeletedNotice);
-}
-
 // After signing in or out: the thread as the reader now sees it, with an open reply kept open.
 async function reloadThread() {
   const id = state.openReply?.li.comment.id;
@@ -153,8 +113,14 @@ const threadQuery = (page) => {
   return q;
 };
 
+// The reader's own comments waiting for approval, which the thread's count leaves out.
+const ownPending = (cs) => cs.reduce((n, c) => n + (c.mine && c.status == "pending") + ownPending(c.replies || []), 0);
+// About a screen of comments, drawn in the first frame; the rest, and the form, come after it.
+// So do the times and numbers of a fresh page: its first formatter (page.js) is slow to make.
+const FIRST_SCREEN = 8;
+
 async function loadThread(page) {
-  const q = threadQuery(page);
+  const q = threadQuery(page), load = state.load = {};
   state.pages = page || 1;
   const mine = Object.values(state.editTokens).slice(-50);
   if (mine.length) q.set("mine", mine.join(","));
@@ -170,13 +136,26 @@ async function loadThread(page) {
     state.nextPage = j.next_page ?? null;
     ui.status.textContent = "";
     if (!page) { closeReply(); ui.list.replaceChildren(); }
-    const before = ui.list.lastElementChild;
-    fillThread(ui.list, j.comments || [], 1);
-    if (j.moderation) tools().then((t) => t.moderate(j.moderation.pending), () => {});
+    const before = ui.list.lastElementChild, comments = j.comments || [];
     // The count is of what this reader sees: the approved comments and their own waiting ones.
-    state.count = j.thread?.count ?? 0;
+    state.count = (t.count ?? 0) + ownPending(comments);
     for (const li of ui.list.querySelectorAll(`.${CLASS.comment}`)) state.count += li.comment.mine && li.comment.status == "pending";
-    setCount();
+    if (intl) setCount();
+    // A later page, or a link to a comment, is wanted whole at once.
+    const first = page || commentInHash() ? comments.length : FIRST_SCREEN;
+    fillThread(ui.list, comments.slice(0, first), 1);
+    if (!intl || comments.length > first) {
+      // Once that frame is drawn and nothing else waits (Safari has no requestIdleCallback).
+      await new Promise((drawn) => requestAnimationFrame(() => (self.requestIdleCallback || setTimeout)(drawn, { timeout: 99 })));
+      if (load !== state.load) return; // read again meanwhile: that answer is drawn instead
+      if (!intl) {
+        formats();
+        setCount();
+        for (const li of ui.list.querySelectorAll(`.${CLASS.comment}`)) li.firstChild.replaceWith(article(li.comment, li));
+      }
+      fillThread(ui.list, comments.slice(first), 1);
+    }
+    if (j.moderation) tools().then((t) => t.moderate(j.moderation.pending), () => {});
     if (page) (before ? before.nextElementSibling : ui.list.firstElementChild)?.focus();
     ui.more.hidden = state.nextPage == null;
     if (!ui.form) ui.widget.append((ui.form = state.closed ? h("p", null, T.commentsClosed) : commentForm(null)), yourDataForm());
@@ -242,7 +221,7 @@ async function like(c, button) {
     c.likes = j.likes;
     c.liked = j.liked;
     button.setAttribute("aria-pressed", j.liked);
-    button.nextSibling.textContent = number.format(j.likes);
+    button.nextSibling.textContent = number(j.likes);
     if (!state.token) store.set(likesKey, (state.likes = [...state.likes.filter((id) => id != c.id), ...(j.liked ? [c.id] : [])].slice(-500)));
   } catch (x) { announce(x.message); }
 }
