@@ -32,7 +32,7 @@ from app.domain.markdown import render_markdown
 from app.domain.states import CommentStatus, ModerationMode
 from app.extensions import db
 from app.metrics import COMMENTS_POSTED
-from app.models import Comment, Site, SiteWebhook, Thread
+from app.models import Comment, Site, SiteWebhook, Subscription, Thread
 from app.models.types import utcnow
 from app.services import (
     cache,
@@ -129,7 +129,10 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
     # Read now, not under the lock; a webhook set this very moment misses this comment, as
     # it would have had the comment come a moment earlier.
     hook = db.session.get(SiteWebhook, site.id) if facts.has_webhook else None
-    return _post_checked(site, author, checked, draft, replace(early, hook=hook), known)
+    # So are the page's subscribers, for the same reason; a new page has none yet.
+    subscribers = subscriptions.confirmed_subscribers(known.id) if known is not None else ()
+    early = replace(early, hook=hook, subscribers=subscribers)
+    return _post_checked(site, author, checked, draft, early, known)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class _Early:
     learned: Assessment | None
     addr_hash: str | None
     hook: SiteWebhook | None = None
+    subscribers: Sequence[Subscription] = ()
 
 
 @writes(commit_on=(PostingRefused,), keep_loaded=True)  # a banned author's comment is kept
@@ -167,7 +171,7 @@ def _post_checked(
         parent = _parent_in_thread(thread, checked.parent_id, author, draft.parent_edit_token)
         status, why = _decide(site, author, early, parent)
         comment = _store(thread, parent, author, checked, status, early, why)
-        _tell_readers_and_moderators(comment, thread, site, author, checked, early.hook)
+        _tell_readers_and_moderators(comment, thread, site, author, checked, early)
         db.session.flush()  # a raced idempotency key fails here, inside the try
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if _refused(why):
@@ -360,7 +364,7 @@ def _tell_readers_and_moderators(
     site: Site,
     author: Author,
     checked: _Checked,
-    hook: SiteWebhook | None,
+    early: _Early,
 ) -> None:
     """Cached pages, counts, subscribers' and moderators' mail, and the author's own
     subscriptions: all in the comment's transaction."""
@@ -368,12 +372,12 @@ def _tell_readers_and_moderators(
     if comment.status is CommentStatus.APPROVED:
         # Before the counter's UPDATE flushes the comment: its two changed columns then go
         # in one statement.
-        subscriptions.comment_approved(comment, thread, site)
+        subscriptions.comment_approved(comment, thread, site, subscribers=early.subscribers)
         adjust_approved_count(thread.id, +1)
-        webhooks.comment_event(comment, thread, site, webhooks.APPROVED, hook)
+        webhooks.comment_event(comment, thread, site, webhooks.APPROVED, early.hook)
     elif comment.status is CommentStatus.PENDING:
         notifications.comment_waiting(comment, thread, site)
-        webhooks.comment_event(comment, thread, site, webhooks.PENDING, hook)
+        webhooks.comment_event(comment, thread, site, webhooks.PENDING, early.hook)
     if comment.status is CommentStatus.SPAM:
         return  # no subscription: a bot must not make us mail confirmations to strangers
     subscriber, reply_address = checked.subscriber, checked.reply_address

@@ -3,6 +3,8 @@ one-click unsubscribe (RFC 8058), signed links that expire. Mail goes through th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import render_template
 from sqlalchemy import select, update
 
@@ -133,13 +135,33 @@ def comments_approved(comments: list[Comment]) -> int:
     return sent
 
 
-def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
+def confirmed_subscribers(thread_id: int) -> Sequence[Subscription]:
+    """The page's subscriptions that get mail of its new comments."""
+    return db.session.scalars(
+        select(Subscription).where(
+            Subscription.thread_id == thread_id,
+            Subscription.confirmed_at.is_not(None),
+            Subscription.unsubscribed_at.is_(None),
+        )
+    ).all()
+
+
+def comment_approved(
+    comment: Comment,
+    thread: Thread,
+    site: Site,
+    *,
+    subscribers: Sequence[Subscription] | None = None,
+) -> int:
     """Queue mail for the page's confirmed subscribers and for the author of the comment it
     answers; once per comment. Returns how many.
 
     Called when a comment becomes approved (at once, or by a moderator), inside the write.
     Pending, rejected and spam comments never reach here. An address that would hear of the
-    comment both ways gets one mail, the reply's.
+    comment both ways gets one mail, the reply's. `subscribers`: `confirmed_subscribers`
+    as a new comment's post read them before the write lock (a page's subscribers, not
+    the comment's: a subscription confirmed that very moment misses it, as it would have
+    had it come a moment earlier).
     """
     if comment.subscribers_notified:
         return 0
@@ -151,13 +173,8 @@ def comment_approved(comment: Comment, thread: Thread, site: Site) -> int:
         parent_email = db.session.scalar(
             select(Comment.guest_email).where(Comment.id == comment.parent_id)
         )
-    subscribers = db.session.scalars(
-        select(Subscription).where(
-            Subscription.thread_id == thread.id,
-            Subscription.confirmed_at.is_not(None),
-            Subscription.unsubscribed_at.is_(None),
-        )
-    ).all()
+    if subscribers is None:
+        subscribers = confirmed_subscribers(thread.id)
     sent = 0
     page_unsubscribe_url = None
     for subscription in subscribers:
