@@ -82,3 +82,39 @@ def test_moderators_approving_one_comment_at_once_count_and_audit_it_once(app, s
         AuditEntry.comment_id == comment_id, AuditEntry.action == "approve"
     )
     assert db.session.scalar(approvals) == 1
+
+
+def test_one_comment_approved_from_several_mail_links_at_once_counts_once(app, site):
+    """set_status (a mail link's confirmed approve) reads the comment afresh and locked, as
+    the queue's actions do: the thread's counter moves once however many land together."""
+    from app.domain.states import CommentStatus
+    from app.services import moderation
+
+    comment_id = make_comment(site, status=None).id
+
+    def approve(_: int) -> str:
+        comment = db.session.get_one(Comment, comment_id)
+        return moderation.set_status(comment, CommentStatus.APPROVED).status.value
+
+    assert run_together(app, approve) == ["approved"] * WRITERS
+    db.session.rollback()  # end this thread's read snapshot
+    assert db.session.scalars(select(Thread.approved_count)).one() == 1
+
+
+def test_undoing_one_approval_at_once_from_several_tabs_counts_once(app, site):
+    from app.domain.states import CommentStatus
+    from app.models import Moderator
+    from app.services import moderation
+    from tests.factories import make_moderator
+
+    comment_id = make_comment(site).id
+    moderator_id = make_moderator(site).id
+    assert db.session.scalars(select(Thread.approved_count)).one() == 1
+
+    def undo(_: int) -> str:
+        moderator = db.session.get_one(Moderator, moderator_id)
+        return moderation.undo(moderator, comment_id, CommentStatus.PENDING).status.value
+
+    assert run_together(app, undo) == ["pending"] * WRITERS
+    db.session.rollback()  # end this thread's read snapshot
+    assert db.session.scalars(select(Thread.approved_count)).one() == 0

@@ -619,9 +619,11 @@ def _approved_count(site: Site, author: Author, up_to: int) -> int:
 
 
 def _own_comment(site: Site, viewer: Viewer, comment_id: object) -> Comment:
+    """The author's comment, read afresh and locked for their write: a moderator moving it
+    at the same moment waits, or is waited for (moderated_comment's `lock`)."""
     if not policy.is_id(comment_id):
         raise CommentNotFound("There is no such comment.")
-    comment = db.session.get(Comment, comment_id)
+    comment = db.session.get(Comment, comment_id, with_for_update=True, populate_existing=True)
     if comment is None:
         raise CommentNotFound("There is no such comment.")
     thread_site = db.session.scalar(select(Thread.site_id).where(Thread.id == comment.thread_id))

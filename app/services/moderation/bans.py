@@ -38,7 +38,7 @@ def ban_author(
 ) -> Ban:
     """Keep a comment's author out of its site; their comment goes to spam too. A shadow
     ban leaves the author seeing their comments (this one included) as published."""
-    comment, site_id = moderated_comment(moderator, comment_id)
+    comment, site_id = moderated_comment(moderator, comment_id, lock=True)
     if days is not None and not 1 <= days <= 3650:
         raise ValidationError("A ban lasts 1 to 3650 days, or has no end.", field="days")
     author = authors.of_comment(comment)

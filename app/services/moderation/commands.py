@@ -40,8 +40,9 @@ ACTIONS: dict[str, CommentStatus] = {
 def set_status(
     comment: Comment, status: CommentStatus, *, moderator: Moderator | None = None
 ) -> Comment:
-    """Move one comment to `status` (no permission check: for trusted callers)."""
-    db.session.refresh(comment)
+    """Move one comment to `status` (no permission check: for trusted callers). Read afresh
+    and locked, as `moderated_comment(lock=True)` says why."""
+    db.session.refresh(comment, with_for_update=True)
     site_id = db.session.execute(
         select(Thread.site_id).where(Thread.id == comment.thread_id)
     ).scalar_one()
@@ -114,7 +115,7 @@ def apply_action(moderator: Moderator, comment_ids: Iterable[int], action: str) 
 def pin(moderator: Moderator, comment_id: int, pinned: bool) -> Comment:
     """Pin a published top-level comment first in its thread (taking the pin from any other
     there: one per thread), or unpin it."""
-    comment, site_id = moderated_comment(moderator, comment_id)
+    comment, site_id = moderated_comment(moderator, comment_id, lock=True)
     if pinned and (comment.status is not CommentStatus.APPROVED or comment.parent_id is not None):
         raise ValidationError("Only a published top-level comment can be pinned.", field="pin")
     if comment.pinned == pinned:
@@ -136,7 +137,7 @@ def pin(moderator: Moderator, comment_id: int, pinned: bool) -> Comment:
 def undo(moderator: Moderator, comment_id: int, status: CommentStatus) -> Comment:
     """Put one comment back to the status it had before an action (the dashboard's Undo);
     also back to pending, which no action moves a comment to."""
-    comment, site_id = moderated_comment(moderator, comment_id)
+    comment, site_id = moderated_comment(moderator, comment_id, lock=True)
     move_comment(comment, status, site_id, moderator, action="undo")
     return comment
 
@@ -144,7 +145,7 @@ def undo(moderator: Moderator, comment_id: int, status: CommentStatus) -> Commen
 @writes
 def edit_text(moderator: Moderator, comment_id: int, body: str) -> Comment:
     """A moderator's edit: no time window, same limits as the author's."""
-    comment, site_id = moderated_comment(moderator, comment_id)
+    comment, site_id = moderated_comment(moderator, comment_id, lock=True)
     body = policy.clean_body(body)
     before = comment.body
     comment.body = body

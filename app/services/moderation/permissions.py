@@ -96,12 +96,19 @@ def sites_of(moderator: Moderator) -> list[Site]:
     return list(db.session.scalars(stmt))
 
 
-def moderated_comment(moderator: Moderator, comment_id: int) -> tuple[Comment, str]:
+def moderated_comment(
+    moderator: Moderator, comment_id: int, *, lock: bool = False
+) -> tuple[Comment, str]:
+    """The comment and its site, if the moderator moderates that site. `lock`, for a write
+    that decides from what the comment is now: read afresh and locked until the write ends,
+    so that two moderators moving it at once on PostgreSQL do not both see it as it was (and
+    move its thread's counter twice); the second waits, then reads the first one's result."""
     if not policy.is_id(comment_id):
         raise CommentNotFound("There is no such comment.")
-    row = db.session.execute(
-        select(Comment, Thread.site_id).join(Thread).where(Comment.id == comment_id)
-    ).first()
+    stmt = select(Comment, Thread.site_id).join(Thread).where(Comment.id == comment_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Comment).execution_options(populate_existing=True)
+    row = db.session.execute(stmt).first()
     if row is None:
         raise CommentNotFound("There is no such comment.")
     comment, site_id = row
