@@ -129,7 +129,14 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
     # Read now, not under the lock; a webhook set this very moment misses this comment, as
     # it would have had the comment come a moment earlier.
     hook = db.session.get(SiteWebhook, site.id) if facts.has_webhook else None
-    # So are the page's subscribers, for the same reason; a new page has none yet.
+    if known is not None:
+        # A retried submit is answered without the lock. Two racing ones both pass here: the
+        # second's INSERT then fails on the key's unique index, and _post_checked answers
+        # it with the first one's comment.
+        earlier = _retried(known, author, checked)
+        if earlier is not None:
+            return earlier, False
+    # So are the page's subscribers, for the same reason as the webhook; a new page has none.
     subscribers = subscriptions.confirmed_subscribers(known.id) if known is not None else ()
     early = replace(early, hook=hook, subscribers=subscribers)
     return _post_checked(site, author, checked, draft, early, known)
@@ -163,11 +170,10 @@ def _post_checked(
         thread = known or _get_or_create_thread(site, checked.key, checked.title)
         if checked.title and not thread.title:
             thread.title = checked.title
-        earlier = _retried(thread, author, checked)
+        _refuse_closed(site, thread)
+        earlier = _refuse_duplicate(thread, author, checked)
         if earlier is not None:
             return earlier, False
-        _refuse_closed(site, thread)
-        _refuse_duplicate(thread, author, checked.body)
         parent = _parent_in_thread(thread, checked.parent_id, author, draft.parent_edit_token)
         status, why = _decide(site, author, early, parent)
         comment = _store(thread, parent, author, checked, status, early, why)
@@ -549,20 +555,24 @@ def _written_by(author: Author) -> ColumnElement[bool]:
     return Comment.user_id.is_(None) & (Comment.guest_email == author.email)
 
 
-def _refuse_duplicate(thread: Thread, author: Author, body: str) -> None:
-    """The same text twice from one author on one page is a slip or a flood, never news."""
+def _refuse_duplicate(thread: Thread, author: Author, checked: _Checked) -> Comment | None:
+    """The same text twice from one author on one page is a slip or a flood, never news.
+    Unless it is this very submit, retried, that came in while the first was being stored
+    (the retry check runs before the lock): then the first one's comment is returned."""
     earlier = db.session.execute(
-        select(Comment.holds)
+        select(Comment.holds, Comment.idempotency_key)
         .where(
             Comment.thread_id == thread.id,
             _written_by(author),
-            Comment.body == body,
+            Comment.body == checked.body,
             Comment.status != CommentStatus.DELETED,
         )
         .limit(1)
     ).first()
     if earlier is None:
-        return
+        return None
+    if checked.idempotency_key is not None and earlier.idempotency_key == checked.idempotency_key:
+        return _retried(thread, author, checked)
     if _refused(holds.from_json(earlier.holds)):
         # "Already posted" would tell its author that a refused comment was kept.
         raise PostingRefused(_REFUSED_ANSWER)
