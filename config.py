@@ -276,7 +276,7 @@ class Config:
     COMPRESS_MIN_SIZE = 500
 
     # Shared between processes through Redis; a Redis outage falls back to per-process limits.
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STORAGE_URI = REDIS_URL or "afterword-memory://"  # app/rate_limits.py
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # No X-RateLimit-* headers: each would cost another round trip to Redis on every request.
     # A refusal still says when to come back (Retry-After, app/errors.py).

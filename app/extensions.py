@@ -13,6 +13,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app import rate_limits  # noqa: F401 - registers the in-process limits' storage
 from app.sessions import session_identifier
 
 # Named constraints give stable names across SQLite and PostgreSQL, so migrations can drop them.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app.extensions import db, limiter
@@ -105,3 +108,33 @@ def test_a_body_too_large_to_read_keeps_the_limits_shared(client, site, path, ex
     assert refused.status_code == 413
     assert refused.json["error"]["code"] == "request_entity_too_large"
     assert limiter.limiter is shared
+
+
+def test_counting_a_limit_starts_no_thread(client, site, monkeypatch):
+    # limits' memory storage started a timer thread from within a hit, and Thread.start
+    # waits for the new thread to run: time every request paid on a busy machine.
+    started: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    for i in range(3):
+        assert post_json(client, site, guest_payload(body=f"n{i}")).status_code == 201
+        time.sleep(0.02)  # past the 10 ms after which limits' timer had ended
+    assert started == []
+    refused = post_json(client, site, guest_payload(body="one too many"))
+    assert refused.status_code == 429  # still counted, still limited
+
+
+def test_the_in_process_counts_forget_expired_keys_nobody_reads_again():
+    from app.rate_limits import InProcessStorage
+
+    storage = InProcessStorage()
+    storage.PURGE_EVERY = 0.0
+    storage.incr("once", expiry=0.01)
+    time.sleep(0.02)
+    storage.incr("later", expiry=60)
+    assert set(storage.storage) == {"later"}  # bounded by the keys of the current windows
