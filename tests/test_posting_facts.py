@@ -4,11 +4,7 @@ moderator of the site."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.database import write_transaction
 from app.domain.roles import Role
@@ -18,30 +14,20 @@ from app.models import Comment, WebhookDelivery
 from app.services import moderation, moderators, webhooks
 from app.services.identities import Profile
 from tests.factories import guest_payload, make_moderator, make_site, post_json
+from tests.helpers import statements_during
 
 RARELY_CHANGED = ("moderator_identity", "FROM ban", "site_webhook")
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def test_a_post_on_a_quiet_site_reads_no_bans_webhook_or_moderator_names(client):
     site = make_site(moderation=ModerationMode.NONE)
     assert post_json(client, site, guest_payload(body="The first")).status_code == 201
-    with statements() as seen:
-        assert post_json(client, site, guest_payload(body="The second")).status_code == 201
-    assert not [s for s in seen if any(part in s for part in RARELY_CHANGED)], seen
+    answers = []
+    sent = statements_during(
+        lambda: answers.append(post_json(client, site, guest_payload(body="The second")))
+    )
+    assert answers[0].status_code == 201
+    assert not [s for s, _ in sent if any(part in s for part in RARELY_CHANGED)], sent
 
 
 def test_a_ban_reaches_the_next_post(client):
