@@ -24,6 +24,7 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db, limiter
+from app.services import generations
 from config import TestingConfig
 from tests.factories import HOST_ORIGIN, MODERATOR_PASSWORD, post_json
 
@@ -91,6 +92,7 @@ def fresh_app(tmp_path: Path, **overrides: object) -> Iterator[Flask]:
         yield app
         # Only an error raised while checking a limit (a key that could not read the request)
         # sends the limiter to its fallback here: no test takes the storage away from it.
+        generations.stop_watching()  # each app has a channel of its own
         assert not limiter._storage_dead, "checking a rate limit raised; see the log"
         db.session.remove()
         reset_database()

@@ -8,10 +8,11 @@ the page's origin is one of the site's, and the address is within the read limit
 Flask-Limiter's own storage and bucket, so both paths share one budget). Those rules, and
 which requests are these reads, are the views' own, from `app/api/read_rules.py`.
 
-With Redis, the entries themselves are kept in the process (`cache.LOCAL`) and a hit asks
-Redis one thing, in one round trip (`app/api/redis_round.py`): the current generations of
-what it keeps, with the read counted in the same pipeline. Without Redis everything is in the
-process already.
+With Redis, the entries themselves are kept in the process (`cache.LOCAL`), and so are the
+current generations (`app/services/generations.py`) and reads claimed ahead from the reader's
+budget (`app/api/read_leases.py`): most hits ask Redis nothing. The others ask it in one round
+trip (`app/api/redis_round.py`): the current generations of what it keeps, with the read
+counted in the same pipeline. Without Redis everything is in the process already.
 
 Anything else goes on to Flask untouched: a miss (which the view then fills), a signed-in
 reader, a refused origin, an exceeded limit, a client that does not take gzip, an error. The
@@ -217,10 +218,18 @@ class CachedReads:
             return values, generations, None
         held = [kept(slot) for slot in slots]
         fetch = [slot for slot, entry in zip(slots, held, strict=True) if entry is None]
+        gen_keys = generation_keys(slots, also)
+        counted_in = [self._reads.identifiers(b) if isinstance(b, str) else b for b in buckets]
+        if not fetch and (known := shared_round.known(gen_keys)) is not None:
+            values = [
+                entry.value if entry.built_under == built_under(slot, known) else None
+                for slot, entry in zip(slots, held, strict=True)
+                if entry is not None
+            ]
+            if None not in values and shared_round.take(counted_in):
+                return values, dict(known), True  # no round trip at all
         generations, stored, counted = shared_round(
-            generation_keys(slots, also),
-            [slot.key for slot in fetch],
-            [self._reads.identifiers(b) if isinstance(b, str) else b for b in buckets],
+            gen_keys, [slot.key for slot in fetch], counted_in
         )
         fetched = dict(zip((slot.key for slot in fetch), stored, strict=True))
         values, stale = [], False

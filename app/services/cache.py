@@ -11,10 +11,11 @@ generation. A generation the cache lost (evicted, or Redis emptied) gets a new t
 stored before can match it, so losing one never brings an old page back.
 
 With Redis, each process also keeps the entries it has read or stored (`LOCAL`), with the
-generations they were built under: a hit then asks Redis only for the generations, a few bytes,
-instead of fetching and unpickling the page. A kept entry is served only while those
-generations are the current ones in Redis, so a write in any process retires it everywhere at
-once, exactly as it retires the entry in Redis.
+generations they were built under: a hit then needs only the current generations, a few bytes,
+instead of fetching and unpickling the page, and those it usually knows without asking
+(`app/services/generations.py`: writes announce the generations they replace). A kept entry is
+served only while those generations are the current ones in Redis, so a write in any process
+retires it everywhere at once, exactly as it retires the entry in Redis.
 
 The cache is Redis or in-process memory (Flask-Caching). In-process entries expire after
 CACHE_DEFAULT_TIMEOUT (a few seconds, see config.py): without Redis, another process cannot
@@ -38,7 +39,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -48,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.policy import URL_MAX
 from app.extensions import cache, db
+from app.services import generations
 
 log = logging.getLogger(__name__)
 _PENDING = "afterword.touched"
@@ -186,7 +188,7 @@ def kept(slot: Slot) -> Kept | None:
     return LOCAL.get(slot.key) if slot.local else None
 
 
-def built_under(slot: Slot, generations: dict[str, str | None]) -> tuple[str | None, ...]:
+def built_under(slot: Slot, generations: Mapping[str, str | None]) -> tuple[str | None, ...]:
     """The generations an entry of the slot must have been built under to be current."""
     return tuple(generations.get(key) for key in slot.gen_keys)
 
@@ -442,8 +444,13 @@ def _cached(
 def _bump(keys: set[str]) -> None:
     try:
         backend = store()
-        for key in keys:
-            backend.set(key, _new_generation(), timeout=_generation_timeout(backend))
+        values = {key: _new_generation() for key in keys}
+        timeout = _generation_timeout(backend)
+        if is_shared(backend):
+            generations.replace(backend, values, timeout)
+        else:
+            for key, value in values.items():
+                backend.set(key, value, timeout=timeout)
     except CACHE_ERRORS as err:
         log.warning("cache unavailable (%s); entries expire on their own", type(err).__name__)
 
