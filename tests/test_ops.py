@@ -126,3 +126,11 @@ def test_production_logs_are_one_json_object_per_line(tmp_path, capsys):
         assert "x.example" not in lines[-1]  # no query strings, no readers' data
     finally:
         root.handlers[:], root.level = saved
+
+
+def test_a_method_a_client_makes_up_is_not_a_series_of_its_own(client):
+    for n in range(3):
+        client.open("/healthz", method=f"MADEUP{n}")
+    text = client.get("/metrics").text
+    assert "MADEUP" not in text
+    assert 'method="OTHER"' in text

@@ -57,6 +57,7 @@ from app.extensions import cache, limiter
 from app.metrics import record_request
 from app.services import sso
 from app.services.cache import (
+    Memo,
     Slot,
     Store,
     built_under,
@@ -160,19 +161,15 @@ class CachedReads:
     def _thread_page(
         self, backend: Store, environ: WSGIEnvironment, site_id: str, query: str, address: str
     ) -> _Read:
-        args = query_args(query)
-        if args is None:
+        ask = _thread_ask(query)
+        if ask is None:
             return _NOTHING
         signed_in = "HTTP_AUTHORIZATION" in environ
         token = bearer_token(environ.get("HTTP_AUTHORIZATION")) if signed_in else None
-        mine = mine_tokens(args)
+        mine, variant = ask.mine, ask.variant
         if signed_in and not token:
             return _NOTHING
-        try:
-            variant = thread_variant(**paging_of(args))
-        except ValidationError:
-            return _NOTHING
-        thread_id = self._thread_id(backend, site_id, args.get("url", ""))
+        thread_id = self._thread_id(backend, site_id, ask.url)
         if thread_id is None:
             return _NOTHING
         if not (token or mine):
@@ -284,6 +281,38 @@ class _Read:
 
 
 _NOTHING = _Read(None, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _ThreadAsk:
+    """What a thread read's query string asks for, as the view reads it."""
+
+    url: str
+    variant: str
+    mine: list[str]
+
+
+# Query strings as sent, parsed: the same few come again and again. Long ones (a guest's many
+# edit tokens, padding) are parsed each time rather than take room.
+ASKS_KEPT = 10_000
+ASK_KEPT_MAX = 1_024
+_ASKS: Memo[str, _ThreadAsk] = Memo(ASKS_KEPT)
+
+
+def _thread_ask(query: str) -> _ThreadAsk | None:
+    ask = _ASKS.get(query)
+    if ask is None:
+        args = query_args(query)
+        if args is None:
+            return None
+        try:
+            variant = thread_variant(**paging_of(args))
+        except ValidationError:
+            return None
+        ask = _ThreadAsk(args.get("url", ""), variant, mine_tokens(args))
+        if len(query) <= ASK_KEPT_MAX:
+            _ASKS.put(query, ask)
+    return ask
 
 
 def install(app: Flask) -> None:
