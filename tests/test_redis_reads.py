@@ -250,3 +250,22 @@ def test_a_signed_in_readers_repeat_read_is_one_round_trip(client, site, flask_c
     assert trips == [1, 1, 1]  # their page is fetched: it is not kept in every process
     assert flask_calls == ["api.thread"]
     assert payload(thread(client, site, headers))["comments"][0]["mine"] is True
+
+
+def test_a_redis_that_refuses_to_announce_still_gets_the_new_generations(
+    app, client, site, monkeypatch
+):
+    """Where an ACL refuses PUBLISH, Redis aborts the whole transaction: the new generations
+    are written without their announcement, and no page outlives its write."""
+    site.moderation = ModerationMode.NONE
+    db.session.commit()
+    make_comment(site, body="first")
+    for _ in range(2):
+        assert len(payload(thread(client, site))["comments"]) == 1
+
+    def refused(self, channel, message):  # a command this Redis refuses, as an ACL would
+        return self.execute_command("PUBLISH-REFUSED", channel, message)
+
+    monkeypatch.setattr(redis.client.Pipeline, "publish", refused)
+    make_comment(site, body="second")
+    assert len(payload(thread(client, site))["comments"]) == 2
