@@ -37,8 +37,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import select
+import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,7 +119,9 @@ class Known:
         with self._lock:
             self._heard += 1
             self._values.clear()
-            self._sock = sock
+            # TLS keeps what it decrypted out of the socket's sight, so an unread announcement
+            # could not be told from none: over TLS every read asks Redis.
+            self._sock = None if isinstance(sock, ssl.SSLSocket) else sock
             self._trusted = True
             self._last_heard = time.monotonic()
 
@@ -146,11 +149,13 @@ class Known:
 
 
 def _unread(sock: socket.socket) -> bool:
+    """Whether the socket holds bytes not yet read (or cannot say)."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))  # b"": closed
+    except BlockingIOError:
+        return False
     except (OSError, ValueError):  # closed under us: the watch is reconnecting
         return True
-    return bool(readable)
 
 
 class Watch:
@@ -191,8 +196,11 @@ class Watch:
             pinged = time.monotonic()
             while not self._stopped.is_set():
                 sock = pubsub.connection._sock  # redis-py keeps it so; no accessor
-                readable, _, _ = select.select([sock, self._wake], [], [], HEARTBEAT)
-                if sock in readable:
+                with selectors.DefaultSelector() as selector:  # any fd number, unlike select()
+                    selector.register(sock, selectors.EVENT_READ)
+                    selector.register(self._wake, selectors.EVENT_READ)
+                    ready = {key.fileobj for key, _ in selector.select(HEARTBEAT)}
+                if sock in ready:
                     self._apply_all(pubsub)
                 if time.monotonic() - pinged >= HEARTBEAT:
                     pubsub.ping()
