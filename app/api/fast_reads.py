@@ -289,7 +289,7 @@ class _ThreadAsk:
 
     url: str
     variant: str
-    mine: list[str]
+    mine: tuple[str, ...]  # shared by every read of this query: not to be changed
 
 
 # Query strings as sent, parsed: the same few come again and again. Long ones (a guest's many
@@ -309,7 +309,7 @@ def _thread_ask(query: str) -> _ThreadAsk | None:
             variant = thread_variant(**paging_of(args))
         except ValidationError:
             return None
-        ask = _ThreadAsk(args.get("url", ""), variant, mine_tokens(args))
+        ask = _ThreadAsk(args.get("url", ""), variant, tuple(mine_tokens(args)))
         if len(query) <= ASK_KEPT_MAX:
             _ASKS.put(query, ask)
     return ask
