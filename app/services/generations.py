@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import selectors
 import socket
 import ssl
@@ -150,10 +151,12 @@ class Known:
 
 def _unread(sock: socket.socket) -> bool:
     """Whether the socket holds bytes not yet read (or cannot say)."""
+    # poll(), not select() (any descriptor number), nor a peeking recv() (a socket with a
+    # timeout waits that long for data before it tries).
     try:
-        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))  # b"": closed
-    except BlockingIOError:
-        return False
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):  # closed under us: the watch is reconnecting
         return True
 
