@@ -249,22 +249,21 @@ def replace(backend: Any, values: Mapping[str, str], timeout: int) -> None:
     prefix = _prefix_of(backend)
     client = backend._write_client  # cachelib names its client so; no accessor
     prefixed = {prefix + key: value for key, value in values.items()}
-    dumps = backend.serializer.dumps
-    pipe = client.pipeline(transaction=True)
-    for key, value in prefixed.items():
-        pipe.set(key, dumps(value), ex=timeout)
-    pipe.publish(channel_of(prefix), announcement(prefixed))
+
+    def setting() -> Any:
+        pipe = client.pipeline(transaction=True)
+        for key, value in prefixed.items():
+            pipe.set(key, backend.serializer.dumps(value), ex=timeout)
+        return pipe
+
     try:
-        pipe.execute()
+        setting().publish(channel_of(prefix), announcement(prefixed)).execute()
     except ResponseError:
         # A Redis that refuses PUBLISH (an ACL) refuses the whole transaction; the writes
         # still go through without it. No watch can subscribe there either, so every read
         # asks Redis for the generations and nothing relies on the announcement.
         log.warning("Redis refused to announce new generations; writing them without it")
-        pipe = client.pipeline(transaction=True)
-        for key, value in prefixed.items():
-            pipe.set(key, dumps(value), ex=timeout)
-        pipe.execute()
+        setting().execute()
     watch = _WATCHES.get((os.getpid(), channel_of(prefix)))
     if watch is not None:
         watch.known.forget(prefixed)
