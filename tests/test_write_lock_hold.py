@@ -71,8 +71,9 @@ def test_a_post_on_a_page_with_comments_stores_and_little_else_under_the_lock(cl
     assert resp.status_code == 201
     assert not [s for s in seen if any(part in s for part in READ_BEFORE)], seen
     assert not [s for s in seen if s.startswith("INSERT INTO thread")], seen
-    # The duplicate check, the comment, its root, the counter.
+    # The duplicate check, the comment's id, the comment, the counter; then COMMIT.
     assert len(seen) <= 5, seen
+    assert not [s for s in seen if s.startswith("UPDATE comment")], seen
     assert not [s for s in seen if "idempotency_key =" in s], seen  # the retry check was before
 
 
@@ -109,3 +110,22 @@ def test_keep_loaded_ends_the_read_without_reading_the_objects_again(app):
         with statements_under_the_lock() as seen, write_transaction(keep_loaded=keep):
             assert site.name  # touched under the lock
         assert len([s for s in seen if "FROM site" in s]) == reads, (keep, seen)
+
+
+def test_a_top_level_comment_is_its_own_root_from_its_one_insert(client):
+    site = make_site(moderation=ModerationMode.NONE)
+    with statements_under_the_lock() as seen:
+        resp = post_json(client, site, guest_payload(body="A first comment"))
+    assert resp.status_code == 201
+    assert not [s for s in seen if s.startswith("UPDATE comment")], seen
+    stored = db.session.get_one(Comment, resp.json["comment"]["id"])
+    assert stored.root_id == stored.id
+    assert stored.subscribers_notified  # published at once: its mail went with it
+
+
+def test_a_held_comment_is_stored_as_not_yet_announced(client):
+    site = make_site(moderation=ModerationMode.ALL)
+    resp = post_json(client, site, guest_payload(body="Waits for a moderator"))
+    assert (resp.status_code, resp.json["comment"]["status"]) == (201, "pending")
+    stored = db.session.get_one(Comment, resp.json["comment"]["id"])
+    assert (stored.root_id, stored.subscribers_notified) == (stored.id, False)

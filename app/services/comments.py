@@ -36,6 +36,7 @@ from app.models import Comment, Site, SiteWebhook, Subscription, Thread
 from app.models.types import utcnow
 from app.services import (
     cache,
+    comment_rows,
     learning,
     likes,
     moderation,
@@ -178,7 +179,7 @@ def _post_checked(
         status, why = _decide(site, author, early, parent)
         comment = _store(thread, parent, author, checked, status, early, why)
         _tell_readers_and_moderators(comment, thread, site, author, checked, early)
-        db.session.flush()  # a raced idempotency key fails here, inside the try
+        db.session.flush()  # whatever else it wrote, inside the try too
         COMMENTS_POSTED.labels(comment.status.value).inc()
         if _refused(why):
             # Kept for the moderators; the author learns only that it did not work.
@@ -342,10 +343,12 @@ def _store(
     why: list[Hold],
 ) -> Comment:
     learned = early.learned
-    comment = Comment(
+    comment_id = comment_rows.next_comment_id()
+    return comment_rows.insert_comment(
+        id=comment_id,
         thread_id=thread.id,
         parent_id=parent.id if parent else None,
-        root_id=parent.root_id if parent else None,
+        root_id=parent.root_id if parent else comment_id,
         **author.columns(),
         body=checked.body,
         html=checked.html,
@@ -356,12 +359,9 @@ def _store(
         shadowed=bool(why) and why[0].code == holds.SHADOW_BANNED,
         filter_score=learned.score if learned else None,
         filter_reasons=learned.reasons if learned else None,
+        # Published at once, its subscribers hear of it now (_tell_readers_and_moderators).
+        subscribers_notified=status is CommentStatus.APPROVED,
     )
-    db.session.add(comment)
-    db.session.flush()
-    if parent is None:
-        comment.root_id = comment.id  # known only once inserted
-    return comment
 
 
 def _tell_readers_and_moderators(
@@ -376,9 +376,7 @@ def _tell_readers_and_moderators(
     subscriptions: all in the comment's transaction."""
     cache.touch_thread(site.id, thread.id)
     if comment.status is CommentStatus.APPROVED:
-        # Before the counter's UPDATE flushes the comment: its two changed columns then go
-        # in one statement.
-        subscriptions.comment_approved(comment, thread, site, subscribers=early.subscribers)
+        subscriptions.published(comment, thread, site, subscribers=early.subscribers)
         adjust_approved_count(thread.id, +1)
         webhooks.comment_event(comment, thread, site, webhooks.APPROVED, early.hook)
     elif comment.status is CommentStatus.PENDING:
@@ -559,16 +557,22 @@ def _refuse_duplicate(thread: Thread, author: Author, checked: _Checked) -> Comm
     """The same text twice from one author on one page is a slip or a flood, never news.
     Unless it is this very submit, retried, that came in while the first was being stored
     (the retry check runs before the lock): then the first one's comment is returned."""
-    earlier = db.session.execute(
-        select(Comment.holds, Comment.idempotency_key)
-        .where(
-            Comment.thread_id == thread.id,
-            _written_by(author),
-            Comment.body == checked.body,
-            Comment.status != CommentStatus.DELETED,
+    # On the connection: the ORM's own handling of a select of two columns costs more than
+    # SQLite running it, and nothing is pending that it would flush first.
+    earlier = (
+        db.session.connection()
+        .execute(
+            select(Comment.holds, Comment.idempotency_key)
+            .where(
+                Comment.thread_id == thread.id,
+                _written_by(author),
+                Comment.body == checked.body,
+                Comment.status != CommentStatus.DELETED,
+            )
+            .limit(1)
         )
-        .limit(1)
-    ).first()
+        .first()
+    )
     if earlier is None:
         return None
     if checked.idempotency_key is not None and earlier.idempotency_key == checked.idempotency_key:

@@ -166,6 +166,18 @@ def comment_approved(
     if comment.subscribers_notified:
         return 0
     comment.subscribers_notified = True
+    return published(comment, thread, site, subscribers=subscribers)
+
+
+def published(
+    comment: Comment,
+    thread: Thread,
+    site: Site,
+    *,
+    subscribers: Sequence[Subscription] | None = None,
+) -> int:
+    """`comment_approved`'s mail, for a comment whose row already says it was sent: a new
+    comment published at once is stored that way in its one INSERT."""
     author = authors.of_comment(comment)
     replied_to = reply_mail.recipient_of(comment, author)
     parent_email = None
