@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from app.database import write_transaction
 from app.domain.states import ModerationMode
 from app.extensions import db
 from app.models import Comment, Site
+from app.services.comments import DUPLICATE_LOOKBACK
 from tests.factories import guest_payload, make_site, post_json
 from tests.helpers import statements_during
 
@@ -129,3 +131,39 @@ def test_a_held_comment_is_stored_as_not_yet_announced(client):
     assert (resp.status_code, resp.json["comment"]["status"]) == (201, "pending")
     stored = db.session.get_one(Comment, resp.json["comment"]["id"])
     assert (stored.root_id, stored.subscribers_notified) == (stored.id, False)
+
+
+def _duplicate_checks(sent: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [(s, p) for s, p in sent if s.lstrip().startswith("SELECT comment.body")]
+
+
+def test_the_duplicate_check_reads_the_authors_index_not_the_page(client):
+    # A page of many comments must not make every post on it slower: the check reads the
+    # author's own comments there, by the index on author, status and thread.
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans from its statistics; SQLite here has none")
+    site = make_site(moderation=ModerationMode.NONE)
+    sent = statements_during(
+        lambda: post_json(client, site, guest_payload(body="Checked against my own"))
+    )
+    [(statement, parameters)] = _duplicate_checks(sent)
+    with db.engine.connect() as connection:
+        plan = " / ".join(
+            row[-1]
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+    assert "ix_comment_guest_email (guest_email=? AND user_id=? AND status=? AND thread_id=?)" in (
+        plan
+    ), plan
+
+
+def test_the_same_text_as_a_recent_comment_is_refused_and_an_old_one_is_not(client):
+    site = make_site(moderation=ModerationMode.NONE)
+    assert post_json(client, site, guest_payload(body="Said once, long ago")).status_code == 201
+    for n in range(DUPLICATE_LOOKBACK):
+        assert post_json(client, site, guest_payload(body=f"Then this, {n}")).status_code == 201
+    # Among the author's latest comments on the page: a slip or a flood.
+    assert post_json(client, site, guest_payload(body="Then this, 0")).status_code == 409
+    # The first one is no longer among them: saying it again is a new comment.
+    again = post_json(client, site, guest_payload(body="Said once, long ago"))
+    assert again.status_code == 201, again.json

@@ -553,26 +553,33 @@ def _written_by(author: Author) -> ColumnElement[bool]:
     return Comment.user_id.is_(None) & (Comment.guest_email == author.email)
 
 
+# How far back the duplicate check looks: the author's latest comments on the page. A slip
+# (the form sent twice) or a flood repeats one of these; reading further would cost every
+# post more, the more its author had written there.
+DUPLICATE_LOOKBACK = 20
+_NOT_DELETED = tuple(status for status in CommentStatus if status is not CommentStatus.DELETED)
+
+
 def _refuse_duplicate(thread: Thread, author: Author, checked: _Checked) -> Comment | None:
     """The same text twice from one author on one page is a slip or a flood, never news.
     Unless it is this very submit, retried, that came in while the first was being stored
     (the retry check runs before the lock): then the first one's comment is returned."""
-    # On the connection: the ORM's own handling of a select of two columns costs more than
-    # SQLite running it, and nothing is pending that it would flush first.
-    earlier = (
-        db.session.connection()
-        .execute(
-            select(Comment.holds, Comment.idempotency_key)
-            .where(
-                Comment.thread_id == thread.id,
-                _written_by(author),
-                Comment.body == checked.body,
-                Comment.status != CommentStatus.DELETED,
-            )
-            .limit(1)
+    # On the connection: the ORM's own handling of a select of columns costs more than
+    # SQLite running it, and nothing is pending that it would flush first. The bodies are
+    # compared here: the latest few rows are read whole either way.
+    latest = db.session.connection().execute(
+        select(Comment.body, Comment.holds, Comment.idempotency_key)
+        .where(
+            Comment.thread_id == thread.id,
+            _written_by(author),
+            # Named, not `!= deleted`: SQLite (without statistics) then reads the author's
+            # index on all its columns instead of every comment of the page.
+            Comment.status.in_(_NOT_DELETED),
         )
-        .first()
+        .order_by(Comment.id.desc())
+        .limit(DUPLICATE_LOOKBACK)
     )
+    earlier = next((row for row in latest if row.body == checked.body), None)
     if earlier is None:
         return None
     if checked.idempotency_key is not None and earlier.idempotency_key == checked.idempotency_key:
