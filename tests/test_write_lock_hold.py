@@ -167,3 +167,19 @@ def test_the_same_text_as_a_recent_comment_is_refused_and_an_old_one_is_not(clie
     # The first one is no longer among them: saying it again is a new comment.
     again = post_json(client, site, guest_payload(body="Said once, long ago"))
     assert again.status_code == 201, again.json
+
+
+def test_the_page_its_retries_and_subscribers_are_one_query_before_the_lock(client):
+    site = make_site(moderation=ModerationMode.NONE)
+    assert post_json(client, site, guest_payload(body="The first")).status_code == 201
+    sent = statements_during(
+        lambda: post_json(
+            client, site, guest_payload(body="The second", idempotency_key="k-2nd-abc")
+        )
+    )
+    selects = [" ".join(s.split()) for s, _ in sent if s.lstrip().startswith("SELECT")]
+    # Nobody subscribed and the key is new: neither is read on its own.
+    assert not [s for s in selects if s.startswith("SELECT subscription.")], selects
+    assert len([s for s in selects if "idempotency_key =" in s]) == 1, selects
+    [page] = [s for s in selects if s.startswith("SELECT thread.")]
+    assert "FROM subscription" in page and "idempotency_key =" in page, page

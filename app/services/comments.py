@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -124,13 +124,12 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
     addr_hash = address_hash(checked.remote_addr)
     ban = _ban_on(site, author, addr_hash) if facts.has_bans else None
     early = _decide_early(site, author, checked, verdict, learned, addr_hash, ban)
-    known = db.session.scalar(
-        select(Thread).where(Thread.site_id == site.id, Thread.url == checked.key)
-    )
+    page = _page(site, checked)
+    known = page.thread
     # Read now, not under the lock; a webhook set this very moment misses this comment, as
     # it would have had the comment come a moment earlier.
     hook = db.session.get(SiteWebhook, site.id) if facts.has_webhook else None
-    if known is not None:
+    if page.retried_id is not None and known is not None:
         # A retried submit is answered without the lock. Two racing ones both pass here: the
         # second's INSERT then fails on the key's unique index, and _post_checked answers
         # it with the first one's comment.
@@ -138,9 +137,43 @@ def post_comment(site: Site, author: Author, draft: CommentDraft) -> tuple[Comme
         if earlier is not None:
             return earlier, False
     # So are the page's subscribers, for the same reason as the webhook; a new page has none.
-    subscribers = subscriptions.confirmed_subscribers(known.id) if known is not None else ()
+    subscribers = (
+        subscriptions.confirmed_subscribers(known.id)
+        if known is not None and page.has_subscribers
+        else ()
+    )
     early = replace(early, hook=hook, subscribers=subscribers)
     return _post_checked(site, author, checked, draft, early, known)
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The page's thread as a post finds it before the lock (None: no comment yet), with
+    whether this submit's idempotency key is already stored there and whether anyone
+    subscribed: one query, where each would otherwise cost one of its own."""
+
+    thread: Thread | None
+    retried_id: int | None
+    has_subscribers: bool
+
+
+def _page(site: Site, checked: _Checked) -> _Page:
+    retried = (
+        select(Comment.id)
+        .where(Comment.thread_id == Thread.id, Comment.idempotency_key == checked.idempotency_key)
+        .scalar_subquery()
+        if checked.idempotency_key is not None
+        else null()
+    )
+    row = db.session.execute(
+        select(Thread, retried, subscriptions.has_confirmed_subscribers(Thread.id)).where(
+            Thread.site_id == site.id, Thread.url == checked.key
+        )
+    ).first()
+    if row is None:
+        return _Page(None, None, False)
+    thread, retried_id, subscribed = row
+    return _Page(thread, retried_id, bool(subscribed))
 
 
 @dataclass(frozen=True)

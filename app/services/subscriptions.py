@@ -4,9 +4,10 @@ one-click unsubscribe (RFC 8058), signed links that expire. Mail goes through th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from flask import render_template
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Exists, and_, exists, select, update
 
 from app.database import writes
 from app.domain.errors import LinkInvalid
@@ -135,15 +136,22 @@ def comments_approved(comments: list[Comment]) -> int:
     return sent
 
 
+def _confirmed(thread_id: Any) -> ColumnElement[bool]:
+    return and_(
+        Subscription.thread_id == thread_id,
+        Subscription.confirmed_at.is_not(None),
+        Subscription.unsubscribed_at.is_(None),
+    )
+
+
 def confirmed_subscribers(thread_id: int) -> Sequence[Subscription]:
     """The page's subscriptions that get mail of its new comments."""
-    return db.session.scalars(
-        select(Subscription).where(
-            Subscription.thread_id == thread_id,
-            Subscription.confirmed_at.is_not(None),
-            Subscription.unsubscribed_at.is_(None),
-        )
-    ).all()
+    return db.session.scalars(select(Subscription).where(_confirmed(thread_id))).all()
+
+
+def has_confirmed_subscribers(thread_id: Any) -> Exists:
+    """Whether `confirmed_subscribers` would find any: a column for a query of threads."""
+    return exists().where(_confirmed(thread_id))
 
 
 def comment_approved(
