@@ -146,3 +146,31 @@ def test_a_memo_forgets_the_least_recently_used_first():
         memo.get("k0")  # read again and again: kept
     assert len(memo) == 3
     assert [memo.get(f"k{i}") for i in range(6)] == [0, None, None, None, 4, 5]
+
+
+def test_readers_pages_kept_in_the_process_are_bounded_by_their_size():
+    memo: cache.SizedMemo[str, bytes] = cache.SizedMemo(1_000, len)
+    for i in range(6):
+        memo.put(f"k{i}", bytes(300))
+        memo.get("k0")  # read again and again: kept
+    assert memo.size <= 1_000 and len(memo) == 3
+    assert [memo.get(f"k{i}") is not None for i in range(6)] == [
+        True, False, False, False, True, True,
+    ]  # fmt: skip
+    memo.put("k5", bytes(100))  # a page that changed size is counted at its new size
+    assert memo.size == 700
+    memo.put("huge", bytes(1_001))  # larger than all of it: not kept, nothing pushed out
+    assert (memo.get("huge"), len(memo), memo.size) == (None, 3, 700)
+
+
+def test_a_readers_page_is_kept_no_longer_than_the_cache_keeps_it(monkeypatch):
+    slot = cache.private_slot("site", 1, "oldest", "reader", 7)
+    now = [1_000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    shared = object()  # any backend but the in-process one is shared, as Redis is
+    cache._keep(shared, slot, ("g1", "g2", "g3", "g4"), "the page")  # type: ignore[arg-type]
+    assert cache.kept(slot).value == "the page"
+    now[0] += cache.PRIVATE_TIMEOUT - 1
+    assert cache.kept(slot) is not None
+    now[0] += 1
+    assert cache.kept(slot) is None

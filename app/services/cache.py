@@ -15,7 +15,9 @@ generations they were built under: a hit then needs only the current generations
 instead of fetching and unpickling the page, and those it usually knows without asking
 (`app/services/generations.py`: writes announce the generations they replace). A kept entry is
 served only while those generations are the current ones in Redis, so a write in any process
-retires it everywhere at once, exactly as it retires the entry in Redis.
+retires it everywhere at once, exactly as it retires the entry in Redis. Readers' own pages
+(signed in, or a guest's with their waiting comments) are kept apart (`PRIVATE_LOCAL`),
+within a total size and for no longer than Redis keeps them.
 
 The cache is Redis or in-process memory (Flask-Caching). In-process entries expire after
 CACHE_DEFAULT_TIMEOUT (a few seconds, see config.py): without Redis, another process cannot
@@ -105,15 +107,41 @@ class Memo(Generic[K, V]):
         return len(self._entries)
 
 
+class SizedMemo(Memo[K, V]):
+    """A Memo bounded by the size of what it holds (`size_of` each value), not their number:
+    for values whose sizes differ a hundredfold, as pages of threads do."""
+
+    def __init__(self, capacity: int, size_of: Callable[[V], int]) -> None:
+        super().__init__(capacity)
+        self._size_of = size_of
+        self._sizes: dict[K, int] = {}
+        self.size = 0
+
+    def put(self, key: K, value: V) -> None:
+        size = self._size_of(value)
+        if size > self.capacity:
+            return  # it would push out everything else and then itself
+        with self._lock:
+            self.size += size - self._sizes.get(key, 0)
+            self._sizes[key] = size
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while self.size > self.capacity:
+                old, _ = self._entries.popitem(last=False)
+                self.size -= self._sizes.pop(old)
+
+
 @dataclass(frozen=True)
 class Slot:
     """Where one cached value lives, and the generations it must have been built under."""
 
     key: str
     gen_keys: tuple[str, ...]
-    # Whether each process may keep it (`LOCAL`): not one reader's page, of which there are
-    # too many to keep everywhere.
+    # Whether each process may keep it (`LOCAL`).
     local: bool = True
+    # One reader's page: kept apart (`PRIVATE_LOCAL`), within a size and only for as long as
+    # the cache itself keeps it, as there are many more of them than of pages.
+    private: bool = False
 
 
 def site_slot(site_id: str) -> Slot:
@@ -144,7 +172,7 @@ def private_slot(
     if user_id is not None:
         gen_keys.append(_reader_gen_key(user_id))
     key = "private:" + _digest(site_id, str(thread_id), variant, reader)
-    return Slot(key, tuple(gen_keys), local=False)
+    return Slot(key, tuple(gen_keys), private=True)
 
 
 def posting_slot(site_id: str) -> Slot:
@@ -175,17 +203,36 @@ class Kept:
 
     built_under: tuple[str | None, ...]
     value: Any
+    expires: float | None = None  # time.monotonic(); None: as long as its generations
 
 
 # Entries of a shared cache kept in each process (a thread page is ~15 KB gzipped). In-process
 # caches keep nothing here: their entries are already in the process.
 LOCAL_KEPT = 1_000
 LOCAL: Memo[str, Kept] = Memo(LOCAL_KEPT)
+# Readers' own pages kept in each process, by their gzipped size: a thousand readers of a
+# 100-comment thread fit.
+PRIVATE_LOCAL_BYTES = 16 * 2**20
+
+
+def _size_of(entry: Kept) -> int:
+    gzipped = getattr(entry.value, "gzipped", b"")
+    return len(gzipped) + 200 if isinstance(gzipped, bytes) else 200
+
+
+PRIVATE_LOCAL: SizedMemo[str, Kept] = SizedMemo(PRIVATE_LOCAL_BYTES, _size_of)
 
 
 def kept(slot: Slot) -> Kept | None:
     """What this process keeps for the slot, current or not."""
-    return LOCAL.get(slot.key) if slot.local else None
+    if not slot.local:
+        return None
+    if not slot.private:
+        return LOCAL.get(slot.key)
+    entry = PRIVATE_LOCAL.get(slot.key)
+    if entry is None or (entry.expires is not None and entry.expires <= time.monotonic()):
+        return None
+    return entry
 
 
 def built_under(slot: Slot, generations: Mapping[str, str | None]) -> tuple[str | None, ...]:
@@ -194,7 +241,13 @@ def built_under(slot: Slot, generations: Mapping[str, str | None]) -> tuple[str 
 
 
 def _keep(backend: Store, slot: Slot, built_under: tuple[str | None, ...], value: Any) -> None:
-    if slot.local and slot.gen_keys and is_shared(backend):
+    if not (slot.local and slot.gen_keys and is_shared(backend)):
+        return
+    if slot.private:
+        # At most PRIVATE_TIMEOUT from now, as in the cache: a reader who left is not kept.
+        expires = time.monotonic() + PRIVATE_TIMEOUT
+        PRIVATE_LOCAL.put(slot.key, Kept(built_under, value, expires))
+    else:
         LOCAL.put(slot.key, Kept(built_under, value))
 
 
