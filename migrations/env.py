@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -55,11 +56,34 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, sqlite_foreign_keys_off(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:  # rolled back: nothing of the migration is kept
+                    raise RuntimeError(f"rows would refer to nothing: {broken[:5]}")
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection):
+    """SQLite rebuilds a table to change it (batch mode): it drops the old one, and with
+    foreign keys enforced that drop would first delete or null every row referring to it.
+    The pragma only takes effect outside a transaction, so it is set on the driver's
+    connection before Alembic begins, and the connection is discarded afterwards rather than
+    handed back to the pool without enforcement. The migrated database is checked before it
+    is kept."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        connection.invalidate()
 
 
 if context.is_offline_mode():

@@ -1,5 +1,8 @@
 """Typed models. Import from here: `from app.models import Comment, Site, Thread`."""
 
+from sqlalchemy import Integer
+
+from app.extensions import db
 from app.models.comment import Comment, CommentStatus
 from app.models.learning import LearnedToken
 from app.models.like import CommentLike
@@ -45,3 +48,20 @@ __all__ = [
     "WebhookDelivery",
     "moderator_sites",
 ]
+
+
+def _never_reuse_ids() -> None:
+    """On SQLite, every table numbered by an integer key numbers with AUTOINCREMENT.
+
+    Without it SQLite gives a new row the largest id plus one, so deleting the newest rows (an
+    erased account, a deleted site's comments) hands their ids out again, and the tokens and
+    links that name a row by its id (a reader's sign-in, an edit token, a mailed link) would
+    name the newcomer. PostgreSQL's sequences never give a number twice.
+    """
+    for table in db.metadata.tables.values():
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and isinstance(key[0].type, Integer) and not key[0].foreign_keys:
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+_never_reuse_ids()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, text
+from sqlalchemy import ColumnElement, Table, insert, text
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.extensions import db
@@ -22,7 +22,12 @@ from app.models.types import utcnow
 
 _TABLE = cast(Table, Comment.__table__)
 _INSERT = insert(_TABLE)
-_LAST_ID = select(func.coalesce(func.max(_TABLE.c.id), 0))
+# AUTOINCREMENT (app/models/__init__.py) keeps the highest id ever given in sqlite_sequence,
+# which stays above the table's own largest once the newest comments were deleted.
+_LAST_ID_SQLITE = text(
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'comment'), 0),"
+    " coalesce((SELECT max(id) FROM comment), 0))"
+)
 # pg_get_serial_sequence names the column's sequence whether it is a serial or an identity.
 _NEXT_ID_POSTGRES = text("SELECT nextval(pg_get_serial_sequence('comment', 'id'))")
 
@@ -42,14 +47,15 @@ _DEFAULTS = {column.key: _scalar_default(column) for column in _TABLE.columns}
 def next_comment_id() -> int:
     """The id the next comment gets; inside the write transaction.
 
-    SQLite gives a new row the largest id plus one (the table has no AUTOINCREMENT), so
-    choosing that number here, under the write lock, is what it would have chosen.
-    PostgreSQL's sequence hands out each number once, whatever else runs.
+    SQLite with AUTOINCREMENT gives a new row one more than the largest id it ever gave, so
+    choosing that number here, under the write lock, is what it would have chosen (and
+    inserting it moves sqlite_sequence on). PostgreSQL's sequence hands out each number once,
+    whatever else runs.
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         return int(connection.execute(_NEXT_ID_POSTGRES).scalar_one())
-    return int(connection.execute(_LAST_ID).scalar_one()) + 1
+    return int(connection.execute(_LAST_ID_SQLITE).scalar_one()) + 1
 
 
 def insert_comment(**values: Any) -> Comment:
