@@ -12,7 +12,6 @@ dropping the old table deletes nothing that refers to it. PostgreSQL is left as 
 sequences never give a number twice.
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
