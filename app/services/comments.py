@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, null, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -157,18 +157,20 @@ class _Page:
     has_subscribers: bool
 
 
+# Built once: making a statement costs more in Python than SQLite takes to run it. A submit
+# without a key matches no row (`= NULL` is never true).
+_PAGE = select(
+    Thread,
+    select(Comment.id)
+    .where(Comment.thread_id == Thread.id, Comment.idempotency_key == bindparam("key"))
+    .scalar_subquery(),
+    subscriptions.has_confirmed_subscribers(Thread.id),
+).where(Thread.site_id == bindparam("site_id"), Thread.url == bindparam("url"))
+
+
 def _page(site: Site, checked: _Checked) -> _Page:
-    retried = (
-        select(Comment.id)
-        .where(Comment.thread_id == Thread.id, Comment.idempotency_key == checked.idempotency_key)
-        .scalar_subquery()
-        if checked.idempotency_key is not None
-        else null()
-    )
     row = db.session.execute(
-        select(Thread, retried, subscriptions.has_confirmed_subscribers(Thread.id)).where(
-            Thread.site_id == site.id, Thread.url == checked.key
-        )
+        _PAGE, {"site_id": site.id, "url": checked.key, "key": checked.idempotency_key}
     ).first()
     if row is None:
         return _Page(None, None, False)
@@ -593,18 +595,14 @@ DUPLICATE_LOOKBACK = 20
 _NOT_DELETED = tuple(status for status in CommentStatus if status is not CommentStatus.DELETED)
 
 
-def _refuse_duplicate(thread: Thread, author: Author, checked: _Checked) -> Comment | None:
-    """The same text twice from one author on one page is a slip or a flood, never news.
-    Unless it is this very submit, retried, that came in while the first was being stored
-    (the retry check runs before the lock): then the first one's comment is returned."""
-    # On the connection: the ORM's own handling of a select of columns costs more than
-    # SQLite running it, and nothing is pending that it would flush first. The bodies are
-    # compared here: the latest few rows are read whole either way.
-    latest = db.session.connection().execute(
+def _latest_of(
+    written_by: ColumnElement[bool],
+) -> Select[str, list[dict[str, str]] | None, str | None]:
+    return (
         select(Comment.body, Comment.holds, Comment.idempotency_key)
         .where(
-            Comment.thread_id == thread.id,
-            _written_by(author),
+            Comment.thread_id == bindparam("thread_id"),
+            written_by,
             # Named, not `!= deleted`: SQLite (without statistics) then reads the author's
             # index on all its columns instead of every comment of the page.
             Comment.status.in_(_NOT_DELETED),
@@ -612,6 +610,31 @@ def _refuse_duplicate(thread: Thread, author: Author, checked: _Checked) -> Comm
         .order_by(Comment.id.desc())
         .limit(DUPLICATE_LOOKBACK)
     )
+
+
+# The author's latest comments on a page, by account or as a guest (`_written_by`); built
+# once, like _PAGE.
+_LATEST_BY_ACCOUNT = _latest_of(Comment.user_id == bindparam("user_id"))
+_LATEST_BY_GUEST = _latest_of(
+    Comment.user_id.is_(None) & (Comment.guest_email == bindparam("email"))
+)
+
+
+def _refuse_duplicate(thread: Thread, author: Author, checked: _Checked) -> Comment | None:
+    """The same text twice from one author on one page is a slip or a flood, never news.
+    Unless it is this very submit, retried, that came in while the first was being stored
+    (the retry check runs before the lock): then the first one's comment is returned."""
+    # On the connection: the ORM's own handling of a select of columns costs more than
+    # SQLite running it, and nothing is pending that it would flush first. The bodies are
+    # compared here: the latest few rows are read whole either way.
+    if author.user_id is not None:
+        latest = db.session.connection().execute(
+            _LATEST_BY_ACCOUNT, {"thread_id": thread.id, "user_id": author.user_id}
+        )
+    else:
+        latest = db.session.connection().execute(
+            _LATEST_BY_GUEST, {"thread_id": thread.id, "email": author.email}
+        )
     earlier = next((row for row in latest if row.body == checked.body), None)
     if earlier is None:
         return None
