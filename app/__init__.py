@@ -57,7 +57,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     from app.auth import providers
     from app.database import close_sessions_safely, configure_engine
     from app.services import mail as outbox
-    from app.services import posting_facts, reader_pages, webhooks
+    from app.services import posting_facts, reader_pages, sites, webhooks
 
     with app.app_context():
         configure_engine(db.engine)
@@ -81,6 +81,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     webhooks.init_app(app)
     reader_pages.init_app(app)
     posting_facts.init_app(app)
+    sites.init_app(app)
     cli.init_app(app)
     fast_reads.install(app)
     serving.check_flask_run(app)

@@ -17,7 +17,7 @@ from app.api.answers import cors_headers
 from app.api.read_rules import may_read
 from app.domain.errors import OriginNotAllowed
 from app.extensions import db
-from app.services.sites import get_site, note_refused_origin, site_view
+from app.services.sites import cached_site_row, note_refused_origin, site_view
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def load_site(endpoint: str | None, values: dict | None) -> None:
     elif request.method in READ_METHODS:
         g.site = site_view(site_id)  # from the cache: a cached page needs no query at all
     else:
-        g.site = get_site(site_id)
+        g.site = cached_site_row(site_id)  # no query either: writes read the site, never change it
     # Kept apart from the model: answering CORS must never need the database again (after
     # an error rolled the session back, say, or while the database is away).
     g.site_origins = frozenset(g.site.origins) if g.site else frozenset()

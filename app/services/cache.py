@@ -148,6 +148,11 @@ def site_slot(site_id: str) -> Slot:
     return Slot(f"site:{site_id}", (_site_gen_key(site_id),))
 
 
+def site_row_slot(site_id: str) -> Slot:
+    """A site's columns, for a write that reads its settings (`sites.cached_site_row`)."""
+    return Slot(f"site-row:{site_id}", (_site_gen_key(site_id),))
+
+
 def counts_slot(site_id: str, keys: Iterable[str]) -> Slot:
     """The counts of some pages, by their canonical keys: however a reader orders, repeats or
     spells the URLs, one entry."""
@@ -348,6 +353,11 @@ def cached_private(slot: Slot, build: Callable[[], Any]) -> Any:
 def cached_site(site_id: str, build: Callable[[], Any]) -> Any:
     """A site's read-only view, renewed when its settings change (`touch_site`)."""
     return _cached(site_slot(site_id), build)
+
+
+def cached_site_row(site_id: str, build: Callable[[], Any]) -> Any:
+    """`build()`'s columns of a site, renewed when its row changes (`touch_site`)."""
+    return _cached(site_row_slot(site_id), build)
 
 
 def cached_posting(site_id: str, build: Callable[[], Any]) -> Any:

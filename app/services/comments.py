@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +23,7 @@ from app.domain.errors import (
     IdempotencyConflict,
     ParentNotFound,
     PostingRefused,
+    SiteNotFound,
     ThreadClosed,
     ValidationError,
 )
@@ -202,6 +203,7 @@ def _post_checked(
 ) -> tuple[Comment, bool]:
     """The checked draft stored, under the write lock; `known`: the page's thread as read
     before it, if it had one (a thread is never deleted on its own)."""
+    site_id = site.id  # for after a rollback, which expires the site's row
     try:
         thread = known or _get_or_create_thread(site, checked.key, checked.title)
         if checked.title and not thread.title:
@@ -223,6 +225,9 @@ def _post_checked(
         # Two submits with one key raced past the check (PostgreSQL): the first one won. The
         # failed INSERT leaves the transaction unusable; the winner is read in a fresh one.
         db.session.rollback()
+        if not db.session.scalar(select(exists().where(Site.id == site_id))):
+            # Deleted a moment ago by another worker, whose news of it had not come yet.
+            raise SiteNotFound("There is no site with that id.") from None
         earlier = _race_winner(site, author, checked)
         if earlier is None:
             raise
