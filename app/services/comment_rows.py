@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, insert, text
-from sqlalchemy.orm import make_transient_to_detached
 
+from app.database import attach_as_loaded
 from app.extensions import db
 from app.models import Comment
 from app.models.types import utcnow
@@ -66,7 +66,4 @@ def insert_comment(**values: Any) -> Comment:
     """
     row = _DEFAULTS | {"created_at": utcnow()} | values
     db.session.connection().execute(_INSERT, row)
-    comment = Comment(**row)
-    make_transient_to_detached(comment)
-    db.session.add(comment)
-    return comment
+    return attach_as_loaded(Comment, row)

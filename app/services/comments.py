@@ -6,13 +6,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from app.database import writes
+from app.database import attach_as_loaded, writes
 from app.domain import holds, names, policy, words
 from app.domain.authors import Author, key_of
 from app.domain.errors import (
@@ -158,10 +159,11 @@ class _Page:
     has_subscribers: bool
 
 
+_THREAD_COLUMNS = tuple(column.key for column in cast(Table, Thread.__table__).columns)
 # Built once: making a statement costs more in Python than SQLite takes to run it. A submit
 # without a key matches no row (`= NULL` is never true).
 _PAGE = select(
-    Thread,
+    *(getattr(Thread, key) for key in _THREAD_COLUMNS),
     select(Comment.id)
     .where(Comment.thread_id == Thread.id, Comment.idempotency_key == bindparam("key"))
     .scalar_subquery(),
@@ -170,12 +172,16 @@ _PAGE = select(
 
 
 def _page(site: Site, checked: _Checked) -> _Page:
-    row = db.session.execute(
-        _PAGE, {"site_id": site.id, "url": checked.key, "key": checked.idempotency_key}
-    ).first()
+    # On the connection, the thread attached as the ORM would load it: cheaper, the same row.
+    row = (
+        db.session.connection()
+        .execute(_PAGE, {"site_id": site.id, "url": checked.key, "key": checked.idempotency_key})
+        .first()
+    )
     if row is None:
         return _Page(None, None, False)
-    thread, retried_id, subscribed = row
+    *columns, retried_id, subscribed = row
+    thread = attach_as_loaded(Thread, dict(zip(_THREAD_COLUMNS, columns, strict=True)))
     return _Page(thread, retried_id, bool(subscribed))
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import delete, event, func, inspect, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
-from app.database import writes
+from app.database import attach_as_loaded, writes
 from app.domain import learning, policy, words
 from app.domain.errors import Forbidden, SiteNotFound, ValidationError
 from app.domain.json_input import is_storable_text
@@ -172,10 +172,9 @@ def cached_site_row(site_id: str) -> Site:
 
     columns: dict[str, Any] = cache.cached_site_row(site_id, load)
     # Copies of the lists: the in-process cache hands every request the same dict.
-    site = Site(**{k: list(v) if isinstance(v, list) else v for k, v in columns.items()})
-    make_transient_to_detached(site)
-    db.session.add(site)
-    return site
+    return attach_as_loaded(
+        Site, {k: list(v) if isinstance(v, list) else v for k, v in columns.items()}
+    )
 
 
 def init_app(_app: Flask) -> None:
