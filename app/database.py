@@ -86,9 +86,12 @@ def write_transaction(
 
     On SQLite it takes the write lock at BEGIN (see configure_engine), so that reading first
     and writing later cannot fail when another writer committed in between; any read-only
-    transaction the request already had ends first, so the write sees fresh data. Inside a
-    write transaction already, it joins that one: only the outermost commits or rolls back,
-    so a use case calling another is still all or nothing.
+    transaction the request already had ends first, so the write sees fresh data. On
+    PostgreSQL (read committed: each statement sees all that was committed before it) the
+    write goes on in that read-only transaction instead, which spares a COMMIT and a BEGIN,
+    two round trips; its objects are expired as the commit would have. Inside a write
+    transaction already, it joins that one: only the outermost commits or rolls back, so a
+    use case calling another is still all or nothing.
 
     `keep_loaded`: the objects that read-only transaction loaded keep their attributes
     instead of being read again under the write lock, for a use case that checked them a
@@ -102,9 +105,14 @@ def write_transaction(
     if current is not None and session.info.get(_OUTERMOST) is current:
         yield
         return
-    if current is not None:
+    if current is None:
+        session.connection(execution_options={_WRITE: True})
+    elif _goes_on_reading(session):
+        if not keep_loaded:
+            session.expire_all()
+    else:
         _end_read(session, keep_loaded)
-    session.connection(execution_options={_WRITE: True})
+        session.connection(execution_options={_WRITE: True})
     session.info[_OUTERMOST] = session.get_transaction()
     try:
         yield
@@ -118,6 +126,14 @@ def write_transaction(
         _commit_or_roll_back(session, keep_loaded)
     finally:
         session.info.pop(_OUTERMOST, None)
+
+
+def _goes_on_reading(session: Session) -> bool:
+    """Whether a write may go on in the request's read-only transaction: on PostgreSQL, with
+    nothing the session would write first (that is committed before the write begins, so
+    that the write's rollback never takes it back)."""
+    pending = session.new or session.dirty or session.deleted
+    return not pending and session.get_bind().dialect.name == "postgresql"
 
 
 def _end_read(session: Session, keep_loaded: bool) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
@@ -384,6 +384,47 @@ def test_a_replayed_one_time_link_refuses_without_ending_the_transaction(app: Fl
         with pytest.raises(LinkExpired):
             privacy.erase_with_link(link)
     assert db.session.scalar(select(Site).where(Site.name == "Still written")) is not None
+
+
+def test_a_write_after_a_read_ends_the_read_only_where_it_must(app: Flask) -> None:
+    """SQLite: the read ends, so that BEGIN IMMEDIATE can take the lock. PostgreSQL: the write
+    goes on in the read's transaction, one COMMIT (and one BEGIN) fewer."""
+    site = make_site()
+    db.session.commit()
+    commits: list[object] = []
+
+    def note(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", note)
+    try:
+        assert db.session.get(Site, site.id) is not None  # the request's read
+        with write_transaction():
+            sites.create_site(name="After a read", origins=[HOST_ORIGIN])
+    finally:
+        event.remove(db.engine, "commit", note)
+    expected = 1 if db.engine.dialect.name == "postgresql" else 2
+    assert len(commits) == expected
+    assert db.session.scalar(select(Site.id).where(Site.name == "After a read")) is not None
+
+
+def test_a_write_after_a_read_sees_what_others_committed_since(app: Flask) -> None:
+    site = make_site()
+    db.session.commit()
+    assert db.session.get_one(Site, site.id).name != "Renamed elsewhere"
+    with db.engine.begin() as other:
+        other.execute(update(Site).where(Site.id == site.id).values(name="Renamed elsewhere"))
+    with write_transaction():
+        assert db.session.get_one(Site, site.id).name == "Renamed elsewhere"
+
+
+def test_what_the_session_holds_before_a_write_is_kept_when_the_write_fails(app: Flask) -> None:
+    db.session.add(Site(name="Written before", origins=[HOST_ORIGIN]))
+    with pytest.raises(RuntimeError), write_transaction():
+        sites.create_site(name="Undone", origins=[HOST_ORIGIN])
+        raise RuntimeError("the write fails")
+    names = db.session.scalars(select(Site.name)).all()
+    assert "Written before" in names and "Undone" not in names
 
 
 # --- No service manages transactions by hand --------------------------------------------------
