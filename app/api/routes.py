@@ -181,9 +181,8 @@ def counts() -> ResponseReturnValue:
 @limiter.limit(_limit("RATELIMIT_POST"), scope="api-post-reader", key_func=_author_key)
 def post_comment() -> tuple[dict[str, Any], int]:
     data = _json_body()
-    author = authors.of_request(
-        current_viewer(), data.get("name"), data.get("email"), data.get("website")
-    )
+    viewer = current_viewer()
+    author = authors.of_request(viewer, data.get("name"), data.get("email"), data.get("website"))
     draft = comments.CommentDraft(
         url=data.get("url"),
         title=data.get("title", ""),
@@ -203,8 +202,11 @@ def post_comment() -> tuple[dict[str, Any], int]:
         ),
     )
     comment, created = comments.post_comment(g.site, author, draft)
-    owner = current_viewer(edit_tokens=[token := edit_token(comment.id)])
-    body = {"comment": comment_out(comment, owner, g.site.id), "edit_token": token}
+    token = edit_token(comment.id)
+    body = {
+        "comment": comment_out(comment, viewer.holding(comment.id), g.site.id),
+        "edit_token": token,
+    }
     return body, 201 if created else 200
 
 

@@ -31,13 +31,16 @@ def render_markdown(source: str) -> str:
     return sanitize_html(_md.render(source))
 
 
+# Built once: nh3.clean would build its rules again on every call.
+_cleaner = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=ALLOWED_SCHEMES,
+    link_rel=LINK_REL,
+    strip_comments=True,
+)
+
+
 def sanitize_html(html: str) -> str:
     """Only the tags, attributes and link schemes a comment may have (imports bring HTML)."""
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=ALLOWED_SCHEMES,
-        link_rel=LINK_REL,
-        strip_comments=True,
-    ).strip()
+    return _cleaner.clean(html).strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.domain.states import CommentStatus
 from app.models import Comment, User
@@ -22,6 +22,10 @@ class Viewer:
     def is_anonymous(self) -> bool:
         """Sees exactly what every other guest sees."""
         return self.user is None and not self.comment_ids
+
+    def holding(self, comment_id: int) -> Viewer:
+        """This viewer with the edit token of a comment just handed to them."""
+        return replace(self, comment_ids=self.comment_ids | {comment_id})
 
     def owns(self, comment: Comment) -> bool:
         if self.user is not None and comment.user_id == self.user.id:
