@@ -22,7 +22,7 @@ from app import create_app
 from app.domain.states import ModerationMode
 from app.extensions import cache as cache_ext
 from app.extensions import db
-from app.services import cache, generations
+from app.services import cache, generations, sites
 from config import TestingConfig
 from tests.factories import (
     HOST_ORIGIN,
@@ -288,3 +288,57 @@ def test_a_redis_that_refuses_to_announce_still_gets_the_new_generations(
     monkeypatch.setattr(redis.client.Pipeline, "publish", refused)
     make_comment(site, body="second")
     assert len(payload(thread(client, site))["comments"]) == 2
+
+
+def test_repeat_posts_read_the_site_and_its_posting_facts_without_asking_redis(
+    app, client, site, monkeypatch
+):
+    """What a post reads from the cache (the site's row, what it is checked against) is
+    kept in the process too, checked against the generations it heard announced."""
+    known(app)
+    site.moderation = ModerationMode.NONE
+    db.session.commit()
+    backend = app.extensions["cache"][cache_ext]
+    reads: list[tuple[str, ...]] = []
+    get_many = type(backend).get_many
+
+    def counting(self, *keys):
+        reads.append(keys)
+        return get_many(self, *keys)
+
+    monkeypatch.setattr(type(backend), "get_many", counting)
+    for n in range(3):
+        assert post_json(client, site, guest_payload(body=f"Post {n}")).status_code == 201
+    assert any("site-row:" in key for keys in reads for key in keys)  # the first post's
+    reads.clear()
+    for n in range(3, 6):
+        assert post_json(client, site, guest_payload(body=f"Post {n}")).status_code == 201
+    assert reads == []
+
+
+def test_a_site_changed_by_another_process_reaches_the_next_post_here(app, client, site):
+    """The row kept here is retired by the other app's write (an app of its own, sharing
+    only Redis and the database, as another worker would)."""
+    known(app)
+    site.moderation = ModerationMode.NONE
+    db.session.commit()
+    for n in range(2):
+        resp = post_json(client, site, guest_payload(body=f"Before {n}"))
+        assert resp.json["comment"]["status"] == "approved"
+
+    here = client.application.config
+    other = create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=here["SQLALCHEMY_DATABASE_URI"],
+        CACHE_KEY_PREFIX=here["CACHE_KEY_PREFIX"],
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL=REDIS,
+        CACHE_DEFAULT_TIMEOUT=3600,
+        RATELIMIT_STORAGE_URI=REDIS,
+    )
+    with other.app_context():
+        sites.change_site(site.id, moderation=ModerationMode.ALL)
+        db.engine.dispose()
+
+    resp = post_json(client, site, guest_payload(body="After"))
+    assert resp.json["comment"]["status"] == "pending"

@@ -51,7 +51,9 @@ from sqlalchemy.orm import Session
 
 from app.domain.policy import URL_MAX
 from app.extensions import cache, db
-from app.services import generations
+
+# Named apart: `generations` is what many functions here call the values they read.
+from app.services import generations as generations_table
 
 log = logging.getLogger(__name__)
 _PENDING = "afterword.touched"
@@ -276,7 +278,13 @@ def _read_slots(
 ) -> tuple[list[Any], dict[str, str | None], list[str]]:
     """`read_slots`, and the generations it made."""
     gen_keys = generation_keys(slots, also)
+    table = _known(backend)
+    ticket = table.ticket() if table is not None else None
     values = backend.get_many(*gen_keys, *(slot.key for slot in slots))
+    if table is not None:
+        prefix = generations_table.prefix_of(backend)
+        read = zip(gen_keys, values, strict=False)
+        table.learn(ticket, {prefix + key: v for key, v in read if isinstance(v, str)})
     generations: dict[str, str | None] = {}
     made = []
     for key, value in zip(gen_keys, values, strict=False):
@@ -292,6 +300,26 @@ def _read_slots(
         for slot, stored in zip(slots, values[len(gen_keys) :], strict=True)
     ]
     return current, generations, made
+
+
+def _known(backend: Store) -> generations_table.Known | None:
+    """This process's table of a shared cache's generations (None: an in-process cache)."""
+    client = getattr(backend, "_write_client", None)  # cachelib names its client so
+    if client is None:
+        return None
+    return generations_table.known_for(client, generations_table.prefix_of(backend))
+
+
+def _kept_current(backend: Store, slot: Slot) -> Any:
+    """What this process keeps for the slot, if the generations it was built under are the
+    current ones as this process knows them without asking Redis; else None."""
+    entry = kept(slot)
+    table = _known(backend) if entry is not None else None
+    if entry is None or table is None:
+        return None
+    prefix = generations_table.prefix_of(backend)
+    known = table.current([prefix + key for key in slot.gen_keys])
+    return entry.value if known is not None and tuple(known) == entry.built_under else None
 
 
 def current_entry(backend: Store, slot: Slot, stored: Any, generations: dict[str, Any]) -> Any:
@@ -475,6 +503,8 @@ def _cached(
     `timeout` at most that long."""
     try:
         backend = store()
+        if (value := _kept_current(backend, slot)) is not None:
+            return value  # no round trip at all
         (value,), generations, made = _read_slots(backend, [slot])
     except CACHE_ERRORS as err:
         log.warning("cache unavailable (%s); reading from the database", type(err).__name__)
@@ -491,17 +521,29 @@ def _cached(
         raise
     built_under = tuple(generations[key] for key in slot.gen_keys)
     if value is not None and None not in built_under:
-        if lasting:
-            timeout = _generation_timeout(backend)
-        elif timeout is not None:
-            timeout = min(timeout, int(backend.default_timeout) or timeout)
-        try:
-            backend.set(slot.key, (built_under, value), timeout=timeout)
-        except CACHE_ERRORS as err:
-            log.warning("cache unavailable (%s); not keeping the answer", type(err).__name__)
-        else:
-            _keep(backend, slot, built_under, value)
+        _put(backend, slot, built_under, value, lasting=lasting, timeout=timeout)
     return value
+
+
+def _put(
+    backend: Store,
+    slot: Slot,
+    built_under: tuple[str | None, ...],
+    value: Any,
+    *,
+    lasting: bool,
+    timeout: int | None,
+) -> None:
+    if lasting:
+        timeout = _generation_timeout(backend)
+    elif timeout is not None:
+        timeout = min(timeout, int(backend.default_timeout) or timeout)
+    try:
+        backend.set(slot.key, (built_under, value), timeout=timeout)
+    except CACHE_ERRORS as err:
+        log.warning("cache unavailable (%s); not keeping the answer", type(err).__name__)
+    else:
+        _keep(backend, slot, built_under, value)
 
 
 def _bump(keys: set[str]) -> None:
@@ -510,7 +552,7 @@ def _bump(keys: set[str]) -> None:
         values = {key: _new_generation() for key in keys}
         timeout = _generation_timeout(backend)
         if is_shared(backend):
-            generations.replace(backend, values, timeout)
+            generations_table.replace(backend, values, timeout)
         else:
             for key, value in values.items():
                 backend.set(key, value, timeout=timeout)

@@ -246,7 +246,7 @@ def announcement(values: Mapping[str, str]) -> str:
 def replace(backend: Any, values: Mapping[str, str], timeout: int) -> None:
     """Give generations of a Redis cache (cachelib's RedisCache) new values, and announce
     them, in one MULTI/EXEC."""
-    prefix = _prefix_of(backend)
+    prefix = prefix_of(backend)
     client = backend._write_client  # cachelib names its client so; no accessor
     prefixed = {prefix + key: value for key, value in values.items()}
 
@@ -269,7 +269,7 @@ def replace(backend: Any, values: Mapping[str, str], timeout: int) -> None:
         watch.known.forget(prefixed)
 
 
-def _prefix_of(backend: Any) -> str:
+def prefix_of(backend: Any) -> str:
     prefix = backend.key_prefix or ""
     return prefix if isinstance(prefix, str) else prefix()
 
