@@ -24,7 +24,7 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db, limiter
-from app.services import generations
+from app.services import cache, generations
 from config import TestingConfig
 from tests.factories import HOST_ORIGIN, MODERATOR_PASSWORD, post_json
 
@@ -113,6 +113,14 @@ def statements_during(action: Callable[[], object]) -> list[tuple[str, Any]]:
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
     return sent
+
+
+def cold_cache() -> None:
+    """Nothing cached, in the cache or kept in this process (with Redis, what a process keeps
+    is served while the generations it heard of stand, though Redis was emptied)."""
+    cache.store().clear()
+    cache.LOCAL.clear()
+    cache.PRIVATE_LOCAL.clear()
 
 
 def selects_during(action: Callable[[], object]) -> int:

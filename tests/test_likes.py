@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.domain.states import CommentStatus
 from app.extensions import db
 from app.models import Comment, CommentLike
-from app.services import cache, comments, likes, moderation, privacy, retention
+from app.services import comments, likes, moderation, privacy, retention
 from app.services.viewers import Viewer
 from tests.factories import (
     HOST_ORIGIN,
@@ -25,7 +25,7 @@ from tests.factories import (
     make_reader,
     make_site,
 )
-from tests.helpers import WRITERS, Dashboard, run_together, selects_during
+from tests.helpers import WRITERS, Dashboard, cold_cache, run_together, selects_during
 
 BROWSER = "b" * 22
 HOME = "203.0.113.7"
@@ -144,7 +144,7 @@ def test_a_signed_in_readers_likes_cost_one_query_for_the_whole_page(client, sit
     headers = bearer(ada, site)
 
     def selects() -> int:
-        cache.store().clear()  # from a cold cache each time, as tests/test_api_thread.py does
+        cold_cache()  # from a cold cache each time, as tests/test_api_thread.py does
         return selects_during(lambda: thread(client, site_ref, headers=headers, per_page=100))
 
     small = selects()

@@ -108,6 +108,10 @@ class Memo(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 class SizedMemo(Memo[K, V]):
     """A Memo bounded by the size of what it holds (`size_of` each value), not their number:
@@ -131,6 +135,12 @@ class SizedMemo(Memo[K, V]):
             while self.size > self.capacity:
                 old, _ = self._entries.popitem(last=False)
                 self.size -= self._sizes.pop(old)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._sizes.clear()
+            self.size = 0
 
 
 @dataclass(frozen=True)
