@@ -64,6 +64,20 @@ def redis_app(tmp_path, **config) -> Iterator[Flask]:
     )
 
 
+def other_worker(here: Flask) -> Flask:
+    """An app of its own that shares only the database and Redis with `here`, as another
+    worker would."""
+    return create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=here.config["SQLALCHEMY_DATABASE_URI"],
+        CACHE_KEY_PREFIX=here.config["CACHE_KEY_PREFIX"],
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL=REDIS,
+        CACHE_DEFAULT_TIMEOUT=3600,
+        RATELIMIT_STORAGE_URI=REDIS,
+    )
+
+
 @pytest.fixture
 def app(tmp_path) -> Iterator[Flask]:
     with redis_app(tmp_path) as app:
@@ -163,16 +177,7 @@ def test_a_write_in_another_process_retires_what_this_one_keeps(client, site):
         assert len(payload(thread(client, site))["comments"]) == 1
     assert len(cache.LOCAL) > 0, "the page is kept in this process"
 
-    here = client.application.config
-    other = create_app(
-        TestingConfig,
-        SQLALCHEMY_DATABASE_URI=here["SQLALCHEMY_DATABASE_URI"],
-        CACHE_KEY_PREFIX=here["CACHE_KEY_PREFIX"],
-        CACHE_TYPE="RedisCache",
-        CACHE_REDIS_URL=REDIS,
-        CACHE_DEFAULT_TIMEOUT=3600,
-        RATELIMIT_STORAGE_URI=REDIS,
-    )
+    other = other_worker(client.application)
     assert post_json(other.test_client(), site, guest_payload(body="second")).status_code == 201
     with other.app_context():
         db.engine.dispose()
@@ -337,16 +342,7 @@ def test_a_site_changed_by_another_process_reaches_the_next_post_here(app, clien
         resp = post_json(client, site, guest_payload(body=f"Before {n}"))
         assert resp.json["comment"]["status"] == "approved"
 
-    here = client.application.config
-    other = create_app(
-        TestingConfig,
-        SQLALCHEMY_DATABASE_URI=here["SQLALCHEMY_DATABASE_URI"],
-        CACHE_KEY_PREFIX=here["CACHE_KEY_PREFIX"],
-        CACHE_TYPE="RedisCache",
-        CACHE_REDIS_URL=REDIS,
-        CACHE_DEFAULT_TIMEOUT=3600,
-        RATELIMIT_STORAGE_URI=REDIS,
-    )
+    other = other_worker(client.application)
     with other.app_context():
         sites.change_site(site.id, moderation=ModerationMode.ALL)
         db.engine.dispose()
